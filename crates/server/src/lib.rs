@@ -1,0 +1,150 @@
+//! Qalqan's HTTP server.
+//!
+//! For now: health and readiness, the territory list and incident statistics
+//! as JSON under `/api/v1`, and a minimal server-rendered page at `/`. The
+//! full API (accounts, audit, OpenAPI) and the web UI come with issue #4.
+//!
+//! Errors: [`ApiError`] turns every failure into a response; 4xx carry a
+//! message for the user, 5xx are opaque to the client and logged once.
+
+pub mod dto;
+mod page;
+
+use std::future::Future;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use qalqan_domain::{OffenceCategory, TerritoryName, time::local_day_start};
+use qalqan_store::{IncidentFilter, Store, StoreError};
+use serde::Deserialize;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+}
+
+/// Errors a handler can return.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the database is not available")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] StoreError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { what, key } => ApiError::NotFound(format!("{what} '{key}' not found")),
+            StoreError::Database(sqlx_err) if is_unavailable(&sqlx_err) => {
+                tracing::warn!(error = %sqlx_err, "database unavailable");
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(other),
+        }
+    }
+}
+
+fn is_unavailable(e: &qalqan_store::SqlxError) -> bool {
+    matches!(e, qalqan_store::SqlxError::PoolTimedOut | qalqan_store::SqlxError::PoolClosed | qalqan_store::SqlxError::Io(_))
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, self.to_string()),
+            ApiError::Internal(source) => {
+                tracing::error!(error = %source, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
+            }
+        };
+        (status, Json(serde_json::json!({ "error": message }))).into_response()
+    }
+}
+
+/// The application's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(page::index))
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/ready", get(ready))
+        .route("/api/v1/territories", get(territories))
+        .route("/api/v1/territories/{name}/stats", get(stats))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+async fn health() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn ready(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    state.store.table_counts().await?;
+    Ok(Json(serde_json::json!({ "status": "ready" })))
+}
+
+async fn territories(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let list = state.store.territories().await?;
+    Ok(Json(list.iter().map(dto::TerritoryDto::from).collect::<Vec<_>>()))
+}
+
+/// Query of `GET /api/v1/territories/{name}/stats`.
+#[derive(Debug, Deserialize)]
+pub struct StatsQuery {
+    /// First local day, `YYYY-MM-DD` (inclusive).
+    pub from: Option<String>,
+    /// Last local day, `YYYY-MM-DD` (inclusive).
+    pub to: Option<String>,
+    /// A Qalqan category code.
+    pub category: Option<String>,
+}
+
+async fn stats(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<StatsQuery>) -> Result<impl IntoResponse, ApiError> {
+    let name = TerritoryName::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let territory = state.store.territory(&name).await?;
+    let day = |field: &str, v: &Option<String>| -> Result<Option<NaiveDate>, ApiError> {
+        v.as_deref()
+            .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("{field}: '{s}' is not a date YYYY-MM-DD"))))
+            .transpose()
+    };
+    let to_utc = |d: NaiveDate| local_day_start(d, territory.time_zone).map_err(|e| ApiError::BadRequest(e.to_string()));
+    let from = day("from", &q.from)?.map(to_utc).transpose()?;
+    let to = day("to", &q.to)?.and_then(|d| d.succ_opt()).map(to_utc).transpose()?;
+    let category = q
+        .category
+        .as_deref()
+        .map(|c| c.parse::<OffenceCategory>().map_err(|e| ApiError::BadRequest(e.to_string())))
+        .transpose()?;
+    let filter = IncidentFilter { territory: territory.id, from, to, category };
+    let stats = state.store.incident_stats(&filter).await?;
+    Ok(Json(dto::StatsDto::new(territory.name.as_str(), &stats)))
+}
+
+async fn not_found() -> impl IntoResponse {
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json")], r#"{"error":"no such page"}"#)
+}
+
+pub(crate) fn html(body: String) -> Html<String> {
+    Html(body)
+}

@@ -1,0 +1,59 @@
+-- Territories, districts, import batches and incidents (SQLite).
+-- Times are Unix seconds (UTC); occurred_end is exclusive.
+
+CREATE TABLE territories (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    time_zone     TEXT NOT NULL,
+    boundary      TEXT,            -- GeoJSON MultiPolygon, WGS84
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE districts (
+    id            INTEGER PRIMARY KEY,
+    territory_id  INTEGER NOT NULL REFERENCES territories(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    parent_id     INTEGER REFERENCES districts(id),
+    boundary      TEXT,            -- GeoJSON MultiPolygon, WGS84
+    UNIQUE (territory_id, name)
+);
+
+CREATE TABLE import_batches (
+    id                      INTEGER PRIMARY KEY,
+    territory_id            INTEGER NOT NULL REFERENCES territories(id),
+    file_name               TEXT NOT NULL,
+    checksum                TEXT NOT NULL,
+    format                  TEXT NOT NULL,
+    rows_read               INTEGER NOT NULL,
+    rows_imported           INTEGER NOT NULL,
+    rows_identical_in_file  INTEGER NOT NULL,
+    rows_already_present    INTEGER NOT NULL,
+    rows_rejected           INTEGER NOT NULL,
+    imported_by             TEXT NOT NULL,
+    imported_at             INTEGER NOT NULL,
+    UNIQUE (territory_id, checksum)
+);
+
+CREATE TABLE incidents (
+    id              INTEGER PRIMARY KEY,
+    territory_id    INTEGER NOT NULL REFERENCES territories(id),
+    batch_id        INTEGER NOT NULL REFERENCES import_batches(id),
+    row_key         BLOB NOT NULL,
+    source_line     INTEGER NOT NULL,
+    external_id     TEXT,
+    category        TEXT NOT NULL,
+    subcategory     TEXT,
+    occurred_start  INTEGER NOT NULL,
+    occurred_end    INTEGER NOT NULL,
+    time_precision  TEXT NOT NULL CHECK (time_precision IN ('minute', 'hour', 'day', 'month', 'window')),
+    local_month     INTEGER NOT NULL,  -- yyyymm of occurred_start in the territory's zone
+    lat             REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+    lon             REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+    district_id     INTEGER REFERENCES districts(id),
+    premises        TEXT,
+    CHECK (occurred_end > occurred_start)
+);
+
+CREATE UNIQUE INDEX incidents_row_identity ON incidents (territory_id, row_key);
+CREATE INDEX incidents_by_time ON incidents (territory_id, occurred_start);
+CREATE INDEX incidents_by_batch ON incidents (batch_id);

@@ -1,0 +1,449 @@
+//! Qalqan's storage: one [`Store`] over SQLite (the embedded default) and
+//! PostgreSQL (production), each with its own versioned migrations.
+//!
+//! The backend is chosen by URL scheme (`sqlite://…`, `postgres://…`). Both
+//! backends implement the same operations with the same semantics; the test
+//! suite in `tests/store.rs` runs unchanged against each.
+//!
+//! Invariants:
+//! - An import is one transaction: its batch row, any districts it creates
+//!   and all its incidents appear together or not at all.
+//! - `(territory_id, row_key)` is unique: importing the same rows twice adds nothing.
+//! - Database errors are converted into [`StoreError`] here and nowhere else.
+
+mod geometry;
+mod migrate;
+mod postgres;
+pub use postgres::drop_schema as drop_postgres_schema;
+mod sqlite;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use geo_types::MultiPolygon;
+use qalqan_domain::{
+    BatchId, DistrictId, DistrictName, DistrictRef, ImportBatch, NewIncident, OffenceCategory, Sha256Hex, Territory, TerritoryId,
+    TerritoryName,
+};
+
+pub use migrate::MigrationReport;
+/// The database driver's error type, for callers that classify failures.
+pub use sqlx::Error as SqlxError;
+
+/// Errors of the storage boundary.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("{what} '{key}' not found")]
+    NotFound { what: &'static str, key: String },
+    #[error("{what} '{key}' already exists")]
+    Conflict { what: &'static str, key: String },
+    #[error("unsupported database URL '{url}': use sqlite://PATH or postgres://USER@HOST:PORT/DB")]
+    UnsupportedUrl { url: String },
+    #[error("migration {version} ({name}): {reason}")]
+    Migration { version: i64, name: String, reason: String },
+    #[error("stored {what} is invalid: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e)
+    }
+}
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A territory to register.
+#[derive(Debug, Clone)]
+pub struct NewTerritory {
+    pub name: TerritoryName,
+    pub time_zone: Tz,
+    pub boundary: Option<MultiPolygon<f64>>,
+}
+
+/// A district to register; `parent` names another district of the same territory.
+#[derive(Debug, Clone)]
+pub struct NewDistrict {
+    pub name: DistrictName,
+    pub parent: Option<DistrictName>,
+    pub boundary: Option<MultiPolygon<f64>>,
+}
+
+/// One line of the territory list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerritorySummary {
+    pub id: TerritoryId,
+    pub name: String,
+    pub time_zone: String,
+    pub has_boundary: bool,
+    pub districts: u64,
+    pub incidents: u64,
+}
+
+/// Provenance of an import, recorded with its batch.
+#[derive(Debug, Clone)]
+pub struct NewBatch {
+    pub file_name: String,
+    pub checksum: Sha256Hex,
+    pub format: String,
+    pub imported_by: String,
+}
+
+/// Counts only the reader knows, written into the batch at commit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReaderCounts {
+    pub rows_read: u64,
+    pub rows_identical_in_file: u64,
+    pub rows_rejected: u64,
+}
+
+/// Which incidents a query covers. Times select on the start of the
+/// occurrence window: `from <= start < to`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentFilter {
+    pub territory: TerritoryId,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub category: Option<OffenceCategory>,
+}
+
+/// Counts of incidents by category, local month and district.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentStats {
+    pub total: u64,
+    pub by_category: Vec<(String, u64)>,
+    /// `(yyyymm, count)` in ascending month order.
+    pub by_month: Vec<(i32, u64)>,
+    /// `(district name, count)`, busiest first; `None` = no district.
+    pub by_district: Vec<(Option<String>, u64)>,
+}
+
+/// Row counts of every table, for checks that nothing changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableCounts {
+    pub territories: u64,
+    pub districts: u64,
+    pub import_batches: u64,
+    pub incidents: u64,
+}
+
+/// The store: a connection pool to one backend.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $f:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Sqlite(pool) => sqlite::$f(pool, $($arg),*).await,
+            Store::Postgres(pool) => postgres::$f(pool, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Connects by URL: `sqlite://PATH` (created if missing) or `postgres://…`.
+    /// Does not migrate; call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            Self::open_sqlite(Path::new(path)).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(postgres::connect(url, None).await?))
+        } else {
+            Err(StoreError::UnsupportedUrl { url: redact(url) })
+        }
+    }
+
+    /// Opens (creating if needed) a SQLite database file.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        Ok(Store::Sqlite(sqlite::connect(path).await?))
+    }
+
+    /// Connects to PostgreSQL with every table in `schema` (created if
+    /// missing). Tests use this to run in a private schema.
+    pub async fn connect_postgres_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        Ok(Store::Postgres(postgres::connect(url, Some(schema)).await?))
+    }
+
+    /// The backend behind this store.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies pending migrations; safe to call on every start.
+    pub async fn migrate(&self) -> Result<MigrationReport, StoreError> {
+        match self {
+            Store::Sqlite(pool) => migrate::run_sqlite(pool).await,
+            Store::Postgres(pool) => migrate::run_postgres(pool).await,
+        }
+    }
+
+    /// Registers a territory; [`StoreError::Conflict`] if the name is taken.
+    pub async fn add_territory(&self, territory: &NewTerritory) -> Result<TerritoryId, StoreError> {
+        let boundary = territory.boundary.as_ref().map(geometry::to_geojson);
+        dispatch!(self, add_territory(territory, boundary.as_deref()))
+    }
+
+    /// Replaces a territory's boundary (or removes it with `None`).
+    pub async fn set_territory_boundary(&self, id: TerritoryId, boundary: Option<&MultiPolygon<f64>>) -> Result<(), StoreError> {
+        let boundary = boundary.map(geometry::to_geojson);
+        dispatch!(self, set_territory_boundary(id, boundary.as_deref()))
+    }
+
+    /// Loads a territory with its districts; [`StoreError::NotFound`] if absent.
+    pub async fn territory(&self, name: &TerritoryName) -> Result<Territory, StoreError> {
+        let row = dispatch!(self, territory_row(name.as_str()))?
+            .ok_or_else(|| StoreError::NotFound { what: "territory", key: name.to_string() })?;
+        let districts = dispatch!(self, district_rows(row.id))?;
+        geometry::build_territory(row, districts)
+    }
+
+    /// Every territory with its district and incident counts.
+    pub async fn territories(&self) -> Result<Vec<TerritorySummary>, StoreError> {
+        dispatch!(self, territories())
+    }
+
+    /// Registers districts in one transaction: all or none. Parents may be
+    /// existing districts or earlier entries of `districts`.
+    pub async fn add_districts(&self, territory: TerritoryId, districts: &[NewDistrict]) -> Result<Vec<DistrictId>, StoreError> {
+        let rows: Vec<(String, Option<String>, Option<String>)> = districts
+            .iter()
+            .map(|d| (d.name.to_string(), d.parent.as_ref().map(|p| p.to_string()), d.boundary.as_ref().map(geometry::to_geojson)))
+            .collect();
+        dispatch!(self, add_districts(territory, &rows))
+    }
+
+    /// The batch that imported a file with this checksum into the territory, if any.
+    pub async fn batch_by_checksum(&self, territory: TerritoryId, checksum: &Sha256Hex) -> Result<Option<ImportBatch>, StoreError> {
+        dispatch!(self, batch_by_checksum(territory, checksum.as_str()))
+    }
+
+    /// Every import batch of a territory, oldest first.
+    pub async fn batches(&self, territory: TerritoryId) -> Result<Vec<ImportBatch>, StoreError> {
+        dispatch!(self, batches(territory))
+    }
+
+    /// Starts an import: opens a transaction and records the batch in it.
+    pub async fn begin_import(&self, territory: &Territory, batch: &NewBatch) -> Result<ImportTx, StoreError> {
+        let (inner, id) = match self {
+            Store::Sqlite(pool) => {
+                let (tx, id) = sqlite::begin_import(pool, territory.id, batch).await?;
+                (TxInner::Sqlite(tx), id)
+            }
+            Store::Postgres(pool) => {
+                let (tx, id) = postgres::begin_import(pool, territory.id, batch).await?;
+                (TxInner::Postgres(tx), id)
+            }
+        };
+        Ok(ImportTx {
+            inner,
+            territory: territory.id,
+            time_zone: territory.time_zone,
+            batch: id,
+            inserted: 0,
+            already_present: 0,
+            districts: territory.districts.iter().map(|d| (d.name.clone(), d.id)).collect(),
+            districts_created: 0,
+        })
+    }
+
+    /// Counts incidents matching `filter` by category, month and district.
+    pub async fn incident_stats(&self, filter: &IncidentFilter) -> Result<IncidentStats, StoreError> {
+        dispatch!(self, incident_stats(filter))
+    }
+
+    /// Row counts of every table.
+    pub async fn table_counts(&self) -> Result<TableCounts, StoreError> {
+        dispatch!(self, table_counts())
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(pool) => pool.close().await,
+            Store::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+enum TxInner {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// An import in progress: one open transaction. Dropping it without
+/// [`ImportTx::commit`] rolls everything back.
+pub struct ImportTx {
+    inner: TxInner,
+    territory: TerritoryId,
+    time_zone: Tz,
+    batch: BatchId,
+    inserted: u64,
+    already_present: u64,
+    districts: HashMap<DistrictName, DistrictId>,
+    districts_created: u64,
+}
+
+/// What one [`ImportTx::insert`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkOutcome {
+    pub inserted: u64,
+    pub already_present: u64,
+}
+
+impl ImportTx {
+    /// The batch being written.
+    pub fn batch(&self) -> BatchId {
+        self.batch
+    }
+
+    /// Districts this import registered so far.
+    pub fn districts_created(&self) -> u64 {
+        self.districts_created
+    }
+
+    /// Inserts a chunk of incidents; rows whose identity is already stored are skipped.
+    pub async fn insert(&mut self, chunk: &[NewIncident]) -> Result<ChunkOutcome, StoreError> {
+        // Register districts named by the file first, so every row has an id.
+        let mut missing: Vec<&DistrictName> = Vec::new();
+        for inc in chunk {
+            if let Some(DistrictRef::New(name)) = &inc.district
+                && !self.districts.contains_key(name)
+                && !missing.contains(&name)
+            {
+                missing.push(name);
+            }
+        }
+        for name in missing {
+            let id = match &mut self.inner {
+                TxInner::Sqlite(tx) => sqlite::ensure_district(tx, self.territory, name.as_str()).await?,
+                TxInner::Postgres(tx) => postgres::ensure_district(tx, self.territory, name.as_str()).await?,
+            };
+            self.districts.insert(name.clone(), id);
+            self.districts_created += 1;
+        }
+        let rows: Vec<IncidentRow<'_>> = chunk
+            .iter()
+            .map(|inc| IncidentRow {
+                incident: inc,
+                district: match &inc.district {
+                    None => None,
+                    Some(DistrictRef::Known(id)) => Some(*id),
+                    Some(DistrictRef::New(name)) => self.districts.get(name).copied(),
+                },
+                local_month: inc.occurred.local_month(self.time_zone),
+            })
+            .collect();
+        let inserted = match &mut self.inner {
+            TxInner::Sqlite(tx) => sqlite::insert_incidents(tx, self.territory, self.batch, &rows).await?,
+            TxInner::Postgres(tx) => postgres::insert_incidents(tx, self.territory, self.batch, &rows).await?,
+        };
+        let outcome = ChunkOutcome { inserted, already_present: chunk.len() as u64 - inserted };
+        self.inserted += outcome.inserted;
+        self.already_present += outcome.already_present;
+        Ok(outcome)
+    }
+
+    /// Writes the final counts into the batch and commits.
+    pub async fn commit(self, counts: ReaderCounts) -> Result<ImportBatch, StoreError> {
+        let totals = (self.inserted, self.already_present);
+        match self.inner {
+            TxInner::Sqlite(mut tx) => {
+                let batch = sqlite::finish_batch(&mut tx, self.batch, counts, totals).await?;
+                tx.commit().await?;
+                Ok(batch)
+            }
+            TxInner::Postgres(mut tx) => {
+                let batch = postgres::finish_batch(&mut tx, self.batch, counts, totals).await?;
+                tx.commit().await?;
+                Ok(batch)
+            }
+        }
+    }
+
+    /// Abandons the import; nothing of it remains.
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self.inner {
+            TxInner::Sqlite(tx) => tx.rollback().await?,
+            TxInner::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+/// An incident ready for insertion, its district resolved.
+pub(crate) struct IncidentRow<'a> {
+    pub incident: &'a NewIncident,
+    pub district: Option<DistrictId>,
+    pub local_month: i32,
+}
+
+/// Territory row as stored, before its geometry is parsed.
+pub(crate) struct TerritoryRow {
+    pub id: TerritoryId,
+    pub name: String,
+    pub time_zone: String,
+    pub boundary: Option<String>,
+}
+
+/// District row as stored.
+pub(crate) struct DistrictRow {
+    pub id: DistrictId,
+    pub name: String,
+    pub parent: Option<DistrictId>,
+    pub boundary: Option<String>,
+}
+
+/// Hides the password of a database URL for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(super::redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}
+
+/// Assembles [`IncidentStats`] from grouped rows (the same for both backends).
+pub(crate) fn stats_from_rows(
+    by_category: Vec<(String, i64)>,
+    by_month: Vec<(i64, i64)>,
+    by_district: Vec<(Option<String>, i64)>,
+) -> IncidentStats {
+    let total = by_category.iter().map(|(_, n)| *n as u64).sum();
+    IncidentStats {
+        total,
+        by_category: by_category.into_iter().map(|(c, n)| (c, n as u64)).collect(),
+        by_month: by_month.into_iter().map(|(m, n)| (m as i32, n as u64)).collect(),
+        by_district: by_district.into_iter().map(|(d, n)| (d, n as u64)).collect(),
+    }
+}

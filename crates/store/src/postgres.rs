@@ -1,0 +1,324 @@
+//! The PostgreSQL backend (production). Bulk inserts use `UNNEST` over
+//! array parameters: one round trip per chunk of rows.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use qalqan_domain::{BatchId, DistrictId, ImportBatch, Sha256Hex, TerritoryId};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgPool, Row as _, Transaction};
+
+use crate::{
+    DistrictRow, IncidentFilter, IncidentRow, IncidentStats, NewBatch, NewTerritory, ReaderCounts, StoreError, TableCounts, TerritoryRow,
+    TerritorySummary,
+};
+
+type Tx = Transaction<'static, sqlx::Postgres>;
+
+pub(crate) async fn connect(url: &str, schema: Option<&str>) -> Result<PgPool, StoreError> {
+    let mut options = PgConnectOptions::from_str(url)?;
+    if let Some(schema) = schema {
+        if schema.is_empty() || !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(StoreError::Corrupt { what: "schema name", reason: format!("'{schema}' must be lowercase letters, digits and _") });
+        }
+        let mut conn = options.connect().await?;
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&mut conn).await?;
+        conn.close().await?;
+        options = options.options([("search_path", schema)]);
+    }
+    Ok(PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?)
+}
+
+fn conflict(e: sqlx::Error, what: &'static str, key: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { what, key: key.to_owned() },
+        _ => StoreError::Database(e),
+    }
+}
+
+pub(crate) async fn add_territory(pool: &PgPool, t: &NewTerritory, boundary: Option<&str>) -> Result<TerritoryId, StoreError> {
+    let id: i64 = sqlx::query_scalar("INSERT INTO territories (name, time_zone, boundary, created_at) VALUES ($1, $2, $3, now()) RETURNING id")
+        .bind(t.name.as_str())
+        .bind(t.time_zone.name())
+        .bind(boundary)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| conflict(e, "territory", t.name.as_str()))?;
+    Ok(TerritoryId(id))
+}
+
+pub(crate) async fn set_territory_boundary(pool: &PgPool, id: TerritoryId, boundary: Option<&str>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE territories SET boundary = $1 WHERE id = $2").bind(boundary).bind(id.0).execute(pool).await?;
+    Ok(())
+}
+
+pub(crate) async fn territory_row(pool: &PgPool, name: &str) -> Result<Option<TerritoryRow>, StoreError> {
+    let row = sqlx::query("SELECT id, name, time_zone, boundary FROM territories WHERE name = $1").bind(name).fetch_optional(pool).await?;
+    Ok(row.map(|r| TerritoryRow { id: TerritoryId(r.get(0)), name: r.get(1), time_zone: r.get(2), boundary: r.get(3) }))
+}
+
+pub(crate) async fn district_rows(pool: &PgPool, territory: TerritoryId) -> Result<Vec<DistrictRow>, StoreError> {
+    let rows = sqlx::query("SELECT id, name, parent_id, boundary FROM districts WHERE territory_id = $1 ORDER BY id")
+        .bind(territory.0)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DistrictRow {
+            id: DistrictId(r.get(0)),
+            name: r.get(1),
+            parent: r.get::<Option<i64>, _>(2).map(DistrictId),
+            boundary: r.get(3),
+        })
+        .collect())
+}
+
+pub(crate) async fn territories(pool: &PgPool) -> Result<Vec<TerritorySummary>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT t.id, t.name, t.time_zone, t.boundary IS NOT NULL,
+                (SELECT count(*) FROM districts d WHERE d.territory_id = t.id),
+                (SELECT count(*) FROM incidents i WHERE i.territory_id = t.id)
+         FROM territories t ORDER BY t.name",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TerritorySummary {
+            id: TerritoryId(r.get(0)),
+            name: r.get(1),
+            time_zone: r.get(2),
+            has_boundary: r.get(3),
+            districts: r.get::<i64, _>(4) as u64,
+            incidents: r.get::<i64, _>(5) as u64,
+        })
+        .collect())
+}
+
+pub(crate) async fn add_districts(
+    pool: &PgPool,
+    territory: TerritoryId,
+    rows: &[(String, Option<String>, Option<String>)],
+) -> Result<Vec<DistrictId>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for (name, parent, boundary) in rows {
+        let parent_id: Option<i64> = match parent {
+            None => None,
+            Some(p) => Some(
+                sqlx::query_scalar("SELECT id FROM districts WHERE territory_id = $1 AND name = $2")
+                    .bind(territory.0)
+                    .bind(p)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound { what: "parent district", key: p.clone() })?,
+            ),
+        };
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO districts (territory_id, name, parent_id, boundary) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(territory.0)
+                .bind(name)
+                .bind(parent_id)
+                .bind(boundary)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| conflict(e, "district", name))?;
+        ids.push(DistrictId(id));
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+const BATCH_COLUMNS: &str = "id, territory_id, file_name, checksum, format, rows_read, rows_imported, rows_identical_in_file, rows_already_present, rows_rejected, imported_by, imported_at";
+
+fn batch_from_row(r: &sqlx::postgres::PgRow) -> Result<ImportBatch, StoreError> {
+    let checksum: String = r.get(3);
+    Ok(ImportBatch {
+        id: BatchId(r.get(0)),
+        territory: TerritoryId(r.get(1)),
+        file_name: r.get(2),
+        checksum: Sha256Hex::parse(&checksum).map_err(|e| StoreError::Corrupt { what: "batch checksum", reason: e.to_string() })?,
+        format: r.get(4),
+        rows_read: r.get::<i64, _>(5) as u64,
+        rows_imported: r.get::<i64, _>(6) as u64,
+        rows_identical_in_file: r.get::<i64, _>(7) as u64,
+        rows_already_present: r.get::<i64, _>(8) as u64,
+        rows_rejected: r.get::<i64, _>(9) as u64,
+        imported_by: r.get(10),
+        imported_at: r.get::<DateTime<Utc>, _>(11),
+    })
+}
+
+pub(crate) async fn batch_by_checksum(pool: &PgPool, territory: TerritoryId, checksum: &str) -> Result<Option<ImportBatch>, StoreError> {
+    let sql = format!("SELECT {BATCH_COLUMNS} FROM import_batches WHERE territory_id = $1 AND checksum = $2");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(territory.0).bind(checksum).fetch_optional(pool).await?;
+    row.as_ref().map(batch_from_row).transpose()
+}
+
+pub(crate) async fn batches(pool: &PgPool, territory: TerritoryId) -> Result<Vec<ImportBatch>, StoreError> {
+    let sql = format!("SELECT {BATCH_COLUMNS} FROM import_batches WHERE territory_id = $1 ORDER BY id");
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(territory.0).fetch_all(pool).await?;
+    rows.iter().map(batch_from_row).collect()
+}
+
+pub(crate) async fn begin_import(pool: &PgPool, territory: TerritoryId, batch: &NewBatch) -> Result<(Tx, BatchId), StoreError> {
+    let mut tx = pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO import_batches (territory_id, file_name, checksum, format, rows_read, rows_imported, rows_identical_in_file, rows_already_present, rows_rejected, imported_by, imported_at)
+         VALUES ($1, $2, $3, $4, 0, 0, 0, 0, 0, $5, now()) RETURNING id",
+    )
+    .bind(territory.0)
+    .bind(&batch.file_name)
+    .bind(batch.checksum.as_str())
+    .bind(&batch.format)
+    .bind(&batch.imported_by)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| conflict(e, "import of file with checksum", batch.checksum.as_str()))?;
+    Ok((tx, BatchId(id)))
+}
+
+pub(crate) async fn ensure_district(tx: &mut Tx, territory: TerritoryId, name: &str) -> Result<DistrictId, StoreError> {
+    sqlx::query("INSERT INTO districts (territory_id, name) VALUES ($1, $2) ON CONFLICT (territory_id, name) DO NOTHING")
+        .bind(territory.0)
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM districts WHERE territory_id = $1 AND name = $2")
+        .bind(territory.0)
+        .bind(name)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(DistrictId(id))
+}
+
+pub(crate) async fn insert_incidents(tx: &mut Tx, territory: TerritoryId, batch: BatchId, rows: &[IncidentRow<'_>]) -> Result<u64, StoreError> {
+    let n = rows.len();
+    let mut keys = Vec::with_capacity(n);
+    let mut lines = Vec::with_capacity(n);
+    let mut ext = Vec::with_capacity(n);
+    let mut cats = Vec::with_capacity(n);
+    let mut subs = Vec::with_capacity(n);
+    let mut starts = Vec::with_capacity(n);
+    let mut ends = Vec::with_capacity(n);
+    let mut precisions = Vec::with_capacity(n);
+    let mut months = Vec::with_capacity(n);
+    let mut lats = Vec::with_capacity(n);
+    let mut lons = Vec::with_capacity(n);
+    let mut districts = Vec::with_capacity(n);
+    let mut premises = Vec::with_capacity(n);
+    for r in rows {
+        let i = r.incident;
+        keys.push(i.row_key.0.to_vec());
+        lines.push(i.source_line as i64);
+        ext.push(i.external_id.clone());
+        cats.push(i.category.code());
+        subs.push(i.subcategory.clone());
+        starts.push(i.occurred.start());
+        ends.push(i.occurred.end());
+        precisions.push(i.occurred.precision().code());
+        months.push(r.local_month);
+        lats.push(i.location.lat());
+        lons.push(i.location.lon());
+        districts.push(r.district.map(|d| d.0));
+        premises.push(i.premises.clone());
+    }
+    let result = sqlx::query(
+        "INSERT INTO incidents (territory_id, batch_id, row_key, source_line, external_id, category, subcategory, occurred_start, occurred_end, time_precision, local_month, lat, lon, district_id, premises)
+         SELECT $1::int8, $2::int8, * FROM UNNEST($3::bytea[], $4::int8[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::int4[], $12::float8[], $13::float8[], $14::int8[], $15::text[])
+         ON CONFLICT (territory_id, row_key) DO NOTHING",
+    )
+    .bind(territory.0)
+    .bind(batch.0)
+    .bind(keys)
+    .bind(lines)
+    .bind(ext)
+    .bind(cats)
+    .bind(subs)
+    .bind(starts)
+    .bind(ends)
+    .bind(precisions)
+    .bind(months)
+    .bind(lats)
+    .bind(lons)
+    .bind(districts)
+    .bind(premises)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+pub(crate) async fn finish_batch(tx: &mut Tx, batch: BatchId, counts: ReaderCounts, (inserted, already): (u64, u64)) -> Result<ImportBatch, StoreError> {
+    sqlx::query(
+        "UPDATE import_batches SET rows_read = $1, rows_imported = $2, rows_identical_in_file = $3, rows_already_present = $4, rows_rejected = $5 WHERE id = $6",
+    )
+    .bind(counts.rows_read as i64)
+    .bind(inserted as i64)
+    .bind(counts.rows_identical_in_file as i64)
+    .bind(already as i64)
+    .bind(counts.rows_rejected as i64)
+    .bind(batch.0)
+    .execute(&mut **tx)
+    .await?;
+    let sql = format!("SELECT {BATCH_COLUMNS} FROM import_batches WHERE id = $1");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(batch.0).fetch_one(&mut **tx).await?;
+    batch_from_row(&row)
+}
+
+const FILTER: &str = "i.territory_id = $1 AND ($2::timestamptz IS NULL OR i.occurred_start >= $2) AND ($3::timestamptz IS NULL OR i.occurred_start < $3) AND ($4::text IS NULL OR i.category = $4)";
+
+pub(crate) async fn incident_stats(pool: &PgPool, f: &IncidentFilter) -> Result<IncidentStats, StoreError> {
+    let category = f.category.map(|c| c.code());
+    let by_category: Vec<(String, i64)> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT i.category, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.category ORDER BY count(*) DESC, i.category")))
+            .bind(f.territory.0)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(category)
+            .fetch_all(pool)
+            .await?;
+    let by_month: Vec<(i32, i64)> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT i.local_month, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.local_month ORDER BY i.local_month")))
+            .bind(f.territory.0)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(category)
+            .fetch_all(pool)
+            .await?;
+    let by_district: Vec<(Option<String>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT d.name, count(*) FROM incidents i LEFT JOIN districts d ON d.id = i.district_id WHERE {FILTER} GROUP BY d.name ORDER BY count(*) DESC, d.name"
+    )))
+    .bind(f.territory.0)
+    .bind(f.from)
+    .bind(f.to)
+    .bind(category)
+    .fetch_all(pool)
+    .await?;
+    let by_month = by_month.into_iter().map(|(m, n)| (i64::from(m), n)).collect();
+    Ok(crate::stats_from_rows(by_category, by_month, by_district))
+}
+
+pub(crate) async fn table_counts(pool: &PgPool) -> Result<TableCounts, StoreError> {
+    let (t, d, b, i): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM territories), (SELECT count(*) FROM districts), (SELECT count(*) FROM import_batches), (SELECT count(*) FROM incidents)",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(TableCounts { territories: t as u64, districts: d as u64, import_batches: b as u64, incidents: i as u64 })
+}
+
+/// Drops a schema and everything in it (tests clean up with this).
+pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+    if !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return Err(StoreError::Corrupt { what: "schema name", reason: schema.to_owned() });
+    }
+    let mut conn = PgConnectOptions::from_str(url)?.connect().await?;
+    sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(&mut conn).await?;
+    conn.close().await?;
+    Ok(())
+}

@@ -1,0 +1,311 @@
+//! The SQLite backend: one database file, WAL journal.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use qalqan_domain::{BatchId, DistrictId, ImportBatch, Sha256Hex, TerritoryId};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Row as _, SqlitePool, Transaction};
+
+use crate::{
+    DistrictRow, IncidentFilter, IncidentRow, IncidentStats, NewBatch, NewTerritory, ReaderCounts, StoreError, TableCounts, TerritoryRow,
+    TerritorySummary,
+};
+
+type Tx = Transaction<'static, sqlx::Sqlite>;
+
+/// Rows per INSERT statement: 15 parameters each stays under SQLite's 32,766 limit.
+const ROWS_PER_STATEMENT: usize = 1_000;
+const INCIDENT_COLUMNS: &str = "territory_id, batch_id, row_key, source_line, external_id, category, subcategory, occurred_start, occurred_end, time_precision, local_month, lat, lon, district_id, premises";
+
+pub(crate) async fn connect(path: &Path) -> Result<SqlitePool, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+    }
+    let options = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL in WAL mode: a power cut may lose the last commits, never corrupt the file.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    Ok(SqlitePoolOptions::new().max_connections(4).connect_with(options).await?)
+}
+
+fn conflict(e: sqlx::Error, what: &'static str, key: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { what, key: key.to_owned() },
+        _ => StoreError::Database(e),
+    }
+}
+
+pub(crate) async fn add_territory(pool: &SqlitePool, t: &NewTerritory, boundary: Option<&str>) -> Result<TerritoryId, StoreError> {
+    let id: i64 = sqlx::query_scalar("INSERT INTO territories (name, time_zone, boundary, created_at) VALUES (?, ?, ?, ?) RETURNING id")
+        .bind(t.name.as_str())
+        .bind(t.time_zone.name())
+        .bind(boundary)
+        .bind(Utc::now().timestamp())
+        .fetch_one(pool)
+        .await
+        .map_err(|e| conflict(e, "territory", t.name.as_str()))?;
+    Ok(TerritoryId(id))
+}
+
+pub(crate) async fn set_territory_boundary(pool: &SqlitePool, id: TerritoryId, boundary: Option<&str>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE territories SET boundary = ? WHERE id = ?").bind(boundary).bind(id.0).execute(pool).await?;
+    Ok(())
+}
+
+pub(crate) async fn territory_row(pool: &SqlitePool, name: &str) -> Result<Option<TerritoryRow>, StoreError> {
+    let row = sqlx::query("SELECT id, name, time_zone, boundary FROM territories WHERE name = ?").bind(name).fetch_optional(pool).await?;
+    Ok(row.map(|r| TerritoryRow { id: TerritoryId(r.get(0)), name: r.get(1), time_zone: r.get(2), boundary: r.get(3) }))
+}
+
+pub(crate) async fn district_rows(pool: &SqlitePool, territory: TerritoryId) -> Result<Vec<DistrictRow>, StoreError> {
+    let rows = sqlx::query("SELECT id, name, parent_id, boundary FROM districts WHERE territory_id = ? ORDER BY id")
+        .bind(territory.0)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DistrictRow {
+            id: DistrictId(r.get(0)),
+            name: r.get(1),
+            parent: r.get::<Option<i64>, _>(2).map(DistrictId),
+            boundary: r.get(3),
+        })
+        .collect())
+}
+
+pub(crate) async fn territories(pool: &SqlitePool) -> Result<Vec<TerritorySummary>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT t.id, t.name, t.time_zone, t.boundary IS NOT NULL,
+                (SELECT count(*) FROM districts d WHERE d.territory_id = t.id),
+                (SELECT count(*) FROM incidents i WHERE i.territory_id = t.id)
+         FROM territories t ORDER BY t.name",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TerritorySummary {
+            id: TerritoryId(r.get(0)),
+            name: r.get(1),
+            time_zone: r.get(2),
+            has_boundary: r.get(3),
+            districts: r.get::<i64, _>(4) as u64,
+            incidents: r.get::<i64, _>(5) as u64,
+        })
+        .collect())
+}
+
+pub(crate) async fn add_districts(
+    pool: &SqlitePool,
+    territory: TerritoryId,
+    rows: &[(String, Option<String>, Option<String>)],
+) -> Result<Vec<DistrictId>, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for (name, parent, boundary) in rows {
+        let parent_id: Option<i64> = match parent {
+            None => None,
+            Some(p) => Some(
+                sqlx::query_scalar("SELECT id FROM districts WHERE territory_id = ? AND name = ?")
+                    .bind(territory.0)
+                    .bind(p)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound { what: "parent district", key: p.clone() })?,
+            ),
+        };
+        let id: i64 = sqlx::query_scalar("INSERT INTO districts (territory_id, name, parent_id, boundary) VALUES (?, ?, ?, ?) RETURNING id")
+            .bind(territory.0)
+            .bind(name)
+            .bind(parent_id)
+            .bind(boundary)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| conflict(e, "district", name))?;
+        ids.push(DistrictId(id));
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+const BATCH_COLUMNS: &str = "id, territory_id, file_name, checksum, format, rows_read, rows_imported, rows_identical_in_file, rows_already_present, rows_rejected, imported_by, imported_at";
+
+fn batch_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ImportBatch, StoreError> {
+    let checksum: String = r.get(3);
+    let at: i64 = r.get(11);
+    Ok(ImportBatch {
+        id: BatchId(r.get(0)),
+        territory: TerritoryId(r.get(1)),
+        file_name: r.get(2),
+        checksum: Sha256Hex::parse(&checksum).map_err(|e| StoreError::Corrupt { what: "batch checksum", reason: e.to_string() })?,
+        format: r.get(4),
+        rows_read: r.get::<i64, _>(5) as u64,
+        rows_imported: r.get::<i64, _>(6) as u64,
+        rows_identical_in_file: r.get::<i64, _>(7) as u64,
+        rows_already_present: r.get::<i64, _>(8) as u64,
+        rows_rejected: r.get::<i64, _>(9) as u64,
+        imported_by: r.get(10),
+        imported_at: DateTime::from_timestamp(at, 0).unwrap_or_default(),
+    })
+}
+
+pub(crate) async fn batch_by_checksum(pool: &SqlitePool, territory: TerritoryId, checksum: &str) -> Result<Option<ImportBatch>, StoreError> {
+    let sql = format!("SELECT {BATCH_COLUMNS} FROM import_batches WHERE territory_id = ? AND checksum = ?");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(territory.0).bind(checksum).fetch_optional(pool).await?;
+    row.as_ref().map(batch_from_row).transpose()
+}
+
+pub(crate) async fn batches(pool: &SqlitePool, territory: TerritoryId) -> Result<Vec<ImportBatch>, StoreError> {
+    let sql = format!("SELECT {BATCH_COLUMNS} FROM import_batches WHERE territory_id = ? ORDER BY id");
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(territory.0).fetch_all(pool).await?;
+    rows.iter().map(batch_from_row).collect()
+}
+
+pub(crate) async fn begin_import(pool: &SqlitePool, territory: TerritoryId, batch: &NewBatch) -> Result<(Tx, BatchId), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO import_batches (territory_id, file_name, checksum, format, rows_read, rows_imported, rows_identical_in_file, rows_already_present, rows_rejected, imported_by, imported_at)
+         VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, ?, ?) RETURNING id",
+    )
+    .bind(territory.0)
+    .bind(&batch.file_name)
+    .bind(batch.checksum.as_str())
+    .bind(&batch.format)
+    .bind(&batch.imported_by)
+    .bind(Utc::now().timestamp())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| conflict(e, "import of file with checksum", batch.checksum.as_str()))?;
+    Ok((tx, BatchId(id)))
+}
+
+pub(crate) async fn ensure_district(tx: &mut Tx, territory: TerritoryId, name: &str) -> Result<DistrictId, StoreError> {
+    sqlx::query("INSERT INTO districts (territory_id, name) VALUES (?, ?) ON CONFLICT (territory_id, name) DO NOTHING")
+        .bind(territory.0)
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM districts WHERE territory_id = ? AND name = ?")
+        .bind(territory.0)
+        .bind(name)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(DistrictId(id))
+}
+
+fn insert_sql(rows: usize) -> String {
+    let one = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    let mut sql = String::with_capacity(100 + rows * (one.len() + 1));
+    sql.push_str("INSERT INTO incidents (");
+    sql.push_str(INCIDENT_COLUMNS);
+    sql.push_str(") VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(one);
+    }
+    sql.push_str(" ON CONFLICT (territory_id, row_key) DO NOTHING");
+    sql
+}
+
+pub(crate) async fn insert_incidents(tx: &mut Tx, territory: TerritoryId, batch: BatchId, rows: &[IncidentRow<'_>]) -> Result<u64, StoreError> {
+    static FULL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let mut inserted = 0;
+    for part in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = if part.len() == ROWS_PER_STATEMENT {
+            FULL.get_or_init(|| insert_sql(ROWS_PER_STATEMENT)).clone()
+        } else {
+            insert_sql(part.len())
+        };
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for r in part {
+            let i = r.incident;
+            q = q
+                .bind(territory.0)
+                .bind(batch.0)
+                .bind(i.row_key.0.to_vec())
+                .bind(i.source_line as i64)
+                .bind(i.external_id.clone())
+                .bind(i.category.code())
+                .bind(i.subcategory.clone())
+                .bind(i.occurred.start().timestamp())
+                .bind(i.occurred.end().timestamp())
+                .bind(i.occurred.precision().code())
+                .bind(r.local_month)
+                .bind(i.location.lat())
+                .bind(i.location.lon())
+                .bind(r.district.map(|d| d.0))
+                .bind(i.premises.clone());
+        }
+        inserted += q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(inserted)
+}
+
+pub(crate) async fn finish_batch(tx: &mut Tx, batch: BatchId, counts: ReaderCounts, (inserted, already): (u64, u64)) -> Result<ImportBatch, StoreError> {
+    sqlx::query(
+        "UPDATE import_batches SET rows_read = ?, rows_imported = ?, rows_identical_in_file = ?, rows_already_present = ?, rows_rejected = ? WHERE id = ?",
+    )
+    .bind(counts.rows_read as i64)
+    .bind(inserted as i64)
+    .bind(counts.rows_identical_in_file as i64)
+    .bind(already as i64)
+    .bind(counts.rows_rejected as i64)
+    .bind(batch.0)
+    .execute(&mut **tx)
+    .await?;
+    let sql = format!("SELECT {BATCH_COLUMNS} FROM import_batches WHERE id = ?");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(batch.0).fetch_one(&mut **tx).await?;
+    batch_from_row(&row)
+}
+
+const FILTER: &str = "i.territory_id = ?1 AND (?2 IS NULL OR i.occurred_start >= ?2) AND (?3 IS NULL OR i.occurred_start < ?3) AND (?4 IS NULL OR i.category = ?4)";
+
+pub(crate) async fn incident_stats(pool: &SqlitePool, f: &IncidentFilter) -> Result<IncidentStats, StoreError> {
+    let from = f.from.map(|t| t.timestamp());
+    let to = f.to.map(|t| t.timestamp());
+    let category = f.category.map(|c| c.code());
+    let by_category: Vec<(String, i64)> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT i.category, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.category ORDER BY count(*) DESC, i.category")))
+            .bind(f.territory.0)
+            .bind(from)
+            .bind(to)
+            .bind(category)
+            .fetch_all(pool)
+            .await?;
+    let by_month: Vec<(i64, i64)> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT i.local_month, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.local_month ORDER BY i.local_month")))
+            .bind(f.territory.0)
+            .bind(from)
+            .bind(to)
+            .bind(category)
+            .fetch_all(pool)
+            .await?;
+    let by_district: Vec<(Option<String>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT d.name, count(*) FROM incidents i LEFT JOIN districts d ON d.id = i.district_id WHERE {FILTER} GROUP BY d.name ORDER BY count(*) DESC, d.name"
+    )))
+    .bind(f.territory.0)
+    .bind(from)
+    .bind(to)
+    .bind(category)
+    .fetch_all(pool)
+    .await?;
+    Ok(crate::stats_from_rows(by_category, by_month, by_district))
+}
+
+pub(crate) async fn table_counts(pool: &SqlitePool) -> Result<TableCounts, StoreError> {
+    let (t, d, b, i): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM territories), (SELECT count(*) FROM districts), (SELECT count(*) FROM import_batches), (SELECT count(*) FROM incidents)",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(TableCounts { territories: t as u64, districts: d as u64, import_batches: b as u64, incidents: i as u64 })
+}
