@@ -41,6 +41,9 @@ pub struct IncidentsArgs {
     /// Where to write rejected rows [default: FILE.rejects.csv]
     #[arg(long, requires = "skip_invalid")]
     pub rejects: Option<PathBuf>,
+    /// Validate the file and report what would be imported; write nothing.
+    #[arg(long, conflicts_with = "skip_invalid")]
+    pub dry_run: bool,
     /// Who is importing, recorded with the batch [default: $USER]
     #[arg(long, env = "QALQAN_USER")]
     pub user: Option<String>,
@@ -62,10 +65,32 @@ pub async fn run(store: &Store, cmd: ImportCommand) -> anyhow::Result<()> {
             let mapping = Mapping::from_file(&args.mapping)?;
             let policy = if args.skip_invalid { InvalidRows::SetAside } else { InvalidRows::AbortFile };
             let user = args.user.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
+            if args.dry_run {
+                return check_file(&territory, &args.file, &mapping);
+            }
             import_file(store, &territory, &args.file, &mapping, policy, args.rejects, &user).await?;
             Ok(())
         }
     }
+}
+
+/// Reads and validates a file without touching the database.
+fn check_file(territory: &Territory, file: &Path, mapping: &Mapping) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let source = SourceFile::open(file, mapping.format)?;
+    let ctx = ImportContext { territory, now: chrono::Utc::now() };
+    let report = read_incidents(&source, mapping, &ctx, &ReadOptions::default(), &mut |_| ControlFlow::Continue(()))?;
+    print_rejects(&report);
+    println!(
+        "{}: {} rows read, {} valid ({} identical to an earlier row), {} invalid; nothing written (dry run, {:.2} s)",
+        file.display(),
+        report.rows_read,
+        report.rows_valid,
+        report.rows_identical_in_file,
+        report.rejects.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if report.rejects.is_empty() { Ok(()) } else { bail!("{} invalid rows", report.rejects.len()) }
 }
 
 /// Imports one file into `territory` and prints a report.

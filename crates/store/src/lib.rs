@@ -16,6 +16,7 @@ mod migrate;
 mod postgres;
 pub use postgres::drop_schema as drop_postgres_schema;
 mod sqlite;
+mod sqlite_bulk;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -48,6 +49,8 @@ pub enum StoreError {
     Corrupt { what: &'static str, reason: String },
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    #[error("database error: {message} (SQLite code {code})")]
+    Sqlite { code: i32, message: String },
 }
 
 impl From<sqlx::Error> for StoreError {

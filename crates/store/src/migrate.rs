@@ -110,7 +110,7 @@ pub(crate) async fn run_postgres(pool: &PgPool) -> Result<MigrationReport, Store
     let mut report = MigrationReport::default();
     let mut tx = pool.begin().await?;
     // One migrator at a time per database, whatever the schema.
-    sqlx::query("SELECT pg_advisory_xact_lock(7_345_112)").execute(&mut *tx).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(7345112)").execute(&mut *tx).await?;
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS qalqan_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
     )

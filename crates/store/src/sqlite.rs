@@ -16,9 +16,6 @@ use crate::{
 
 type Tx = Transaction<'static, sqlx::Sqlite>;
 
-/// Rows per INSERT statement: 15 parameters each stays under SQLite's 32,766 limit.
-const ROWS_PER_STATEMENT: usize = 1_000;
-const INCIDENT_COLUMNS: &str = "territory_id, batch_id, row_key, source_line, external_id, category, subcategory, occurred_start, occurred_end, time_precision, local_month, lat, lon, district_id, premises";
 
 pub(crate) async fn connect(path: &Path) -> Result<SqlitePool, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -27,11 +24,16 @@ pub(crate) async fn connect(path: &Path) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::from_str("sqlite:")?
         .filename(path)
         .create_if_missing(true)
+        // 8 KiB pages: the Toronto import's index inserts ran 40 % faster than
+        // with the 4 KiB default (only takes effect when the file is created).
+        .page_size(8192)
         .journal_mode(SqliteJournalMode::Wal)
         // NORMAL in WAL mode: a power cut may lose the last commits, never corrupt the file.
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        // 64 MiB page cache: bulk imports update three indexes at random places.
+        .pragma("cache_size", "-65536");
     Ok(SqlitePoolOptions::new().max_connections(4).connect_with(options).await?)
 }
 
@@ -200,54 +202,17 @@ pub(crate) async fn ensure_district(tx: &mut Tx, territory: TerritoryId, name: &
     Ok(DistrictId(id))
 }
 
-fn insert_sql(rows: usize) -> String {
-    let one = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-    let mut sql = String::with_capacity(100 + rows * (one.len() + 1));
-    sql.push_str("INSERT INTO incidents (");
-    sql.push_str(INCIDENT_COLUMNS);
-    sql.push_str(") VALUES ");
-    for i in 0..rows {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(one);
-    }
-    sql.push_str(" ON CONFLICT (territory_id, row_key) DO NOTHING");
-    sql
-}
-
 pub(crate) async fn insert_incidents(tx: &mut Tx, territory: TerritoryId, batch: BatchId, rows: &[IncidentRow<'_>]) -> Result<u64, StoreError> {
-    static FULL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let mut inserted = 0;
-    for part in rows.chunks(ROWS_PER_STATEMENT) {
-        let sql = if part.len() == ROWS_PER_STATEMENT {
-            FULL.get_or_init(|| insert_sql(ROWS_PER_STATEMENT)).clone()
-        } else {
-            insert_sql(part.len())
-        };
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for r in part {
-            let i = r.incident;
-            q = q
-                .bind(territory.0)
-                .bind(batch.0)
-                .bind(i.row_key.0.to_vec())
-                .bind(i.source_line as i64)
-                .bind(i.external_id.clone())
-                .bind(i.category.code())
-                .bind(i.subcategory.clone())
-                .bind(i.occurred.start().timestamp())
-                .bind(i.occurred.end().timestamp())
-                .bind(i.occurred.precision().code())
-                .bind(r.local_month)
-                .bind(i.location.lat())
-                .bind(i.location.lon())
-                .bind(r.district.map(|d| d.0))
-                .bind(i.premises.clone());
-        }
-        inserted += q.execute(&mut **tx).await?.rows_affected();
+    let conn: &mut sqlx::SqliteConnection = tx;
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle();
+    // The insert loop is synchronous C calls (a few ms per chunk); on a
+    // multi-threaded runtime let it move other tasks off this worker meanwhile.
+    let insert = || crate::sqlite_bulk::insert_incidents(db, territory, batch, rows);
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(insert),
+        _ => insert(),
     }
-    Ok(inserted)
 }
 
 pub(crate) async fn finish_batch(tx: &mut Tx, batch: BatchId, counts: ReaderCounts, (inserted, already): (u64, u64)) -> Result<ImportBatch, StoreError> {

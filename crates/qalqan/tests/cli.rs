@@ -1,0 +1,464 @@
+//! Black-box tests of the `qalqan` binary: each spawns the real program
+//! against a fresh SQLite file or a private PostgreSQL schema.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use qalqan_store::{Store, TableCounts};
+
+const BIN: &str = env!("CARGO_BIN_EXE_qalqan");
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+fn toronto_data() -> PathBuf {
+    repo("data/demo/toronto-mci.csv.gz")
+}
+
+fn toronto_mapping() -> PathBuf {
+    repo("data/mappings/toronto-mci.toml")
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh database and working directory for one test.
+struct Env {
+    dir: tempfile::TempDir,
+    url: String,
+    pg: Option<(String, String)>,
+    runtime: tokio::runtime::Runtime,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl Env {
+    /// `None` when PostgreSQL tests are switched off with QALQAN_TEST_POSTGRES=skip.
+    fn new(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.path().join("qalqan.db").display());
+                Some(Self { dir, url, pg: None, runtime })
+            }
+            Backend::Postgres => {
+                if std::env::var("QALQAN_TEST_POSTGRES").as_deref() == Ok("skip") {
+                    return None;
+                }
+                let base = std::env::var("QALQAN_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_owned());
+                let schema = format!("qalqan_cli_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+                runtime.block_on(async {
+                    qalqan_store::drop_postgres_schema(&base, &schema).await.unwrap_or_else(|e| {
+                        panic!("PostgreSQL at {base} is needed ({e}); set QALQAN_TEST_POSTGRES=skip to skip these tests")
+                    });
+                    Store::connect_postgres_schema(&base, &schema).await.unwrap().close().await;
+                });
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                Some(Self { dir, url, pg: Some((base, schema)), runtime })
+            }
+        }
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.current_dir(self.dir.path())
+            .env("QALQAN_DATABASE", &self.url)
+            .env("QALQAN_DATA_DIR", self.dir.path().join("data"))
+            .env("QALQAN_LOG", "warn")
+            .env_remove("QALQAN_CONFIG")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Runs and asserts success, returning stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "qalqan {args:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn counts(&self) -> TableCounts {
+        self.runtime.block_on(async {
+            let store = Store::connect(&self.url).await.unwrap();
+            let c = store.table_counts().await.unwrap();
+            store.close().await;
+            c
+        })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> String {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.display().to_string()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.pg {
+            let _ = self.runtime.block_on(qalqan_store::drop_postgres_schema(base, schema));
+        }
+    }
+}
+
+fn import_toronto(env: &Env) -> Output {
+    env.run(&[
+        "import",
+        "incidents",
+        toronto_data().to_str().unwrap(),
+        "--territory",
+        "Toronto",
+        "--mapping",
+        toronto_mapping().to_str().unwrap(),
+    ])
+}
+
+fn stats_json(env: &Env, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["incidents", "stats", "--territory", "Toronto", "--format", "json"];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&env.ok(&args)).unwrap()
+}
+
+/// A count from the import report, e.g. `summary(out, "imported")`.
+fn summary(out: &str, label: &str) -> u64 {
+    out.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label).and_then(|rest| rest.split_whitespace().next()?.parse().ok()))
+        .unwrap_or_else(|| panic!("no '{label}' line in:\n{out}"))
+}
+
+fn count_of(v: &serde_json::Value, list: &str, key: &str, name: &str) -> u64 {
+    v[list].as_array().unwrap().iter().find(|e| e[key] == name).map(|e| e["count"].as_u64().unwrap()).unwrap_or(0)
+}
+
+fn toronto_file_imports_every_row_once(backend: Backend) {
+    let Some(env) = Env::new(backend) else { return };
+    env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
+    let out = import_toronto(&env);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(summary(&stdout, "imported"), 240_992, "{stdout}");
+    assert_eq!(summary(&stdout, "identical in file"), 1_603, "{stdout}");
+    assert_eq!(summary(&stdout, "districts created"), 140, "{stdout}");
+
+    let s = stats_json(&env, &[]);
+    assert_eq!(s["total"], 240_992);
+    // The file's own counts (python: collections.Counter of the MCI column).
+    assert_eq!(count_of(&s, "by_category", "category", "assault"), 125_433);
+    assert_eq!(count_of(&s, "by_category", "category", "burglary"), 54_650);
+    assert_eq!(count_of(&s, "by_category", "category", "vehicle_theft"), 32_268);
+    assert_eq!(count_of(&s, "by_category", "category", "robbery"), 19_980);
+    assert_eq!(count_of(&s, "by_category", "category", "theft"), 8_661);
+    assert_eq!(s["by_district"].as_array().unwrap().len(), 140);
+
+    let y2019 = stats_json(&env, &["--from", "2019-01-01", "--to", "2019-12-31"]);
+    let months: u64 = y2019["by_month"].as_array().unwrap().iter().map(|m| m["count"].as_u64().unwrap()).sum();
+    assert_eq!(y2019["by_month"].as_array().unwrap().len(), 12);
+    assert_eq!(months, y2019["total"].as_u64().unwrap());
+    assert!(y2019["total"].as_u64().unwrap() > 30_000, "{}", y2019["total"]);
+
+    let before = env.counts();
+    let again = env.ok(&[
+        "import",
+        "incidents",
+        toronto_data().to_str().unwrap(),
+        "--territory",
+        "Toronto",
+        "--mapping",
+        toronto_mapping().to_str().unwrap(),
+    ]);
+    assert!(again.contains("already imported"), "{again}");
+    assert_eq!(env.counts(), before, "re-import is idempotent");
+    assert_eq!(before.incidents, 240_992);
+    assert_eq!(before.import_batches, 1);
+}
+
+#[test]
+fn toronto_file_imports_every_row_once_on_sqlite() {
+    toronto_file_imports_every_row_once(Backend::Sqlite);
+}
+
+#[test]
+fn toronto_file_imports_every_row_once_on_postgres() {
+    toronto_file_imports_every_row_once(Backend::Postgres);
+}
+
+const MAPPING: &str = r#"
+[columns]
+category = "type"
+latitude = "lat"
+longitude = "lon"
+[time]
+column = "date"
+format = "%Y-%m-%d %H:%M"
+[categories]
+"Theft" = "theft"
+"#;
+const HEADER: &str = "type,date,lat,lon\n";
+
+/// Compresses with the system's `gzip`, keeping test dependencies lean.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("gzip").arg("-c").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("gzip");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data).unwrap());
+    let out = child.wait_with_output().unwrap().stdout;
+    writer.join().unwrap();
+    out
+}
+
+fn malformed_files_are_rejected_and_change_nothing(backend: Backend) {
+    let Some(env) = Env::new(backend) else { return };
+    env.ok(&["territory", "add", "Astana", "--time-zone", "Asia/Almaty"]);
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let good = env.write("good.csv", format!("{HEADER}Theft,2024-03-01 10:00,51.1,71.4\n").as_bytes());
+    env.ok(&["import", "incidents", &good, "--territory", "Astana", "--mapping", &mapping]);
+    let before = env.counts();
+    assert_eq!(before.incidents, 1);
+
+    let valid = "Theft,2024-03-01 11:00,51.1,71.4\n";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("coords.csv", format!("{HEADER}{valid}Theft,2024-03-01 10:00,91.5,71.4\n").into_bytes(), "coords.csv: line 3: field 'lat': latitude 91.5 is outside [-90, 90]"),
+        ("date.csv", format!("{HEADER}{valid}Theft,2024-02-30 10:00,51.1,71.4\n").into_bytes(), "date.csv: line 3: field 'date': '2024-02-30 10:00' does not match"),
+        ("future.csv", format!("{HEADER}{valid}Theft,2099-01-01 10:00,51.1,71.4\n").into_bytes(), "future.csv: line 3: field 'date': '2099-01-01 10:00' is in the future"),
+        ("truncated.csv", format!("{HEADER}{valid}Theft,2024-03-01 1").into_bytes(), "truncated.csv: line 3: field 'lat': missing"),
+        ("semicolon.csv", b"type;date;lat;lon\nTheft;2024-03-01 10:00;51.1;71.4\n".to_vec(), "semicolon.csv: line 1: column 'type'"),
+        ("empty.csv", Vec::new(), "empty.csv: line 1: the file is empty"),
+        ("zero.csv.gz", Vec::new(), "zero.csv.gz: not a valid gzip file: the file is 0 bytes long"),
+        ("latin.csv", [format!("{HEADER}{valid}").as_bytes(), b"Theft,2024-03-01 10:00,51.1,71.4\xE9\n"].concat(), "latin.csv: line 3: field 'lon': not valid UTF-8"),
+        ("category.csv", format!("{HEADER}{valid}Arson,2024-03-01 10:00,51.1,71.4\n").into_bytes(), "category.csv: line 3: field 'type': unknown offence category 'Arson'"),
+        ("truncated.csv.gz", { let gz = gzip(format!("{HEADER}{}", valid.repeat(20_000)).as_bytes()); gz[..gz.len() / 2].to_vec() }, "truncated.csv.gz: line"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = env.write(name, &bytes);
+        let out = env.run(&["import", "incidents", &path, "--territory", "Astana", "--mapping", &mapping]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name} was accepted");
+        assert!(stderr.contains(expected), "{name}: expected «{expected}» in:\n{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(env.counts(), before, "{name} changed the database");
+    }
+}
+
+#[test]
+fn malformed_files_are_rejected_and_change_nothing_on_sqlite() {
+    malformed_files_are_rejected_and_change_nothing(Backend::Sqlite);
+}
+
+#[test]
+fn malformed_files_are_rejected_and_change_nothing_on_postgres() {
+    malformed_files_are_rejected_and_change_nothing(Backend::Postgres);
+}
+
+#[test]
+fn skip_invalid_imports_the_valid_rows_and_writes_the_rejects_beside_the_input() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let body = format!("{HEADER}Theft,2024-03-01 10:00,51.1,71.4\nTheft,2024-03-01 10:00,151.1,71.4\nTheft,2024-03-01 10:00,51.1,71.4\n");
+    let file = env.write("week.csv", body.as_bytes());
+    let out = env.ok(&["import", "incidents", &file, "--territory", "Astana", "--mapping", &mapping, "--skip-invalid"]);
+    assert_eq!(summary(&out, "imported"), 2, "{out}");
+    assert_eq!(summary(&out, "rejected"), 1, "{out}");
+    assert_eq!(summary(&out, "identical in file"), 1, "{out}");
+    let rejects = std::fs::read_to_string(env.path("week.csv.rejects.csv")).unwrap();
+    let lines: Vec<&str> = rejects.lines().collect();
+    assert_eq!(lines[0], "file,line,field,reason,record");
+    assert!(lines[1].ends_with("week.csv,3,lat,\"latitude 151.1 is outside [-90, 90]\",\"Theft,2024-03-01 10:00,151.1,71.4\""), "{rejects}");
+    assert_eq!(lines.len(), 2);
+    assert_eq!(env.counts().incidents, 2);
+}
+
+#[test]
+fn territory_boundary_is_picked_by_feature_property_and_enforced() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    let kz = repo("../shared/data/kz-adm1.geojson");
+    let kz = if kz.exists() { kz } else { repo("data/demo/astana.geojson") };
+    let wrong = env.run(&["territory", "add", "Astana", "--boundary", kz.to_str().unwrap(), "--feature-property", "ADM1_EN=Astana City"]);
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(!wrong.status.success());
+    assert!(stderr.contains("no feature has ADM1_EN = 'Astana City'") && stderr.contains("'Astana'"), "{stderr}");
+
+    env.ok(&["territory", "add", "Astana", "--boundary", kz.to_str().unwrap(), "--feature-property", "ADM1_EN=Astana"]);
+    let list = env.ok(&["territory", "list"]);
+    assert!(list.lines().any(|l| l.starts_with("Astana") && l.contains("Asia/Almaty") && l.contains("yes")), "{list}");
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    // The Baiterek tower is in Astana; Almaty is not.
+    let file = env.write("in.csv", format!("{HEADER}Theft,2024-03-01 10:00,51.1283,71.4305\nTheft,2024-03-01 10:00,43.2389,76.8897\n").as_bytes());
+    let out = env.run(&["import", "incidents", &file, "--territory", "Astana", "--mapping", &mapping]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("in.csv: line 3: field 'lat/lon': point (43.238900, 76.889700) lies outside the boundary of territory Astana"), "{stderr}");
+}
+
+#[test]
+fn districts_from_geojson_assign_incidents_by_point_in_polygon() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    let districts = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"name":"Yesil"},"geometry":{"type":"Polygon","coordinates":[[[71.0,51.0],[71.5,51.0],[71.5,51.5],[71.0,51.5],[71.0,51.0]]]}},
+      {"type":"Feature","properties":{"name":"Yesil-1","parent":"Yesil"},"geometry":{"type":"Polygon","coordinates":[[[71.0,51.0],[71.1,51.0],[71.1,51.1],[71.0,51.1],[71.0,51.0]]]}},
+      {"type":"Feature","properties":{"name":"Saryarka"},"geometry":{"type":"Polygon","coordinates":[[[71.5,51.0],[72.0,51.0],[72.0,51.5],[71.5,51.5],[71.5,51.0]]]}}
+    ]}"#;
+    let file = env.write("districts.geojson", districts.as_bytes());
+    let out = env.ok(&["territory", "districts", "Astana", "--file", &file, "--parent-property", "parent"]);
+    assert!(out.contains("3 districts registered"), "{out}");
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let rows = "Theft,2024-03-01 10:00,51.05,71.05\nTheft,2024-03-01 10:00,51.3,71.3\nTheft,2024-03-01 11:00,51.3,71.7\nTheft,2024-03-01 12:00,51.3,71.7\nTheft,2024-03-01 10:00,51.9,71.9\n";
+    let data = env.write("in.csv", format!("{HEADER}{rows}").as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
+    let s: serde_json::Value = serde_json::from_str(&env.ok(&["incidents", "stats", "--territory", "Astana", "--format", "json"])).unwrap();
+    assert_eq!(count_of(&s, "by_district", "district", "Saryarka"), 2);
+    assert_eq!(count_of(&s, "by_district", "district", "Yesil"), 1);
+    assert_eq!(count_of(&s, "by_district", "district", "Yesil-1"), 1, "the innermost district wins");
+    let none = s["by_district"].as_array().unwrap().iter().find(|d| d["district"].is_null()).unwrap();
+    assert_eq!(none["count"], 1);
+}
+
+fn killing_the_import_midway_leaves_no_partial_batch(backend: Backend) {
+    let Some(env) = Env::new(backend) else { return };
+    env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
+    let before = env.counts();
+    let mut child = env
+        .cmd()
+        .args(["import", "incidents", toronto_data().to_str().unwrap(), "--territory", "Toronto", "--mapping", toronto_mapping().to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let line = lines.next().expect("import ended before storing any rows").unwrap();
+        if line.contains("rows stored so far") {
+            break; // rows are in the open transaction now
+        }
+        assert!(Instant::now() < deadline);
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup runs
+    child.wait().unwrap();
+
+    assert_eq!(env.counts(), before, "a killed import left rows behind");
+    let out = import_toronto(&env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(env.counts().incidents, 240_992, "the import succeeds after the crash");
+}
+
+#[test]
+fn killing_the_import_midway_leaves_no_partial_batch_on_sqlite() {
+    killing_the_import_midway_leaves_no_partial_batch(Backend::Sqlite);
+}
+
+#[test]
+fn killing_the_import_midway_leaves_no_partial_batch_on_postgres() {
+    killing_the_import_midway_leaves_no_partial_batch(Backend::Postgres);
+}
+
+#[test]
+fn sqlite_file_passes_integrity_check_after_a_killed_import() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
+    let mut child = env
+        .cmd()
+        .args(["import", "incidents", toronto_data().to_str().unwrap(), "--territory", "Toronto", "--mapping", toronto_mapping().to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if line.contains("rows stored so far") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let ok: String = env.runtime.block_on(async {
+        let store = Store::connect(&env.url).await.unwrap();
+        let Store::Sqlite(pool) = &store else { unreachable!() };
+        let r: (String,) = sqlx_query_integrity(pool).await;
+        r.0
+    });
+    assert_eq!(ok, "ok");
+}
+
+async fn sqlx_query_integrity(pool: &sqlx::SqlitePool) -> (String,) {
+    sqlx::query_as("PRAGMA integrity_check").fetch_one(pool).await.unwrap()
+}
+
+/// Minimal HTTP GET over a socket (no client library needed).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let status = buf.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn demo_loads_toronto_and_astana_and_serves_the_page() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    let mut child = env.cmd().env_remove("QALQAN_DATABASE").args(["demo", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("demo exited before serving").unwrap();
+        if let Some(rest) = line.strip_prefix("Qalqan is serving on http://") {
+            break rest.trim_end_matches('/').to_owned();
+        }
+    };
+    let (status, page) = http_get(&addr, "/");
+    assert_eq!(status, 200);
+    assert!(page.contains("Toronto") && page.contains("240992") && page.contains("Astana"), "{page}");
+    let (status, body) = http_get(&addr, "/api/v1/territories");
+    assert_eq!(status, 200);
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[0]["name"], "Astana");
+    assert_eq!(list[0]["has_boundary"], true);
+    let (status, body) = http_get(&addr, "/api/v1/territories/Toronto/stats?from=2020-01-01&to=2020-12-31&category=robbery");
+    assert_eq!(status, 200, "{body}");
+    let s: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(s["total"].as_u64().unwrap() > 1000);
+    let (status, body) = http_get(&addr, "/api/v1/territories/Toronto/stats?category=arson");
+    assert_eq!(status, 400);
+    assert!(body.contains("unknown offence category"), "{body}");
+    let (status, _) = http_get(&addr, "/api/v1/territories/Atlantis/stats");
+    assert_eq!(status, 404);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A second start reuses the data: nothing imported twice.
+    assert!(env.path("data/qalqan.db").exists());
+    let mut again = env.cmd().env_remove("QALQAN_DATABASE").args(["demo", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut out = Vec::new();
+    for line in BufReader::new(again.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("Qalqan is serving");
+        out.push(line);
+        if done {
+            break;
+        }
+    }
+    again.kill().unwrap();
+    again.wait().unwrap();
+    assert!(out.iter().any(|l| l.contains("already imported")), "{out:?}");
+}

@@ -1,0 +1,243 @@
+//! One suite, two backends: every test runs on SQLite (a temp file) and on
+//! PostgreSQL (a private schema on the server at 127.0.0.1:5432, dropped
+//! afterwards). Set QALQAN_TEST_POSTGRES_URL to use another server, or
+//! QALQAN_TEST_POSTGRES=skip to run the SQLite half only.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::{TimeZone, Utc};
+use geo_types::{MultiPolygon, polygon};
+use qalqan_domain::{
+    DistrictName, DistrictRef, NewIncident, OccurredAt, OffenceCategory, RowKey, Sha256Hex, Territory, TerritoryName, Wgs84Point,
+};
+use qalqan_store::{IncidentFilter, NewBatch, NewDistrict, NewTerritory, ReaderCounts, Store, StoreError, TableCounts};
+
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+fn pg_url() -> Option<String> {
+    if std::env::var("QALQAN_TEST_POSTGRES").as_deref() == Ok("skip") {
+        return None;
+    }
+    Some(std::env::var("QALQAN_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_owned()))
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("t.db")).await.unwrap();
+    store.migrate().await.unwrap();
+    let result = tokio::spawn(test(store)).await;
+    drop(dir);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(url) = pg_url() else { return };
+    let schema = format!("qalqan_test_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), Utc::now().timestamp_micros());
+    let store = Store::connect_postgres_schema(&url, &schema).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {url} is needed for these tests ({e}); set QALQAN_TEST_POSTGRES=skip to skip them")
+    });
+    store.migrate().await.unwrap();
+    let result = tokio::spawn(test(store.clone())).await;
+    store.close().await;
+    qalqan_store::drop_postgres_schema(&url, &schema).await.unwrap();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Declares `#[tokio::test]`s running `$body(store)` on each backend.
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::on_sqlite(super::$name).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::on_postgres(super::$name).await
+            }
+        }
+    };
+}
+
+fn square(x: f64, y: f64, side: f64) -> MultiPolygon<f64> {
+    MultiPolygon(vec![polygon![(x: x, y: y), (x: x + side, y: y), (x: x + side, y: y + side), (x: x, y: y + side)]])
+}
+
+async fn astana(store: &Store) -> Territory {
+    let t = NewTerritory { name: TerritoryName::parse("Astana").unwrap(), time_zone: "Asia/Almaty".parse().unwrap(), boundary: Some(square(71.0, 51.0, 1.0)) };
+    store.add_territory(&t).await.unwrap();
+    store.territory(&t.name).await.unwrap()
+}
+
+fn incident(key: u8, category: OffenceCategory, day: u32, district: Option<DistrictRef>) -> NewIncident {
+    let tz: chrono_tz::Tz = "Asia/Almaty".parse().unwrap();
+    NewIncident {
+        row_key: RowKey([key; 16]),
+        source_line: u64::from(key) + 1,
+        external_id: None,
+        category,
+        subcategory: None,
+        occurred: OccurredAt::in_hour(chrono::NaiveDate::from_ymd_opt(2024, 1 + day / 28, 1 + day % 28).unwrap(), 12, tz).unwrap(),
+        location: Wgs84Point::new(51.1, 71.4).unwrap(),
+        district,
+        premises: Some("street".into()),
+    }
+}
+
+fn batch(checksum_byte: char) -> NewBatch {
+    NewBatch {
+        file_name: "export.csv".into(),
+        checksum: Sha256Hex::parse(&checksum_byte.to_string().repeat(64)).unwrap(),
+        format: "csv".into(),
+        imported_by: "analyst".into(),
+    }
+}
+
+async fn migrations_are_idempotent(store: Store) {
+    let again = store.migrate().await.unwrap();
+    assert!(again.applied.is_empty());
+    assert_eq!(again.current, 1);
+    assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
+}
+on_both!(migrations_are_idempotent);
+
+async fn territory_round_trips_with_boundary_and_nested_districts(store: Store) {
+    let t = astana(&store).await;
+    assert_eq!(t.time_zone.name(), "Asia/Almaty");
+    assert!(t.covers(Wgs84Point::new(51.5, 71.5).unwrap()));
+    assert!(!t.covers(Wgs84Point::new(43.2, 76.9).unwrap()));
+    let districts = vec![
+        NewDistrict { name: DistrictName::parse("Yesil").unwrap(), parent: None, boundary: Some(square(71.0, 51.0, 0.5)) },
+        NewDistrict { name: DistrictName::parse("Yesil-3").unwrap(), parent: Some(DistrictName::parse("Yesil").unwrap()), boundary: Some(square(71.1, 51.1, 0.1)) },
+    ];
+    store.add_districts(t.id, &districts).await.unwrap();
+    let t = store.territory(&t.name).await.unwrap();
+    assert_eq!(t.districts.len(), 2);
+    let inner = t.district_by_name("Yesil-3").unwrap();
+    assert_eq!(inner.parent, Some(t.district_by_name("Yesil").unwrap().id));
+    assert_eq!(t.locate_district(Wgs84Point::new(51.15, 71.15).unwrap()), Some(inner.id));
+
+    let list = store.territories().await.unwrap();
+    assert_eq!((list.len(), list[0].districts, list[0].has_boundary), (1, 2, true));
+}
+on_both!(territory_round_trips_with_boundary_and_nested_districts);
+
+async fn duplicate_names_conflict_and_leave_nothing_behind(store: Store) {
+    let t = astana(&store).await;
+    let again = NewTerritory { name: t.name.clone(), time_zone: t.time_zone, boundary: None };
+    assert!(matches!(store.add_territory(&again).await, Err(StoreError::Conflict { what: "territory", .. })));
+    let d = |n: &str| NewDistrict { name: DistrictName::parse(n).unwrap(), parent: None, boundary: None };
+    let err = store.add_districts(t.id, &[d("Almaty"), d("Baikonyr"), d("Almaty")]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { what: "district", .. }), "{err}");
+    assert_eq!(store.table_counts().await.unwrap().districts, 0, "district import is all or nothing");
+    let missing_parent = NewDistrict { name: DistrictName::parse("X").unwrap(), parent: Some(DistrictName::parse("Nowhere").unwrap()), boundary: None };
+    assert!(matches!(store.add_districts(t.id, &[missing_parent]).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(store.territory(&TerritoryName::parse("Atlantis").unwrap()).await, Err(StoreError::NotFound { .. })));
+}
+on_both!(duplicate_names_conflict_and_leave_nothing_behind);
+
+async fn a_rolled_back_or_dropped_import_leaves_no_trace(store: Store) {
+    let t = astana(&store).await;
+    let before = store.table_counts().await.unwrap();
+    let new_district = Some(DistrictRef::New(DistrictName::parse("Nura").unwrap()));
+    let mut tx = store.begin_import(&t, &batch('a')).await.unwrap();
+    tx.insert(&[incident(1, OffenceCategory::Theft, 1, new_district.clone())]).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(store.table_counts().await.unwrap(), before);
+
+    let mut tx = store.begin_import(&t, &batch('a')).await.unwrap();
+    tx.insert(&[incident(1, OffenceCategory::Theft, 1, new_district)]).await.unwrap();
+    drop(tx); // as when the process dies mid-import
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(store.table_counts().await.unwrap(), before);
+    assert!(store.batch_by_checksum(t.id, &batch('a').checksum).await.unwrap().is_none());
+}
+on_both!(a_rolled_back_or_dropped_import_leaves_no_trace);
+
+async fn reimported_rows_are_skipped_and_counted(store: Store) {
+    let t = astana(&store).await;
+    let rows: Vec<NewIncident> = (0..10).map(|k| incident(k, OffenceCategory::Theft, u32::from(k), None)).collect();
+    let mut tx = store.begin_import(&t, &batch('a')).await.unwrap();
+    let first = tx.insert(&rows).await.unwrap();
+    assert_eq!((first.inserted, first.already_present), (10, 0));
+    let b = tx.commit(ReaderCounts { rows_read: 10, ..Default::default() }).await.unwrap();
+    assert_eq!((b.rows_read, b.rows_imported, b.imported_by.as_str()), (10, 10, "analyst"));
+
+    // The same file again is refused by checksum; a new file overlapping it adds only new rows.
+    assert!(matches!(store.begin_import(&t, &batch('a')).await, Err(StoreError::Conflict { .. })));
+    let mut overlap: Vec<NewIncident> = rows[5..].to_vec();
+    overlap.extend((10..13).map(|k| incident(k, OffenceCategory::Robbery, 3, None)));
+    let mut tx = store.begin_import(&t, &batch('b')).await.unwrap();
+    let second = tx.insert(&overlap).await.unwrap();
+    assert_eq!((second.inserted, second.already_present), (3, 5));
+    let b2 = tx.commit(ReaderCounts { rows_read: 8, ..Default::default() }).await.unwrap();
+    assert_eq!((b2.rows_imported, b2.rows_already_present), (3, 5));
+    assert_eq!(store.table_counts().await.unwrap().incidents, 13);
+    let batches = store.batches(t.id).await.unwrap();
+    assert_eq!(batches.iter().map(|b| b.rows_imported).collect::<Vec<_>>(), vec![10, 3]);
+    assert_eq!(store.batch_by_checksum(t.id, &batch('a').checksum).await.unwrap().unwrap().id, b.id);
+}
+on_both!(reimported_rows_are_skipped_and_counted);
+
+async fn large_chunks_insert_completely(store: Store) {
+    let t = astana(&store).await;
+    let rows: Vec<NewIncident> = (0..2_500u32)
+        .map(|k| {
+            let mut i = incident(0, OffenceCategory::Assault, k % 300, None);
+            i.row_key = RowKey([(k % 256) as u8, (k / 256) as u8, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7]);
+            i
+        })
+        .collect();
+    let mut tx = store.begin_import(&t, &batch('c')).await.unwrap();
+    assert_eq!(tx.insert(&rows).await.unwrap().inserted, 2_500);
+    tx.commit(ReaderCounts::default()).await.unwrap();
+    assert_eq!(store.table_counts().await.unwrap().incidents, 2_500);
+}
+on_both!(large_chunks_insert_completely);
+
+async fn stats_count_by_category_month_and_district_with_filters(store: Store) {
+    let t = astana(&store).await;
+    let yesil = Some(DistrictRef::New(DistrictName::parse("Yesil").unwrap()));
+    let rows = vec![
+        incident(1, OffenceCategory::Theft, 0, yesil.clone()),   // 2024-01-01
+        incident(2, OffenceCategory::Theft, 5, yesil.clone()),   // 2024-01-06
+        incident(3, OffenceCategory::Burglary, 30, None),        // 2024-02-03
+        incident(4, OffenceCategory::Theft, 60, yesil),          // 2024-03-05
+    ];
+    let mut tx = store.begin_import(&t, &batch('d')).await.unwrap();
+    tx.insert(&rows).await.unwrap();
+    assert_eq!(tx.districts_created(), 1);
+    tx.commit(ReaderCounts::default()).await.unwrap();
+
+    let all = IncidentFilter { territory: t.id, from: None, to: None, category: None };
+    let s = store.incident_stats(&all).await.unwrap();
+    assert_eq!(s.total, 4);
+    assert_eq!(s.by_category, vec![("theft".into(), 3), ("burglary".into(), 1)]);
+    assert_eq!(s.by_month, vec![(202401, 2), (202402, 1), (202403, 1)]);
+    assert_eq!(s.by_district, vec![(Some("Yesil".into()), 3), (None, 1)]);
+
+    let feb = IncidentFilter {
+        from: Some(Utc.with_ymd_and_hms(2024, 1, 31, 19, 0, 0).unwrap()), // 2024-02-01 00:00 in Astana
+        to: Some(Utc.with_ymd_and_hms(2024, 3, 31, 19, 0, 0).unwrap()),
+        category: Some(OffenceCategory::Theft),
+        ..all
+    };
+    let s = store.incident_stats(&feb).await.unwrap();
+    assert_eq!((s.total, s.by_month.clone()), (1, vec![(202403, 1)]));
+}
+on_both!(stats_count_by_category_month_and_district_with_filters);
