@@ -100,6 +100,16 @@ impl Env {
         })
     }
 
+    /// Incidents pointing at a missing territory, batch or district.
+    fn orphans(&self) -> u64 {
+        self.runtime.block_on(async {
+            let store = Store::connect(&self.url).await.unwrap();
+            let n = store.check_integrity().await.unwrap();
+            store.close().await;
+            n
+        })
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -188,6 +198,7 @@ fn toronto_file_imports_every_row_once(backend: Backend) {
     assert_eq!(env.counts(), before, "re-import is idempotent");
     assert_eq!(before.incidents, 240_992);
     assert_eq!(before.import_batches, 1);
+    assert_eq!(env.orphans(), 0);
 }
 
 #[test]
@@ -358,6 +369,7 @@ fn killing_the_import_midway_leaves_no_partial_batch(backend: Backend) {
     let out = import_toronto(&env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(env.counts().incidents, 240_992, "the import succeeds after the crash");
+    assert_eq!(env.orphans(), 0);
 }
 
 #[test]

@@ -9,6 +9,9 @@
 //! - An import is one transaction: its batch row, any districts it creates
 //!   and all its incidents appear together or not at all.
 //! - `(territory_id, row_key)` is unique: importing the same rows twice adds nothing.
+//! - Every incident's territory, batch and district exist and agree
+//!   ([`Store::check_integrity`]); enforced by construction, not by foreign
+//!   keys (see the migration for why).
 //! - Database errors are converted into [`StoreError`] here and nowhere else.
 
 mod geometry;
@@ -270,6 +273,11 @@ impl Store {
         dispatch!(self, incident_stats(filter))
     }
 
+    /// Incidents whose territory, batch or district does not exist (should be 0).
+    pub async fn check_integrity(&self) -> Result<u64, StoreError> {
+        dispatch!(self, orphans())
+    }
+
     /// Row counts of every table.
     pub async fn table_counts(&self) -> Result<TableCounts, StoreError> {
         dispatch!(self, table_counts())
@@ -435,6 +443,12 @@ mod tests {
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }
 }
+
+/// Counts incidents pointing at a missing territory, batch or district.
+pub(crate) const ORPHANS_SQL: &str = "SELECT count(*) FROM incidents i
+     WHERE NOT EXISTS (SELECT 1 FROM territories t WHERE t.id = i.territory_id)
+        OR NOT EXISTS (SELECT 1 FROM import_batches b WHERE b.id = i.batch_id AND b.territory_id = i.territory_id)
+        OR (i.district_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM districts d WHERE d.id = i.district_id AND d.territory_id = i.territory_id))";
 
 /// Assembles [`IncidentStats`] from grouped rows (the same for both backends).
 pub(crate) fn stats_from_rows(

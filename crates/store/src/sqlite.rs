@@ -274,3 +274,8 @@ pub(crate) async fn table_counts(pool: &SqlitePool) -> Result<TableCounts, Store
     .await?;
     Ok(TableCounts { territories: t as u64, districts: d as u64, import_batches: b as u64, incidents: i as u64 })
 }
+
+pub(crate) async fn orphans(pool: &SqlitePool) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar(crate::ORPHANS_SQL).fetch_one(pool).await?;
+    Ok(n as u64)
+}

@@ -191,6 +191,7 @@ async fn reimported_rows_are_skipped_and_counted(store: Store) {
     let batches = store.batches(t.id).await.unwrap();
     assert_eq!(batches.iter().map(|b| b.rows_imported).collect::<Vec<_>>(), vec![10, 3]);
     assert_eq!(store.batch_by_checksum(t.id, &batch('a').checksum).await.unwrap().unwrap().id, b.id);
+    assert_eq!(store.check_integrity().await.unwrap(), 0);
 }
 on_both!(reimported_rows_are_skipped_and_counted);
 
@@ -241,3 +242,19 @@ async fn stats_count_by_category_month_and_district_with_filters(store: Store) {
     assert_eq!((s.total, s.by_month.clone()), (1, vec![(202403, 1)]));
 }
 on_both!(stats_count_by_category_month_and_district_with_filters);
+
+async fn integrity_check_finds_incidents_pointing_at_missing_parents(store: Store) {
+    let t = astana(&store).await;
+    let mut tx = store.begin_import(&t, &batch('e')).await.unwrap();
+    let good = incident(1, OffenceCategory::Theft, 1, Some(DistrictRef::New(DistrictName::parse("Nura").unwrap())));
+    tx.insert(&[good]).await.unwrap();
+    tx.commit(ReaderCounts::default()).await.unwrap();
+    assert_eq!(store.check_integrity().await.unwrap(), 0);
+
+    // A caller that passes a district id the territory does not have.
+    let mut tx = store.begin_import(&t, &batch('f')).await.unwrap();
+    tx.insert(&[incident(2, OffenceCategory::Theft, 1, Some(DistrictRef::Known(qalqan_domain::DistrictId(999_999))))]).await.unwrap();
+    tx.commit(ReaderCounts::default()).await.unwrap();
+    assert_eq!(store.check_integrity().await.unwrap(), 1);
+}
+on_both!(integrity_check_finds_incidents_pointing_at_missing_parents);

@@ -11,7 +11,7 @@ CREATE TABLE territories (
 
 CREATE TABLE districts (
     id            INTEGER PRIMARY KEY,
-    territory_id  INTEGER NOT NULL REFERENCES territories(id) ON DELETE CASCADE,
+    territory_id  INTEGER NOT NULL REFERENCES territories(id),
     name          TEXT NOT NULL,
     parent_id     INTEGER REFERENCES districts(id),
     boundary      TEXT,            -- GeoJSON MultiPolygon, WGS84
@@ -34,10 +34,14 @@ CREATE TABLE import_batches (
     UNIQUE (territory_id, checksum)
 );
 
+-- incidents carries no FOREIGN KEY constraints, on purpose: per-row
+-- referential checks tripled PostgreSQL's bulk-import time. Its parents are
+-- written in the same transaction as the rows that point at them and are
+-- never deleted; Store::check_integrity() verifies there are no orphans.
 CREATE TABLE incidents (
     id              INTEGER PRIMARY KEY,
-    territory_id    INTEGER NOT NULL REFERENCES territories(id),
-    batch_id        INTEGER NOT NULL REFERENCES import_batches(id),
+    territory_id    INTEGER NOT NULL,  -- territories(id), see below
+    batch_id        INTEGER NOT NULL,  -- import_batches(id)
     row_key         BLOB NOT NULL,
     source_line     INTEGER NOT NULL,
     external_id     TEXT,
@@ -49,11 +53,10 @@ CREATE TABLE incidents (
     local_month     INTEGER NOT NULL,  -- yyyymm of occurred_start in the territory's zone
     lat             REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
     lon             REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
-    district_id     INTEGER REFERENCES districts(id),
+    district_id     INTEGER,           -- districts(id)
     premises        TEXT,
     CHECK (occurred_end > occurred_start)
 );
 
 CREATE UNIQUE INDEX incidents_row_identity ON incidents (territory_id, row_key);
 CREATE INDEX incidents_by_time ON incidents (territory_id, occurred_start);
-CREATE INDEX incidents_by_batch ON incidents (batch_id);
