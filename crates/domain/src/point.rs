@@ -59,14 +59,8 @@ mod tests {
 
     #[test]
     fn rejects_out_of_range_and_non_finite_coordinates() {
-        assert_eq!(
-            Wgs84Point::new(-90.5, 10.0),
-            Err(DomainError::LatitudeOutOfRange { value: -90.5 })
-        );
-        assert_eq!(
-            Wgs84Point::new(10.0, 180.01),
-            Err(DomainError::LongitudeOutOfRange { value: 180.01 })
-        );
+        assert_eq!(Wgs84Point::new(-90.5, 10.0), Err(DomainError::LatitudeOutOfRange { value: -90.5 }));
+        assert_eq!(Wgs84Point::new(10.0, 180.01), Err(DomainError::LongitudeOutOfRange { value: 180.01 }));
         assert_eq!(Wgs84Point::new(f64::NAN, 1.0), Err(DomainError::CoordinateNotFinite));
         assert_eq!(Wgs84Point::new(0.0, 0.0), Err(DomainError::NullIsland));
     }

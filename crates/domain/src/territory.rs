@@ -86,11 +86,7 @@ impl Territory {
     /// Districts without a boundary are never chosen; among nested districts
     /// the deepest one wins.
     pub fn locate_district(&self, p: Wgs84Point) -> Option<DistrictId> {
-        self.districts
-            .iter()
-            .filter(|d| d.boundary.as_ref().is_some_and(|b| b.contains(p)))
-            .max_by_key(|d| self.depth(d.id))
-            .map(|d| d.id)
+        self.districts.iter().filter(|d| d.boundary.as_ref().is_some_and(|b| b.contains(p))).max_by_key(|d| self.depth(d.id)).map(|d| d.id)
     }
 
     /// The district with this name (exact, after trimming).

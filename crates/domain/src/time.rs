@@ -32,13 +32,8 @@ pub enum TimePrecision {
 
 impl TimePrecision {
     /// Every precision, finest first.
-    pub const ALL: &'static [TimePrecision] = &[
-        TimePrecision::Minute,
-        TimePrecision::Hour,
-        TimePrecision::Day,
-        TimePrecision::Month,
-        TimePrecision::Window,
-    ];
+    pub const ALL: &'static [TimePrecision] =
+        &[TimePrecision::Minute, TimePrecision::Hour, TimePrecision::Day, TimePrecision::Month, TimePrecision::Window];
 
     /// Stable code stored in the database.
     pub fn code(self) -> &'static str {
@@ -104,10 +99,8 @@ impl OccurredAt {
 
     /// The local hour `hour` (0–23) of `date` in `tz`.
     pub fn in_hour(date: NaiveDate, hour: u32, tz: Tz) -> Result<Self, DomainError> {
-        let time = NaiveTime::from_hms_opt(hour, 0, 0).ok_or(DomainError::NonexistentLocalTime {
-            local: format!("{date} {hour}:00"),
-            zone: tz.name().to_owned(),
-        })?;
+        let time = NaiveTime::from_hms_opt(hour, 0, 0)
+            .ok_or(DomainError::NonexistentLocalTime { local: format!("{date} {hour}:00"), zone: tz.name().to_owned() })?;
         let start = resolve_local(date.and_time(time), tz)?;
         Ok(Self { start, end: start + Duration::hours(1), precision: TimePrecision::Hour })
     }
@@ -186,9 +179,10 @@ pub fn resolve_local(local: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, Doma
         LocalResult::Ambiguous(a, b) => Ok(a.min(b).with_timezone(&Utc)),
         LocalResult::None => {
             // Read the wall-clock value with the offset in force just before the gap.
-            let before = tz.from_local_datetime(&(local - Duration::hours(3))).earliest().ok_or_else(|| {
-                DomainError::NonexistentLocalTime { local: local.to_string(), zone: tz.name().to_owned() }
-            })?;
+            let before = tz
+                .from_local_datetime(&(local - Duration::hours(3)))
+                .earliest()
+                .ok_or_else(|| DomainError::NonexistentLocalTime { local: local.to_string(), zone: tz.name().to_owned() })?;
             let offset = i64::from(before.offset().fix().local_minus_utc());
             Ok(Utc.from_utc_datetime(&(local - Duration::seconds(offset))))
         }
@@ -203,6 +197,18 @@ pub fn resolve_local(local: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, Doma
 /// ```
 pub fn parse_time_zone(name: &str) -> Result<Tz, DomainError> {
     name.trim().parse::<Tz>().map_err(|_| DomainError::UnknownTimeZone { value: name.to_owned() })
+}
+
+/// The UTC instant at which local calendar day `date` begins in `tz`.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// let tz = qalqan_domain::time::parse_time_zone("Asia/Almaty").unwrap();
+/// let t = qalqan_domain::time::local_day_start(NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(), tz).unwrap();
+/// assert_eq!(t.to_rfc3339(), "2025-02-28T19:00:00+00:00"); // UTC+5
+/// ```
+pub fn local_day_start(date: NaiveDate, tz: Tz) -> Result<DateTime<Utc>, DomainError> {
+    resolve_local(date.and_time(NaiveTime::MIN), tz)
 }
 
 #[cfg(test)]
@@ -269,16 +275,4 @@ mod tests {
         let t = OccurredAt::at_minute(a);
         assert_eq!(t.start().to_rfc3339(), "2020-01-01T10:07:00+00:00");
     }
-}
-
-/// The UTC instant at which local calendar day `date` begins in `tz`.
-///
-/// ```
-/// use chrono::NaiveDate;
-/// let tz = qalqan_domain::time::parse_time_zone("Asia/Almaty").unwrap();
-/// let t = qalqan_domain::time::local_day_start(NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(), tz).unwrap();
-/// assert_eq!(t.to_rfc3339(), "2025-02-28T19:00:00+00:00"); // UTC+5
-/// ```
-pub fn local_day_start(date: NaiveDate, tz: Tz) -> Result<DateTime<Utc>, DomainError> {
-    resolve_local(date.and_time(NaiveTime::MIN), tz)
 }

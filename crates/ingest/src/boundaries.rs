@@ -37,7 +37,8 @@ pub fn read_polygons(path: &Path) -> Result<Vec<PolygonFeature>, IngestError> {
     let bad = |reason: String| IngestError::GeoJson { path: path.into(), line: 1, reason };
     let text = std::fs::read_to_string(path).map_err(|e| IngestError::Io { path: path.into(), reason: e.to_string() })?;
     let gj: geojson::GeoJson = text.parse().map_err(|e: geojson::Error| bad(e.to_string()))?;
-    let features: Vec<(Option<geojson::Geometry>, Option<Map<String, Value>>)> = match gj {
+    type Parts = (Option<geojson::Geometry>, Option<Map<String, Value>>);
+    let features: Vec<Parts> = match gj {
         geojson::GeoJson::FeatureCollection(fc) => fc.features.into_iter().map(|f| (f.geometry, f.properties)).collect(),
         geojson::GeoJson::Feature(f) => vec![(f.geometry, f.properties)],
         geojson::GeoJson::Geometry(g) => vec![(Some(g), None)],

@@ -208,8 +208,8 @@ impl<'a> Converter<'a> {
             return fail(&t.column, "occurrence time is missing");
         }
         let want_month = t.precision == Some(TimePrecision::Month);
-        let (local, has_time) = parse_local(value, &t.format, t.zone, self.tz, want_month)
-            .map_err(|reason| FieldError { field: t.column.clone(), reason })?;
+        let (local, has_time) =
+            parse_local(value, &t.format, t.zone, self.tz, want_month).map_err(|reason| FieldError { field: t.column.clone(), reason })?;
         let domain = |field: &str, e: DomainError| FieldError { field: field.to_owned(), reason: e.to_string() };
 
         let end_value = s.end.map(|i| get(i).trim()).filter(|v| !v.is_empty());
@@ -312,13 +312,8 @@ fn parse_local(value: &str, format: &str, zone: Option<Tz>, territory: Tz, month
     if let Ok(t) = NaiveDateTime::parse_from_str(value, format) {
         return Ok((from_zone(t)?, true));
     }
-    let date = NaiveDate::parse_from_str(value, format).or_else(|e| {
-        if month_only {
-            NaiveDate::parse_from_str(&format!("{value}-01"), &format!("{format}-%d"))
-        } else {
-            Err(e)
-        }
-    });
+    let date = NaiveDate::parse_from_str(value, format)
+        .or_else(|e| if month_only { NaiveDate::parse_from_str(&format!("{value}-01"), &format!("{format}-%d")) } else { Err(e) });
     match date {
         Ok(d) => Ok((d.and_hms_opt(0, 0, 0).unwrap_or_default(), false)),
         Err(e) => Err(format!("'{value}' does not match the format '{format}' ({e})")),

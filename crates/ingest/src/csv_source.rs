@@ -63,10 +63,17 @@ pub(crate) fn read(
             let (field, reason) = if record.len() < header.len() {
                 (
                     header[record.len()].clone(),
-                    format!("missing: the line has {} of the header's {} fields (truncated line or wrong delimiter?)", record.len(), header.len()),
+                    format!(
+                        "missing: the line has {} of the header's {} fields (truncated line or wrong delimiter?)",
+                        record.len(),
+                        header.len()
+                    ),
                 )
             } else {
-                ("(line)".to_owned(), format!("the line has {} fields but the header has {} (an unquoted delimiter?)", record.len(), header.len()))
+                (
+                    "(line)".to_owned(),
+                    format!("the line has {} fields but the header has {} (an unquoted delimiter?)", record.len(), header.len()),
+                )
             };
             out.reject(RowError { file: source.display_name(), line, field, reason, record: render(&record, mapping.delimiter) });
             continue;

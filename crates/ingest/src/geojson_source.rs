@@ -60,8 +60,11 @@ pub(crate) fn read(
     if text.trim().is_empty() {
         return Err(IngestError::EmptyFile { path: source.path.clone() });
     }
-    let collection: Collection<'_> = serde_json::from_str(text)
-        .map_err(|e| IngestError::GeoJson { path: source.path.clone(), line: e.line() as u64, reason: e.to_string() })?;
+    let collection: Collection<'_> = serde_json::from_str(text).map_err(|e| IngestError::GeoJson {
+        path: source.path.clone(),
+        line: e.line() as u64,
+        reason: e.to_string(),
+    })?;
     if collection.kind != "FeatureCollection" {
         return Err(IngestError::GeoJson {
             path: source.path.clone(),

@@ -180,12 +180,7 @@ impl Mapping {
         if precision == Some(TimePrecision::Window) && raw.time.end_column.is_none() {
             return Err(err("[time] precision \"window\" needs an end_column".into()));
         }
-        let zone = raw
-            .time
-            .zone
-            .as_deref()
-            .map(|z| parse_time_zone(z).map_err(|e| err(format!("[time] zone: {e}"))))
-            .transpose()?;
+        let zone = raw.time.zone.as_deref().map(|z| parse_time_zone(z).map_err(|e| err(format!("[time] zone: {e}")))).transpose()?;
         let time = TimeMapping {
             column: raw.time.column.trim().to_owned(),
             end_format: raw.time.end_format.unwrap_or_else(|| raw.time.format.clone()),
@@ -206,9 +201,7 @@ impl Mapping {
                 RawTarget::Code(c) => (c, None),
                 RawTarget::Full { category, subcategory } => (category, subcategory),
             };
-            let category = code
-                .parse::<OffenceCategory>()
-                .map_err(|e| err(format!("[categories] \"{source}\": {e}")))?;
+            let category = code.parse::<OffenceCategory>().map_err(|e| err(format!("[categories] \"{source}\": {e}")))?;
             categories.insert(source.trim().to_owned(), CategoryTarget { category, subcategory: nonblank(subcategory) });
         }
         Ok(Self { format, columns, delimiter, time, unknown_districts, categories })

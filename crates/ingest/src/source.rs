@@ -106,9 +106,14 @@ impl SourceFile {
             let mut probe = File::open(&self.path).map_err(|e| IngestError::Io { path: self.path.clone(), reason: e.to_string() })?;
             let n = probe.read(&mut header).map_err(|e| IngestError::Io { path: self.path.clone(), reason: e.to_string() })?;
             if n < 2 || header != [0x1f, 0x8b] {
-                return Err(IngestError::Gzip { path: self.path.clone(), reason: "it does not start with the gzip signature 1f 8b".into() });
+                return Err(IngestError::Gzip {
+                    path: self.path.clone(),
+                    reason: "it does not start with the gzip signature 1f 8b".into(),
+                });
             }
-            Ok(Box::new(GzipErrors { inner: BufReader::with_capacity(1 << 16, MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted))) }))
+            Ok(Box::new(GzipErrors {
+                inner: BufReader::with_capacity(1 << 16, MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted))),
+            }))
         } else {
             Ok(Box::new(BufReader::with_capacity(1 << 16, counted)))
         }
@@ -138,8 +143,6 @@ struct GzipErrors<R> {
 
 impl<R: Read> Read for GzipErrors<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner
-            .read(buf)
-            .map_err(|e| io::Error::new(e.kind(), format!("gzip data is corrupt or truncated ({e})")))
+        self.inner.read(buf).map_err(|e| io::Error::new(e.kind(), format!("gzip data is corrupt or truncated ({e})")))
     }
 }

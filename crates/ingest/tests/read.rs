@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use chrono::{TimeZone, Utc};
 use geo_types::{MultiPolygon, polygon};
 use qalqan_domain::{
-    Area, District, DistrictId, DistrictName, DistrictRef, NewIncident, OffenceCategory, Territory, TerritoryId, TerritoryName, TimePrecision,
+    Area, District, DistrictId, DistrictName, DistrictRef, NewIncident, OffenceCategory, Territory, TerritoryId, TerritoryName,
+    TimePrecision,
 };
 use qalqan_ingest::{ImportContext, IngestError, Mapping, ReadOptions, ReadReport, SourceFile, read_incidents, write_rejects};
 
@@ -154,7 +155,10 @@ fn unknown_district_is_rejected_by_default_and_created_on_request() {
     assert_eq!(field, "district");
     assert!(reason.contains("'Saryarka' is not registered"), "{reason}");
 
-    let case = file("in.csv", format!("{HEADER}1,Theft,2024-03-01 10:00,51.2,71.3,Saryarka\n2,Theft,2024-03-01 10:00,51.2,71.3,Yesil\n").as_bytes());
+    let case = file(
+        "in.csv",
+        format!("{HEADER}1,Theft,2024-03-01 10:00,51.2,71.3,Saryarka\n2,Theft,2024-03-01 10:00,51.2,71.3,Yesil\n").as_bytes(),
+    );
     let (report, incidents) = read_with(&case.path, &format!("{MAPPING}\n[districts]\nunknown = \"create\"\n")).unwrap();
     assert!(report.rejects.is_empty());
     assert_eq!(incidents[0].district, Some(DistrictRef::New(DistrictName::parse("Saryarka").unwrap())));
@@ -253,7 +257,8 @@ fn duplicate_external_id_is_rejected() {
 #[test]
 fn identical_rows_without_ids_are_kept_and_counted_with_distinct_stable_keys() {
     let no_id = MAPPING.replace("id = \"id\"\n", "");
-    let text = format!("{HEADER}1,Theft,2024-03-01 10:00,51.2,71.3,\n1,Theft,2024-03-01 10:00,51.2,71.3,\n1,Theft,2024-03-01 10:00,51.2,71.3,\n");
+    let text =
+        format!("{HEADER}1,Theft,2024-03-01 10:00,51.2,71.3,\n1,Theft,2024-03-01 10:00,51.2,71.3,\n1,Theft,2024-03-01 10:00,51.2,71.3,\n");
     let case = file("in.csv", text.as_bytes());
     let (report, first) = read_with(&case.path, &no_id).unwrap();
     assert_eq!((report.rows_valid, report.rows_identical_in_file), (3, 2));
@@ -281,7 +286,8 @@ fn hour_column_and_utc_midnight_dates_give_local_hours_like_toronto() {
 #[test]
 fn hour_out_of_range_is_rejected_on_the_hour_column() {
     let mapping = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mappings/toronto-mci.toml")).unwrap();
-    let text = "occurrencedate,occurrencehour,premises_type,MCI,Neighbourhood,Lat,Long\n2019/07/01 04:00:00+00,24,House,Robbery,Annex,51.5,71.5\n";
+    let text =
+        "occurrencedate,occurrencehour,premises_type,MCI,Neighbourhood,Lat,Long\n2019/07/01 04:00:00+00,24,House,Robbery,Annex,51.5,71.5\n";
     let case = file("t.csv", text.as_bytes());
     let (report, _) = read_with(&case.path, &mapping).unwrap();
     assert_eq!(report.rejects[0].field, "occurrencehour");
@@ -308,7 +314,13 @@ fn day_and_month_precision_are_kept() {
 fn time_windows_come_from_an_end_column() {
     let window = MAPPING.replace("format = \"%Y-%m-%d %H:%M\"", "format = \"%Y-%m-%d %H:%M\"\nend_column = \"until\"");
     let header = "id,type,date,until,lat,lon,district\n";
-    let case = file("in.csv", format!("{header}1,Burglary,2024-03-01 18:00,2024-03-04 08:00,51.2,71.3,\n2,Burglary,2024-03-04 18:00,2024-03-01 08:00,51.2,71.3,\n").as_bytes());
+    let case = file(
+        "in.csv",
+        format!(
+            "{header}1,Burglary,2024-03-01 18:00,2024-03-04 08:00,51.2,71.3,\n2,Burglary,2024-03-04 18:00,2024-03-01 08:00,51.2,71.3,\n"
+        )
+        .as_bytes(),
+    );
     let (report, incidents) = read_with(&case.path, &window).unwrap();
     assert_eq!(incidents[0].occurred.precision(), TimePrecision::Window);
     assert_eq!((incidents[0].occurred.end() - incidents[0].occurred.start()).num_hours(), 62);

@@ -104,7 +104,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let store = open_store(&settings).await?;
             let counts = store.table_counts().await?;
-            println!("database {} is up to date ({} territories, {} incidents)", settings.database_display(), counts.territories, counts.incidents);
+            println!(
+                "database {} is up to date ({} territories, {} incidents)",
+                settings.database_display(),
+                counts.territories,
+                counts.incidents
+            );
             Ok(())
         }
         Command::Territory(cmd) => territory::run(&open_store(&settings).await?, cmd).await,
@@ -115,9 +120,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Connects to the configured database and brings its schema up to date.
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(&settings.database)
-        .await
-        .with_context(|| format!("opening database {}", settings.database_display()))?;
+    let store = Store::connect(&settings.database).await.with_context(|| format!("opening database {}", settings.database_display()))?;
     let report = store.migrate().await.with_context(|| format!("migrating database {}", settings.database_display()))?;
     if !report.applied.is_empty() {
         tracing::info!(applied = ?report.applied, "database migrated");

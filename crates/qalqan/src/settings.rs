@@ -34,9 +34,7 @@ impl Settings {
             None => ConfigFile::default(),
         };
         let data_dir = data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("qalqan-data"));
-        let database = database
-            .or(file.database)
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("qalqan.db").display()));
+        let database = database.or(file.database).unwrap_or_else(|| format!("sqlite://{}", data_dir.join("qalqan.db").display()));
         let listen = file.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         Ok(Self { database, data_dir, listen })
     }

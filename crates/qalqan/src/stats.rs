@@ -57,11 +57,7 @@ pub async fn run(store: &Store, cmd: IncidentsCommand) -> anyhow::Result<()> {
         Format::Table => {
             let period = match (from, to) {
                 (None, None) => "all time".to_owned(),
-                (f, t) => format!(
-                    "{} … {}",
-                    f.map_or("start".into(), |d| d.to_string()),
-                    t.map_or("now".into(), |d| d.to_string())
-                ),
+                (f, t) => format!("{} … {}", f.map_or("start".into(), |d| d.to_string()), t.map_or("now".into(), |d| d.to_string())),
             };
             let cat = category.map(|c| format!(", category {c}")).unwrap_or_default();
             writeln!(out, "{}: {} incidents ({period}{cat}; times in {})", dto.territory, dto.total, tz.name())?;

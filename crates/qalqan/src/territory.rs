@@ -125,11 +125,14 @@ pub async fn run(store: &Store, cmd: TerritoryCommand) -> anyhow::Result<()> {
 fn parents_first(mut pending: Vec<NewDistrict>, mut placed: std::collections::HashSet<DistrictName>) -> anyhow::Result<Vec<NewDistrict>> {
     let mut ordered = Vec::with_capacity(pending.len());
     while !pending.is_empty() {
-        let (ready, rest): (Vec<_>, Vec<_>) =
-            pending.into_iter().partition(|d| d.parent.as_ref().is_none_or(|p| placed.contains(p)));
+        let (ready, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|d| d.parent.as_ref().is_none_or(|p| placed.contains(p)));
         if ready.is_empty() {
-            let names: Vec<String> = rest.iter().map(|d| format!("{} (parent {})", d.name, d.parent.as_ref().map(|p| p.as_str()).unwrap_or(""))).collect();
-            bail!("these districts name a parent that is neither in the file nor registered (or the parents form a cycle): {}", names.join(", "));
+            let names: Vec<String> =
+                rest.iter().map(|d| format!("{} (parent {})", d.name, d.parent.as_ref().map(|p| p.as_str()).unwrap_or(""))).collect();
+            bail!(
+                "these districts name a parent that is neither in the file nor registered (or the parents form a cycle): {}",
+                names.join(", ")
+            );
         }
         for d in ready {
             placed.insert(d.name.clone());

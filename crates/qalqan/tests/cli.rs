@@ -87,7 +87,12 @@ impl Env {
     /// Runs and asserts success, returning stdout.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "qalqan {args:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "qalqan {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -246,16 +251,43 @@ fn malformed_files_are_rejected_and_change_nothing(backend: Backend) {
 
     let valid = "Theft,2024-03-01 11:00,51.1,71.4\n";
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("coords.csv", format!("{HEADER}{valid}Theft,2024-03-01 10:00,91.5,71.4\n").into_bytes(), "coords.csv: line 3: field 'lat': latitude 91.5 is outside [-90, 90]"),
-        ("date.csv", format!("{HEADER}{valid}Theft,2024-02-30 10:00,51.1,71.4\n").into_bytes(), "date.csv: line 3: field 'date': '2024-02-30 10:00' does not match"),
-        ("future.csv", format!("{HEADER}{valid}Theft,2099-01-01 10:00,51.1,71.4\n").into_bytes(), "future.csv: line 3: field 'date': '2099-01-01 10:00' is in the future"),
+        (
+            "coords.csv",
+            format!("{HEADER}{valid}Theft,2024-03-01 10:00,91.5,71.4\n").into_bytes(),
+            "coords.csv: line 3: field 'lat': latitude 91.5 is outside [-90, 90]",
+        ),
+        (
+            "date.csv",
+            format!("{HEADER}{valid}Theft,2024-02-30 10:00,51.1,71.4\n").into_bytes(),
+            "date.csv: line 3: field 'date': '2024-02-30 10:00' does not match",
+        ),
+        (
+            "future.csv",
+            format!("{HEADER}{valid}Theft,2099-01-01 10:00,51.1,71.4\n").into_bytes(),
+            "future.csv: line 3: field 'date': '2099-01-01 10:00' is in the future",
+        ),
         ("truncated.csv", format!("{HEADER}{valid}Theft,2024-03-01 1").into_bytes(), "truncated.csv: line 3: field 'lat': missing"),
         ("semicolon.csv", b"type;date;lat;lon\nTheft;2024-03-01 10:00;51.1;71.4\n".to_vec(), "semicolon.csv: line 1: column 'type'"),
         ("empty.csv", Vec::new(), "empty.csv: line 1: the file is empty"),
         ("zero.csv.gz", Vec::new(), "zero.csv.gz: not a valid gzip file: the file is 0 bytes long"),
-        ("latin.csv", [format!("{HEADER}{valid}").as_bytes(), b"Theft,2024-03-01 10:00,51.1,71.4\xE9\n"].concat(), "latin.csv: line 3: field 'lon': not valid UTF-8"),
-        ("category.csv", format!("{HEADER}{valid}Arson,2024-03-01 10:00,51.1,71.4\n").into_bytes(), "category.csv: line 3: field 'type': unknown offence category 'Arson'"),
-        ("truncated.csv.gz", { let gz = gzip(format!("{HEADER}{}", valid.repeat(20_000)).as_bytes()); gz[..gz.len() / 2].to_vec() }, "truncated.csv.gz: line"),
+        (
+            "latin.csv",
+            [format!("{HEADER}{valid}").as_bytes(), b"Theft,2024-03-01 10:00,51.1,71.4\xE9\n"].concat(),
+            "latin.csv: line 3: field 'lon': not valid UTF-8",
+        ),
+        (
+            "category.csv",
+            format!("{HEADER}{valid}Arson,2024-03-01 10:00,51.1,71.4\n").into_bytes(),
+            "category.csv: line 3: field 'type': unknown offence category 'Arson'",
+        ),
+        (
+            "truncated.csv.gz",
+            {
+                let gz = gzip(format!("{HEADER}{}", valid.repeat(20_000)).as_bytes());
+                gz[..gz.len() / 2].to_vec()
+            },
+            "truncated.csv.gz: line",
+        ),
     ];
     for (name, bytes, expected) in cases {
         let path = env.write(name, &bytes);
@@ -292,7 +324,10 @@ fn skip_invalid_imports_the_valid_rows_and_writes_the_rejects_beside_the_input()
     let rejects = std::fs::read_to_string(env.path("week.csv.rejects.csv")).unwrap();
     let lines: Vec<&str> = rejects.lines().collect();
     assert_eq!(lines[0], "file,line,field,reason,record");
-    assert!(lines[1].ends_with("week.csv,3,lat,\"latitude 151.1 is outside [-90, 90]\",\"Theft,2024-03-01 10:00,151.1,71.4\""), "{rejects}");
+    assert!(
+        lines[1].ends_with("week.csv,3,lat,\"latitude 151.1 is outside [-90, 90]\",\"Theft,2024-03-01 10:00,151.1,71.4\""),
+        "{rejects}"
+    );
     assert_eq!(lines.len(), 2);
     assert_eq!(env.counts().incidents, 2);
 }
@@ -312,10 +347,14 @@ fn territory_boundary_is_picked_by_feature_property_and_enforced() {
     assert!(list.lines().any(|l| l.starts_with("Astana") && l.contains("Asia/Almaty") && l.contains("yes")), "{list}");
     let mapping = env.write("m.toml", MAPPING.as_bytes());
     // The Baiterek tower is in Astana; Almaty is not.
-    let file = env.write("in.csv", format!("{HEADER}Theft,2024-03-01 10:00,51.1283,71.4305\nTheft,2024-03-01 10:00,43.2389,76.8897\n").as_bytes());
+    let file =
+        env.write("in.csv", format!("{HEADER}Theft,2024-03-01 10:00,51.1283,71.4305\nTheft,2024-03-01 10:00,43.2389,76.8897\n").as_bytes());
     let out = env.run(&["import", "incidents", &file, "--territory", "Astana", "--mapping", &mapping]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("in.csv: line 3: field 'lat/lon': point (43.238900, 76.889700) lies outside the boundary of territory Astana"), "{stderr}");
+    assert!(
+        stderr.contains("in.csv: line 3: field 'lat/lon': point (43.238900, 76.889700) lies outside the boundary of territory Astana"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -348,7 +387,15 @@ fn killing_the_import_midway_leaves_no_partial_batch(backend: Backend) {
     let before = env.counts();
     let mut child = env
         .cmd()
-        .args(["import", "incidents", toronto_data().to_str().unwrap(), "--territory", "Toronto", "--mapping", toronto_mapping().to_str().unwrap()])
+        .args([
+            "import",
+            "incidents",
+            toronto_data().to_str().unwrap(),
+            "--territory",
+            "Toronto",
+            "--mapping",
+            toronto_mapping().to_str().unwrap(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -388,7 +435,15 @@ fn sqlite_file_passes_integrity_check_after_a_killed_import() {
     env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
     let mut child = env
         .cmd()
-        .args(["import", "incidents", toronto_data().to_str().unwrap(), "--territory", "Toronto", "--mapping", toronto_mapping().to_str().unwrap()])
+        .args([
+            "import",
+            "incidents",
+            toronto_data().to_str().unwrap(),
+            "--territory",
+            "Toronto",
+            "--mapping",
+            toronto_mapping().to_str().unwrap(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -429,7 +484,14 @@ fn http_get(addr: &str, path: &str) -> (u16, String) {
 #[test]
 fn demo_loads_toronto_and_astana_and_serves_the_page() {
     let env = Env::new(Backend::Sqlite).unwrap();
-    let mut child = env.cmd().env_remove("QALQAN_DATABASE").args(["demo", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = env
+        .cmd()
+        .env_remove("QALQAN_DATABASE")
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().expect("demo exited before serving").unwrap();
@@ -460,7 +522,14 @@ fn demo_loads_toronto_and_astana_and_serves_the_page() {
 
     // A second start reuses the data: nothing imported twice.
     assert!(env.path("data/qalqan.db").exists());
-    let mut again = env.cmd().env_remove("QALQAN_DATABASE").args(["demo", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut again = env
+        .cmd()
+        .env_remove("QALQAN_DATABASE")
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut out = Vec::new();
     for line in BufReader::new(again.stdout.take().unwrap()).lines() {
         let line = line.unwrap();

@@ -15,7 +15,13 @@ pub struct TerritoryDto {
 
 impl From<&TerritorySummary> for TerritoryDto {
     fn from(t: &TerritorySummary) -> Self {
-        Self { name: t.name.clone(), time_zone: t.time_zone.clone(), has_boundary: t.has_boundary, districts: t.districts, incidents: t.incidents }
+        Self {
+            name: t.name.clone(),
+            time_zone: t.time_zone.clone(),
+            has_boundary: t.has_boundary,
+            districts: t.districts,
+            incidents: t.incidents,
+        }
     }
 }
 

@@ -120,22 +120,26 @@ pub struct StatsQuery {
     pub category: Option<String>,
 }
 
-async fn stats(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<StatsQuery>) -> Result<impl IntoResponse, ApiError> {
+async fn stats(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<StatsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     let name = TerritoryName::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let territory = state.store.territory(&name).await?;
     let day = |field: &str, v: &Option<String>| -> Result<Option<NaiveDate>, ApiError> {
         v.as_deref()
-            .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("{field}: '{s}' is not a date YYYY-MM-DD"))))
+            .map(|s| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map_err(|_| ApiError::BadRequest(format!("{field}: '{s}' is not a date YYYY-MM-DD")))
+            })
             .transpose()
     };
     let to_utc = |d: NaiveDate| local_day_start(d, territory.time_zone).map_err(|e| ApiError::BadRequest(e.to_string()));
     let from = day("from", &q.from)?.map(to_utc).transpose()?;
     let to = day("to", &q.to)?.and_then(|d| d.succ_opt()).map(to_utc).transpose()?;
-    let category = q
-        .category
-        .as_deref()
-        .map(|c| c.parse::<OffenceCategory>().map_err(|e| ApiError::BadRequest(e.to_string())))
-        .transpose()?;
+    let category =
+        q.category.as_deref().map(|c| c.parse::<OffenceCategory>().map_err(|e| ApiError::BadRequest(e.to_string()))).transpose()?;
     let filter = IncidentFilter { territory: territory.id, from, to, category };
     let stats = state.store.incident_stats(&filter).await?;
     Ok(Json(dto::StatsDto::new(territory.name.as_str(), &stats)))

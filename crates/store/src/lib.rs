@@ -434,16 +434,6 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redact_hides_passwords_only() {
-        assert_eq!(super::redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
-    }
-}
-
 /// Counts incidents pointing at a missing territory, batch or district.
 pub(crate) const ORPHANS_SQL: &str = "SELECT count(*) FROM incidents i
      WHERE NOT EXISTS (SELECT 1 FROM territories t WHERE t.id = i.territory_id)
@@ -462,5 +452,15 @@ pub(crate) fn stats_from_rows(
         by_category: by_category.into_iter().map(|(c, n)| (c, n as u64)).collect(),
         by_month: by_month.into_iter().map(|(m, n)| (m as i32, n as u64)).collect(),
         by_district: by_district.into_iter().map(|(d, n)| (d, n as u64)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(super::redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }
 }

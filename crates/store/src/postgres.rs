@@ -30,11 +30,7 @@ pub(crate) async fn connect(url: &str, schema: Option<&str>) -> Result<PgPool, S
         conn.close().await?;
         options = options.options([("search_path", schema)]);
     }
-    Ok(PgPoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await?)
+    Ok(PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?)
 }
 
 fn conflict(e: sqlx::Error, what: &'static str, key: &str) -> StoreError {
@@ -45,13 +41,14 @@ fn conflict(e: sqlx::Error, what: &'static str, key: &str) -> StoreError {
 }
 
 pub(crate) async fn add_territory(pool: &PgPool, t: &NewTerritory, boundary: Option<&str>) -> Result<TerritoryId, StoreError> {
-    let id: i64 = sqlx::query_scalar("INSERT INTO territories (name, time_zone, boundary, created_at) VALUES ($1, $2, $3, now()) RETURNING id")
-        .bind(t.name.as_str())
-        .bind(t.time_zone.name())
-        .bind(boundary)
-        .fetch_one(pool)
-        .await
-        .map_err(|e| conflict(e, "territory", t.name.as_str()))?;
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO territories (name, time_zone, boundary, created_at) VALUES ($1, $2, $3, now()) RETURNING id")
+            .bind(t.name.as_str())
+            .bind(t.time_zone.name())
+            .bind(boundary)
+            .fetch_one(pool)
+            .await
+            .map_err(|e| conflict(e, "territory", t.name.as_str()))?;
     Ok(TerritoryId(id))
 }
 
@@ -203,7 +200,12 @@ pub(crate) async fn ensure_district(tx: &mut Tx, territory: TerritoryId, name: &
     Ok(DistrictId(id))
 }
 
-pub(crate) async fn insert_incidents(tx: &mut Tx, territory: TerritoryId, batch: BatchId, rows: &[IncidentRow<'_>]) -> Result<u64, StoreError> {
+pub(crate) async fn insert_incidents(
+    tx: &mut Tx,
+    territory: TerritoryId,
+    batch: BatchId,
+    rows: &[IncidentRow<'_>],
+) -> Result<u64, StoreError> {
     let n = rows.len();
     let mut keys = Vec::with_capacity(n);
     let mut lines = Vec::with_capacity(n);
@@ -260,7 +262,12 @@ pub(crate) async fn insert_incidents(tx: &mut Tx, territory: TerritoryId, batch:
     Ok(result.rows_affected())
 }
 
-pub(crate) async fn finish_batch(tx: &mut Tx, batch: BatchId, counts: ReaderCounts, (inserted, already): (u64, u64)) -> Result<ImportBatch, StoreError> {
+pub(crate) async fn finish_batch(
+    tx: &mut Tx,
+    batch: BatchId,
+    counts: ReaderCounts,
+    (inserted, already): (u64, u64),
+) -> Result<ImportBatch, StoreError> {
     sqlx::query(
         "UPDATE import_batches SET rows_read = $1, rows_imported = $2, rows_identical_in_file = $3, rows_already_present = $4, rows_rejected = $5 WHERE id = $6",
     )
@@ -281,22 +288,24 @@ const FILTER: &str = "i.territory_id = $1 AND ($2::timestamptz IS NULL OR i.occu
 
 pub(crate) async fn incident_stats(pool: &PgPool, f: &IncidentFilter) -> Result<IncidentStats, StoreError> {
     let category = f.category.map(|c| c.code());
-    let by_category: Vec<(String, i64)> =
-        sqlx::query_as(AssertSqlSafe(format!("SELECT i.category, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.category ORDER BY count(*) DESC, i.category")))
-            .bind(f.territory.0)
-            .bind(f.from)
-            .bind(f.to)
-            .bind(category)
-            .fetch_all(pool)
-            .await?;
-    let by_month: Vec<(i32, i64)> =
-        sqlx::query_as(AssertSqlSafe(format!("SELECT i.local_month, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.local_month ORDER BY i.local_month")))
-            .bind(f.territory.0)
-            .bind(f.from)
-            .bind(f.to)
-            .bind(category)
-            .fetch_all(pool)
-            .await?;
+    let by_category: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT i.category, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.category ORDER BY count(*) DESC, i.category"
+    )))
+    .bind(f.territory.0)
+    .bind(f.from)
+    .bind(f.to)
+    .bind(category)
+    .fetch_all(pool)
+    .await?;
+    let by_month: Vec<(i32, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT i.local_month, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.local_month ORDER BY i.local_month"
+    )))
+    .bind(f.territory.0)
+    .bind(f.from)
+    .bind(f.to)
+    .bind(category)
+    .fetch_all(pool)
+    .await?;
     let by_district: Vec<(Option<String>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT d.name, count(*) FROM incidents i LEFT JOIN districts d ON d.id = i.district_id WHERE {FILTER} GROUP BY d.name ORDER BY count(*) DESC, d.name"
     )))

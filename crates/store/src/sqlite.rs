@@ -16,7 +16,6 @@ use crate::{
 
 type Tx = Transaction<'static, sqlx::Sqlite>;
 
-
 pub(crate) async fn connect(path: &Path) -> Result<SqlitePool, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
@@ -123,14 +122,15 @@ pub(crate) async fn add_districts(
                     .ok_or_else(|| StoreError::NotFound { what: "parent district", key: p.clone() })?,
             ),
         };
-        let id: i64 = sqlx::query_scalar("INSERT INTO districts (territory_id, name, parent_id, boundary) VALUES (?, ?, ?, ?) RETURNING id")
-            .bind(territory.0)
-            .bind(name)
-            .bind(parent_id)
-            .bind(boundary)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| conflict(e, "district", name))?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO districts (territory_id, name, parent_id, boundary) VALUES (?, ?, ?, ?) RETURNING id")
+                .bind(territory.0)
+                .bind(name)
+                .bind(parent_id)
+                .bind(boundary)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| conflict(e, "district", name))?;
         ids.push(DistrictId(id));
     }
     tx.commit().await?;
@@ -158,7 +158,11 @@ fn batch_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ImportBatch, StoreError
     })
 }
 
-pub(crate) async fn batch_by_checksum(pool: &SqlitePool, territory: TerritoryId, checksum: &str) -> Result<Option<ImportBatch>, StoreError> {
+pub(crate) async fn batch_by_checksum(
+    pool: &SqlitePool,
+    territory: TerritoryId,
+    checksum: &str,
+) -> Result<Option<ImportBatch>, StoreError> {
     let sql = format!("SELECT {BATCH_COLUMNS} FROM import_batches WHERE territory_id = ? AND checksum = ?");
     let row = sqlx::query(AssertSqlSafe(sql)).bind(territory.0).bind(checksum).fetch_optional(pool).await?;
     row.as_ref().map(batch_from_row).transpose()
@@ -202,7 +206,12 @@ pub(crate) async fn ensure_district(tx: &mut Tx, territory: TerritoryId, name: &
     Ok(DistrictId(id))
 }
 
-pub(crate) async fn insert_incidents(tx: &mut Tx, territory: TerritoryId, batch: BatchId, rows: &[IncidentRow<'_>]) -> Result<u64, StoreError> {
+pub(crate) async fn insert_incidents(
+    tx: &mut Tx,
+    territory: TerritoryId,
+    batch: BatchId,
+    rows: &[IncidentRow<'_>],
+) -> Result<u64, StoreError> {
     let conn: &mut sqlx::SqliteConnection = tx;
     let mut handle = conn.lock_handle().await?;
     let db = handle.as_raw_handle();
@@ -215,7 +224,12 @@ pub(crate) async fn insert_incidents(tx: &mut Tx, territory: TerritoryId, batch:
     }
 }
 
-pub(crate) async fn finish_batch(tx: &mut Tx, batch: BatchId, counts: ReaderCounts, (inserted, already): (u64, u64)) -> Result<ImportBatch, StoreError> {
+pub(crate) async fn finish_batch(
+    tx: &mut Tx,
+    batch: BatchId,
+    counts: ReaderCounts,
+    (inserted, already): (u64, u64),
+) -> Result<ImportBatch, StoreError> {
     sqlx::query(
         "UPDATE import_batches SET rows_read = ?, rows_imported = ?, rows_identical_in_file = ?, rows_already_present = ?, rows_rejected = ? WHERE id = ?",
     )
@@ -238,22 +252,24 @@ pub(crate) async fn incident_stats(pool: &SqlitePool, f: &IncidentFilter) -> Res
     let from = f.from.map(|t| t.timestamp());
     let to = f.to.map(|t| t.timestamp());
     let category = f.category.map(|c| c.code());
-    let by_category: Vec<(String, i64)> =
-        sqlx::query_as(AssertSqlSafe(format!("SELECT i.category, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.category ORDER BY count(*) DESC, i.category")))
-            .bind(f.territory.0)
-            .bind(from)
-            .bind(to)
-            .bind(category)
-            .fetch_all(pool)
-            .await?;
-    let by_month: Vec<(i64, i64)> =
-        sqlx::query_as(AssertSqlSafe(format!("SELECT i.local_month, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.local_month ORDER BY i.local_month")))
-            .bind(f.territory.0)
-            .bind(from)
-            .bind(to)
-            .bind(category)
-            .fetch_all(pool)
-            .await?;
+    let by_category: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT i.category, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.category ORDER BY count(*) DESC, i.category"
+    )))
+    .bind(f.territory.0)
+    .bind(from)
+    .bind(to)
+    .bind(category)
+    .fetch_all(pool)
+    .await?;
+    let by_month: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT i.local_month, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.local_month ORDER BY i.local_month"
+    )))
+    .bind(f.territory.0)
+    .bind(from)
+    .bind(to)
+    .bind(category)
+    .fetch_all(pool)
+    .await?;
     let by_district: Vec<(Option<String>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT d.name, count(*) FROM incidents i LEFT JOIN districts d ON d.id = i.district_id WHERE {FILTER} GROUP BY d.name ORDER BY count(*) DESC, d.name"
     )))

@@ -66,7 +66,9 @@ impl Statement {
         let code = unsafe {
             match v {
                 None => ffi::sqlite3_bind_null(self.stmt, i),
-                Some(s) => ffi::sqlite3_bind_text64(self.stmt, i, s.as_ptr().cast(), s.len() as u64, ffi::SQLITE_STATIC(), ffi::SQLITE_UTF8 as u8),
+                Some(s) => {
+                    ffi::sqlite3_bind_text64(self.stmt, i, s.as_ptr().cast(), s.len() as u64, ffi::SQLITE_STATIC(), ffi::SQLITE_UTF8 as u8)
+                }
             }
         };
         self.check(code)
@@ -125,7 +127,12 @@ impl Statement {
 }
 
 /// Inserts `rows`, skipping those whose `(territory_id, row_key)` exists; returns how many were inserted.
-pub(crate) fn insert_incidents(db: NonNull<ffi::sqlite3>, territory: TerritoryId, batch: BatchId, rows: &[IncidentRow<'_>]) -> Result<u64, StoreError> {
+pub(crate) fn insert_incidents(
+    db: NonNull<ffi::sqlite3>,
+    territory: TerritoryId,
+    batch: BatchId,
+    rows: &[IncidentRow<'_>],
+) -> Result<u64, StoreError> {
     let stmt = Statement::prepare(db.as_ptr(), INSERT)?;
     // Bindings survive sqlite3_reset: the chunk's constants are bound once.
     stmt.int(1, territory.0)?;

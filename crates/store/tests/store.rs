@@ -45,10 +45,11 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Some(url) = pg_url() else { return };
-    let schema = format!("qalqan_test_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), Utc::now().timestamp_micros());
-    let store = Store::connect_postgres_schema(&url, &schema).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL at {url} is needed for these tests ({e}); set QALQAN_TEST_POSTGRES=skip to skip them")
-    });
+    let schema =
+        format!("qalqan_test_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), Utc::now().timestamp_micros());
+    let store = Store::connect_postgres_schema(&url, &schema)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for these tests ({e}); set QALQAN_TEST_POSTGRES=skip to skip them"));
     store.migrate().await.unwrap();
     let result = tokio::spawn(test(store.clone())).await;
     store.close().await;
@@ -79,7 +80,11 @@ fn square(x: f64, y: f64, side: f64) -> MultiPolygon<f64> {
 }
 
 async fn astana(store: &Store) -> Territory {
-    let t = NewTerritory { name: TerritoryName::parse("Astana").unwrap(), time_zone: "Asia/Almaty".parse().unwrap(), boundary: Some(square(71.0, 51.0, 1.0)) };
+    let t = NewTerritory {
+        name: TerritoryName::parse("Astana").unwrap(),
+        time_zone: "Asia/Almaty".parse().unwrap(),
+        boundary: Some(square(71.0, 51.0, 1.0)),
+    };
     store.add_territory(&t).await.unwrap();
     store.territory(&t.name).await.unwrap()
 }
@@ -123,7 +128,11 @@ async fn territory_round_trips_with_boundary_and_nested_districts(store: Store) 
     assert!(!t.covers(Wgs84Point::new(43.2, 76.9).unwrap()));
     let districts = vec![
         NewDistrict { name: DistrictName::parse("Yesil").unwrap(), parent: None, boundary: Some(square(71.0, 51.0, 0.5)) },
-        NewDistrict { name: DistrictName::parse("Yesil-3").unwrap(), parent: Some(DistrictName::parse("Yesil").unwrap()), boundary: Some(square(71.1, 51.1, 0.1)) },
+        NewDistrict {
+            name: DistrictName::parse("Yesil-3").unwrap(),
+            parent: Some(DistrictName::parse("Yesil").unwrap()),
+            boundary: Some(square(71.1, 51.1, 0.1)),
+        },
     ];
     store.add_districts(t.id, &districts).await.unwrap();
     let t = store.territory(&t.name).await.unwrap();
@@ -145,7 +154,8 @@ async fn duplicate_names_conflict_and_leave_nothing_behind(store: Store) {
     let err = store.add_districts(t.id, &[d("Almaty"), d("Baikonyr"), d("Almaty")]).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { what: "district", .. }), "{err}");
     assert_eq!(store.table_counts().await.unwrap().districts, 0, "district import is all or nothing");
-    let missing_parent = NewDistrict { name: DistrictName::parse("X").unwrap(), parent: Some(DistrictName::parse("Nowhere").unwrap()), boundary: None };
+    let missing_parent =
+        NewDistrict { name: DistrictName::parse("X").unwrap(), parent: Some(DistrictName::parse("Nowhere").unwrap()), boundary: None };
     assert!(matches!(store.add_districts(t.id, &[missing_parent]).await, Err(StoreError::NotFound { .. })));
     assert!(matches!(store.territory(&TerritoryName::parse("Atlantis").unwrap()).await, Err(StoreError::NotFound { .. })));
 }
@@ -215,10 +225,10 @@ async fn stats_count_by_category_month_and_district_with_filters(store: Store) {
     let t = astana(&store).await;
     let yesil = Some(DistrictRef::New(DistrictName::parse("Yesil").unwrap()));
     let rows = vec![
-        incident(1, OffenceCategory::Theft, 0, yesil.clone()),   // 2024-01-01
-        incident(2, OffenceCategory::Theft, 5, yesil.clone()),   // 2024-01-06
-        incident(3, OffenceCategory::Burglary, 30, None),        // 2024-02-03
-        incident(4, OffenceCategory::Theft, 60, yesil),          // 2024-03-05
+        incident(1, OffenceCategory::Theft, 0, yesil.clone()), // 2024-01-01
+        incident(2, OffenceCategory::Theft, 5, yesil.clone()), // 2024-01-06
+        incident(3, OffenceCategory::Burglary, 30, None),      // 2024-02-03
+        incident(4, OffenceCategory::Theft, 60, yesil),        // 2024-03-05
     ];
     let mut tx = store.begin_import(&t, &batch('d')).await.unwrap();
     tx.insert(&rows).await.unwrap();
