@@ -109,14 +109,10 @@ pub(crate) fn read(
             out.reject(row_error(source, line, e, render(&record, mapping.delimiter)));
         }
     }
-    if out_rows_is_zero(out) {
+    if out.rows_read() == 0 {
         return Err(IngestError::NoDataRows { path: source.path.clone(), line: last_line });
     }
     Ok(())
-}
-
-fn out_rows_is_zero(out: &Collector<'_>) -> bool {
-    out.rows_read() == 0
 }
 
 /// "14 columns: occurrencedate, occurrencehour, …".

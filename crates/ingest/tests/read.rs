@@ -268,28 +268,61 @@ fn identical_rows_without_ids_are_kept_and_counted_with_distinct_stable_keys() {
     assert_eq!(first.iter().map(|i| i.row_key).collect::<Vec<_>>(), again.iter().map(|i| i.row_key).collect::<Vec<_>>());
 }
 
+fn toronto() -> Territory {
+    Territory {
+        id: TerritoryId(1),
+        name: TerritoryName::parse("Toronto").unwrap(),
+        time_zone: "America/Toronto".parse().unwrap(),
+        boundary: None,
+        districts: vec![],
+    }
+}
+
+fn toronto_mapping() -> Mapping {
+    Mapping::from_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mappings/toronto-mci.toml"))).unwrap()
+}
+
+fn read_toronto(path: &Path) -> (ReadReport, Vec<NewIncident>) {
+    let mapping = toronto_mapping();
+    let source = SourceFile::open(path, None).unwrap();
+    let t = toronto();
+    let ctx = ImportContext { territory: &t, now: Utc::now() };
+    let mut all = Vec::new();
+    let report = read_incidents(&source, &mapping, &ctx, &ReadOptions::default(), &mut |c| {
+        all.extend(c);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    (report, all)
+}
+
 #[test]
-fn hour_column_and_utc_midnight_dates_give_local_hours_like_toronto() {
-    let mapping = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mappings/toronto-mci.toml")).unwrap();
-    let text = "occurrencedate,occurrencehour,premises_type,MCI,Neighbourhood,Lat,Long\n2019/07/01 04:00:00+00,22,House,Break and Enter,Annex,51.5,71.5\n";
+fn toronto_utc_midnight_dates_and_local_hour_column_give_the_local_hour() {
+    // 2019-07-01 04:00 UTC is midnight in Toronto (EDT, UTC-4); hour 22 local is 02:00 UTC the next day.
+    // 2019-01-15 05:00 UTC is midnight in winter (EST, UTC-5); hour 8 local is 13:00 UTC.
+    let text = "occurrencedate,occurrencehour,premises_type,MCI,Neighbourhood,Lat,Long\n\
+                2019/07/01 04:00:00+00,22,House,Break and Enter,Annex,43.67,-79.40\n\
+                2019/01/15 05:00:00+00,8,Outside,Theft Over,Annex,43.67,-79.40\n";
     let case = file("t.csv", text.as_bytes());
-    let (report, incidents) = read_with(&case.path, &mapping).unwrap();
+    let (report, incidents) = read_toronto(&case.path);
     assert!(report.rejects.is_empty(), "{:?}", report.rejects);
-    let i = &incidents[0];
-    // 2019-07-01 04:00 UTC is local midnight in Toronto; hour 22 Toronto time, read in this test territory's zone (Asia/Almaty, then UTC+6).
-    assert_eq!(i.occurred.precision(), TimePrecision::Hour);
-    assert_eq!(i.category, OffenceCategory::Burglary);
-    assert_eq!(i.premises.as_deref(), Some("House"));
-    assert_eq!(i.occurred.end() - i.occurred.start(), chrono::Duration::hours(1));
+    let summer = &incidents[0];
+    assert_eq!(summer.occurred.precision(), TimePrecision::Hour);
+    assert_eq!(summer.occurred.start().to_rfc3339(), "2019-07-02T02:00:00+00:00");
+    assert_eq!(summer.occurred.local_month(toronto().time_zone), 201907);
+    assert_eq!(summer.category, OffenceCategory::Burglary);
+    assert_eq!(summer.premises.as_deref(), Some("House"));
+    assert_eq!(summer.district, Some(DistrictRef::New(DistrictName::parse("Annex").unwrap())));
+    let winter = &incidents[1];
+    assert_eq!(winter.occurred.start().to_rfc3339(), "2019-01-15T13:00:00+00:00");
+    assert_eq!((winter.category, winter.subcategory.as_deref()), (OffenceCategory::Theft, Some("Theft Over")));
 }
 
 #[test]
 fn hour_out_of_range_is_rejected_on_the_hour_column() {
-    let mapping = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mappings/toronto-mci.toml")).unwrap();
-    let text =
-        "occurrencedate,occurrencehour,premises_type,MCI,Neighbourhood,Lat,Long\n2019/07/01 04:00:00+00,24,House,Robbery,Annex,51.5,71.5\n";
+    let text = "occurrencedate,occurrencehour,premises_type,MCI,Neighbourhood,Lat,Long\n2019/07/01 04:00:00+00,24,House,Robbery,Annex,43.67,-79.40\n";
     let case = file("t.csv", text.as_bytes());
-    let (report, _) = read_with(&case.path, &mapping).unwrap();
+    let (report, _) = read_toronto(&case.path);
     assert_eq!(report.rejects[0].field, "occurrencehour");
     assert!(report.rejects[0].reason.contains("'24'"), "{}", report.rejects[0].reason);
 }
@@ -378,23 +411,10 @@ fn rejects_file_round_trips_every_reject() {
 
 #[test]
 fn the_shipped_toronto_file_reads_every_row() {
-    let mapping = Mapping::from_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mappings/toronto-mci.toml"))).unwrap();
-    let source = SourceFile::open(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/toronto-mci.csv.gz")), None).unwrap();
-    let t = Territory {
-        id: TerritoryId(1),
-        name: TerritoryName::parse("Toronto").unwrap(),
-        time_zone: "America/Toronto".parse().unwrap(),
-        boundary: None,
-        districts: vec![],
-    };
-    let ctx = ImportContext { territory: &t, now: Utc::now() };
-    let mut n = 0;
-    let report = read_incidents(&source, &mapping, &ctx, &ReadOptions::default(), &mut |c| {
-        n += c.len();
-        ControlFlow::Continue(())
-    })
-    .unwrap();
-    assert_eq!((report.rows_read, report.rows_valid, n), (240_992, 240_992, 240_992));
+    let (report, incidents) = read_toronto(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/toronto-mci.csv.gz")));
+    assert_eq!((report.rows_read, report.rows_valid, incidents.len()), (240_992, 240_992, 240_992));
     assert!(report.rejects.is_empty());
     assert_eq!(report.rows_identical_in_file, 1_603);
+    let keys: std::collections::HashSet<_> = incidents.iter().map(|i| i.row_key).collect();
+    assert_eq!(keys.len(), 240_992, "every row has its own identity");
 }

@@ -14,7 +14,7 @@ use std::future::Future;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
@@ -147,8 +147,4 @@ async fn stats(
 
 async fn not_found() -> impl IntoResponse {
     (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json")], r#"{"error":"no such page"}"#)
-}
-
-pub(crate) fn html(body: String) -> Html<String> {
-    Html(body)
 }

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::response::Html;
 
-use crate::{ApiError, AppState, html};
+use crate::{ApiError, AppState};
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
@@ -23,7 +23,7 @@ pub(crate) async fn index(State(state): State<AppState>) -> Result<Html<String>,
             escape(&t.name).replace(' ', "%20"),
         ));
     }
-    Ok(html(format!(
+    Ok(Html(format!(
         r#"<!doctype html>
 <html lang="ru"><head><meta charset="utf-8"><title>Qalqan</title>
 <style>body{{font-family:sans-serif;margin:2rem;color:#1b2733}}table{{border-collapse:collapse}}td,th{{padding:.3rem .8rem;border-bottom:1px solid #ccd}}.n{{text-align:right}}</style>
