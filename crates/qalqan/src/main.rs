@@ -5,7 +5,9 @@
 //! scheme, and runs the command. Everything here is glue: the work happens
 //! in the library crates.
 
+mod analyze;
 mod demo;
+mod filter;
 mod import;
 mod settings;
 mod stats;
@@ -62,6 +64,9 @@ enum Command {
     /// Query incidents.
     #[command(subcommand)]
     Incidents(stats::IncidentsCommand),
+    /// Analyse incidents: hotspot maps.
+    #[command(subcommand)]
+    Analyze(analyze::AnalyzeCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -115,6 +120,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Territory(cmd) => territory::run(&open_store(&settings).await?, cmd).await,
         Command::Import(cmd) => import::run(&open_store(&settings).await?, cmd).await,
         Command::Incidents(cmd) => stats::run(&open_store(&settings).await?, cmd).await,
+        Command::Analyze(cmd) => analyze::run(&open_store(&settings).await?, cmd).await,
     }
 }
 

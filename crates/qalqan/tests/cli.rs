@@ -543,3 +543,45 @@ fn demo_loads_toronto_and_astana_and_serves_the_page() {
     again.wait().unwrap();
     assert!(out.iter().any(|l| l.contains("already imported")), "{out:?}");
 }
+
+#[test]
+fn hotspot_analysis_writes_geojson_and_csv_with_the_spike_as_a_hot_spot() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    // A 3 km square of background incidents with one block of 80 at the same corner.
+    let mut body = String::from(HEADER);
+    for i in 0..900 {
+        let (lat, lon) = (51.10 + (i % 30) as f64 * 0.0009, 71.40 + (i / 30) as f64 * 0.0014);
+        body.push_str(&format!("Theft,2024-03-01 10:00,{lat:.6},{lon:.6}\n"));
+    }
+    for _ in 0..80 {
+        body.push_str("Theft,2024-03-02 10:00,51.1135,71.4205\n");
+    }
+    let data = env.write("in.csv", body.as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
+
+    let out = env.path("gi.geojson");
+    let report =
+        env.ok(&["analyze", "hotspots", "--territory", "Astana", "--method", "gi", "--cell", "200", "--out", out.to_str().unwrap()]);
+    assert!(report.contains("980 incidents"), "{report}");
+    let map: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(map["qalqan"]["method"], "gi");
+    assert_eq!(map["qalqan"]["projection"], "EPSG:32642");
+    let features = map["features"].as_array().unwrap();
+    let total: u64 = features.iter().map(|f| f["properties"]["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 980);
+    let spike = features.iter().max_by_key(|f| f["properties"]["count"].as_u64().unwrap()).unwrap();
+    assert_eq!(spike["properties"]["gi_class"], 3, "{spike}");
+    assert_eq!(spike["geometry"]["type"], "Polygon");
+    let ring = spike["geometry"]["coordinates"][0].as_array().unwrap();
+    assert_eq!(ring.len(), 5);
+    assert!((ring[0][0].as_f64().unwrap() - 71.42).abs() < 0.01 && (ring[0][1].as_f64().unwrap() - 51.11).abs() < 0.01);
+
+    let csv_out = env.path("lisa.csv");
+    env.ok(&["analyze", "hotspots", "--territory", "Astana", "--method", "lisa", "--shape", "hex", "--out", csv_out.to_str().unwrap()]);
+    let csv = std::fs::read_to_string(&csv_out).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert_eq!(header, "cell,count,density_km2,lisa_i,lisa_quadrant,lisa_p_sim,lisa_q,lisa_cluster,lisa_cluster_fdr,lon,lat");
+    assert!(csv.lines().skip(1).any(|l| l.contains(",HH,")), "the spike's block is a high-high cluster");
+}

@@ -134,6 +134,32 @@ pub struct IncidentStats {
     pub by_district: Vec<(Option<String>, u64)>,
 }
 
+/// What analyses read of an incident: where, when (window start and
+/// precision), what, and in which district.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentRecord {
+    pub location: qalqan_domain::Wgs84Point,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub precision: qalqan_domain::TimePrecision,
+    pub category: OffenceCategory,
+    pub district: Option<DistrictId>,
+}
+
+pub(crate) type RecordRow = (f64, f64, DateTime<Utc>, DateTime<Utc>, String, String, Option<i64>);
+
+pub(crate) fn record_from_row((lat, lon, start, end, precision, category, district): RecordRow) -> Result<IncidentRecord, StoreError> {
+    let corrupt = |what: &'static str, e: qalqan_domain::DomainError| StoreError::Corrupt { what, reason: e.to_string() };
+    Ok(IncidentRecord {
+        location: qalqan_domain::Wgs84Point::new(lat, lon).map_err(|e| corrupt("incident location", e))?,
+        start,
+        end,
+        precision: precision.parse().map_err(|e| corrupt("time precision", e))?,
+        category: category.parse().map_err(|e| corrupt("offence category", e))?,
+        district: district.map(DistrictId),
+    })
+}
+
 /// Row counts of every table, for checks that nothing changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TableCounts {
@@ -276,6 +302,11 @@ impl Store {
     /// Incidents whose territory, batch or district does not exist (should be 0).
     pub async fn check_integrity(&self) -> Result<u64, StoreError> {
         dispatch!(self, orphans())
+    }
+
+    /// The incidents matching `filter`, in storage order, as analyses read them.
+    pub async fn incident_records(&self, filter: &IncidentFilter) -> Result<Vec<IncidentRecord>, StoreError> {
+        dispatch!(self, incident_records(filter))
     }
 
     /// Row counts of every table.

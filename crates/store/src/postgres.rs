@@ -343,3 +343,16 @@ pub(crate) async fn orphans(pool: &PgPool) -> Result<u64, StoreError> {
     let n: i64 = sqlx::query_scalar(crate::ORPHANS_SQL).fetch_one(pool).await?;
     Ok(n as u64)
 }
+
+pub(crate) async fn incident_records(pool: &PgPool, f: &IncidentFilter) -> Result<Vec<crate::IncidentRecord>, StoreError> {
+    let rows: Vec<crate::RecordRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT i.lat, i.lon, i.occurred_start, i.occurred_end, i.time_precision, i.category, i.district_id FROM incidents i WHERE {FILTER} ORDER BY i.id"
+    )))
+    .bind(f.territory.0)
+    .bind(f.from)
+    .bind(f.to)
+    .bind(f.category.map(|c| c.code()))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(crate::record_from_row).collect()
+}

@@ -295,3 +295,24 @@ pub(crate) async fn orphans(pool: &SqlitePool) -> Result<u64, StoreError> {
     let n: i64 = sqlx::query_scalar(crate::ORPHANS_SQL).fetch_one(pool).await?;
     Ok(n as u64)
 }
+
+pub(crate) async fn incident_records(pool: &SqlitePool, f: &IncidentFilter) -> Result<Vec<crate::IncidentRecord>, StoreError> {
+    type Row = (f64, f64, i64, i64, String, String, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT i.lat, i.lon, i.occurred_start, i.occurred_end, i.time_precision, i.category, i.district_id FROM incidents i WHERE {FILTER} ORDER BY i.id"
+    )))
+    .bind(f.territory.0)
+    .bind(f.from.map(|t| t.timestamp()))
+    .bind(f.to.map(|t| t.timestamp()))
+    .bind(f.category.map(|c| c.code()))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(lat, lon, start, end, p, c, d)| {
+            let at = |s: i64| {
+                DateTime::from_timestamp(s, 0).ok_or_else(|| StoreError::Corrupt { what: "occurrence time", reason: s.to_string() })
+            };
+            crate::record_from_row((lat, lon, at(start)?, at(end)?, p, c, d))
+        })
+        .collect()
+}

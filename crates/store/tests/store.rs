@@ -250,6 +250,15 @@ async fn stats_count_by_category_month_and_district_with_filters(store: Store) {
     };
     let s = store.incident_stats(&feb).await.unwrap();
     assert_eq!((s.total, s.by_month.clone()), (1, vec![(202403, 1)]));
+
+    let records = store.incident_records(&all).await.unwrap();
+    assert_eq!(records.len(), 4);
+    assert_eq!(records[0].location, rows[0].location);
+    assert_eq!((records[0].start, records[0].end), (rows[0].occurred.start(), rows[0].occurred.end()));
+    assert_eq!(records[0].precision, qalqan_domain::TimePrecision::Hour);
+    assert_eq!(records[2].category, OffenceCategory::Burglary);
+    assert!(records[0].district.is_some() && records[2].district.is_none());
+    assert_eq!(store.incident_records(&feb).await.unwrap().len(), 1);
 }
 on_both!(stats_count_by_category_month_and_district_with_filters);
 

@@ -1,0 +1,39 @@
+//! Qalqan's analysis core: where and when crime concentrates.
+//!
+//! Pure, synchronous functions over slices of points, counts and times; no
+//! files, no SQL, no HTTP. Each algorithm names the paper or tool it follows,
+//! its parameters (in a params struct with documented defaults and an
+//! explicit seed where it is random), and its cost.
+//!
+//! - [`projection`]: WGS84 ↔ UTM (Karney's Krüger series), zone chosen from the data.
+//! - [`grid`]: square and hexagonal grids in metres; counts per cell.
+//! - [`hotspot`]: hotspot maps: counts, Gi\*, Local Moran per cell over a territory.
+//! - [`weights`]: spatial weights (lattice contiguity, distance band).
+//! - [`local`]: Getis-Ord Gi\*, Local Moran's I, global Moran's I, Benjamini–Hochberg.
+//! - [`rng`]: the seeded generator all randomised methods use.
+
+pub mod grid;
+pub mod hotspot;
+pub mod local;
+pub mod normal;
+pub mod projection;
+pub mod rng;
+pub mod weights;
+
+/// Errors of the analysis boundary: parameters that make no sense.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnalysisError {
+    #[error("cell size {metres} m must be a positive number of metres (at least 1)")]
+    InvalidCellSize { metres: f64 },
+    #[error("the grid would have {cells} cells; at most {max} are allowed (use a larger cell size or a smaller area)")]
+    GridTooLarge { cells: u64, max: u64 },
+    #[error("bandwidth {metres} m must be positive")]
+    InvalidBandwidth { metres: f64 },
+    #[error("{what}: expected {expected} values, got {got}")]
+    LengthMismatch { what: &'static str, expected: usize, got: usize },
+    #[error("{what} must be finite")]
+    NotFinite { what: &'static str },
+    #[error("distance threshold {metres} m must be positive")]
+    InvalidThreshold { metres: f64 },
+}

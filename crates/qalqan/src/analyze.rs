@@ -1,0 +1,246 @@
+//! `qalqan analyze …`: the analysis core over stored incidents.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Subcommand, ValueEnum};
+use qalqan_analysis::grid::{CellShape, Contiguity, GridParams};
+use qalqan_analysis::hotspot::{CellStatistics, HotspotMap, HotspotMethod, HotspotParams, Neighbourhood, gi_class, hotspot_map};
+use qalqan_analysis::local::Permutations;
+use qalqan_domain::Wgs84Point;
+use qalqan_store::Store;
+use serde_json::{Value, json};
+
+use crate::filter::FilterArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum AnalyzeCommand {
+    /// Hotspot map: counts, Getis-Ord Gi* or Local Moran per grid cell, written as GeoJSON or CSV.
+    Hotspots(HotspotArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Method {
+    /// Counts and density per cell.
+    Grid,
+    /// Getis-Ord Gi* hot and cold spots.
+    Gi,
+    /// Local Moran's I clusters and outliers.
+    Lisa,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shape {
+    Square,
+    Hex,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Geojson,
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HotspotArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Statistic per cell.
+    #[arg(long, value_enum, default_value_t = Method::Grid)]
+    pub method: Method,
+    /// Cell size in metres (hexagons: side of the square of equal area).
+    #[arg(long, default_value_t = 250.0)]
+    pub cell: f64,
+    /// Cell shape.
+    #[arg(long, value_enum, default_value_t = Shape::Square)]
+    pub shape: Shape,
+    /// Neighbours within this many metres (centre to centre) instead of touching cells.
+    #[arg(long)]
+    pub distance: Option<f64>,
+    /// Conditional permutations for pseudo p-values.
+    #[arg(long, default_value_t = 999)]
+    pub permutations: u32,
+    /// Seed of the permutations (same seed, same result).
+    #[arg(long, default_value_t = 12345)]
+    pub seed: u64,
+    /// Output file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output format [default: from the extension of --out, else geojson].
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+}
+
+pub async fn run(store: &Store, cmd: AnalyzeCommand) -> anyhow::Result<()> {
+    match cmd {
+        AnalyzeCommand::Hotspots(args) => hotspots(store, args).await,
+    }
+}
+
+async fn hotspots(store: &Store, args: HotspotArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (territory, filter) = args.filter.resolve(store).await?;
+    let records = store.incident_records(&filter).await?;
+    let points: Vec<Wgs84Point> = records.iter().map(|r| r.location).collect();
+    let params = HotspotParams {
+        grid: GridParams {
+            cell_metres: args.cell,
+            shape: match args.shape {
+                Shape::Square => CellShape::Square,
+                Shape::Hex => CellShape::Hexagon,
+            },
+            ..GridParams::default()
+        },
+        method: match args.method {
+            Method::Grid => HotspotMethod::Counts,
+            Method::Gi => HotspotMethod::GiStar,
+            Method::Lisa => HotspotMethod::LocalMoran,
+        },
+        neighbourhood: args.distance.map_or(Neighbourhood::Contiguity(Contiguity::Queen), Neighbourhood::DistanceBand),
+        permutations: Permutations { count: args.permutations, seed: args.seed },
+    };
+    let map = tokio::task::spawn_blocking({
+        let boundary = territory.boundary.clone();
+        move || hotspot_map(&points, boundary.as_ref(), &params)
+    })
+    .await??;
+    let format = args.format.unwrap_or_else(|| match args.out.extension().and_then(|e| e.to_str()) {
+        Some("csv") => OutputFormat::Csv,
+        _ => OutputFormat::Geojson,
+    });
+    let metadata = json!({
+        "territory": territory.name.as_str(),
+        "filter": args.filter.describe(),
+        "incidents": records.len(),
+        "method": format!("{:?}", args.method).to_lowercase(),
+        "cell_metres": args.cell,
+        "shape": format!("{:?}", args.shape).to_lowercase(),
+        "neighbourhood": args.distance.map_or("queen contiguity".to_owned(), |d| format!("distance band {d} m")),
+        "permutations": args.permutations,
+        "seed": args.seed,
+        "projection": format!("EPSG:{}", map.projection.epsg()),
+        "qalqan_version": env!("CARGO_PKG_VERSION"),
+    });
+    let text = match format {
+        OutputFormat::Geojson => geojson(&map, metadata)?,
+        OutputFormat::Csv => csv(&map),
+    };
+    write_atomically(&args.out, text.as_bytes())?;
+    println!(
+        "{}: {} incidents on {} cells of {} m → {} ({:.2} s)",
+        territory.name,
+        records.len(),
+        map.cells.len(),
+        args.cell,
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    match &map.statistics {
+        CellStatistics::Counts => {}
+        CellStatistics::GiStar { gi, q } => {
+            let classes: Vec<i8> = (0..map.cells.len()).map(|k| gi_class(gi.z[k], q[k])).collect();
+            let hot = classes.iter().filter(|&&c| c > 0).count();
+            let cold = classes.iter().filter(|&&c| c < 0).count();
+            println!("hot spots: {hot} cells, cold spots: {cold} cells (90 % or more after false-discovery-rate correction)");
+        }
+        CellStatistics::LocalMoran { lisa, q } => {
+            let p_sim = lisa.p_sim.as_deref().unwrap_or(&[]);
+            let (mut raw, mut fdr) = ([0usize; 4], [0usize; 4]);
+            for (k, (quadrant, q)) in lisa.quadrant.iter().zip(q).enumerate() {
+                let quadrant = usize::from(quadrant.esda_code() - 1);
+                if p_sim.get(k).is_some_and(|&p| p <= 0.05) {
+                    raw[quadrant] += 1;
+                }
+                if *q <= 0.05 {
+                    fdr[quadrant] += 1;
+                }
+            }
+            println!("clusters at pseudo p ≤ 0.05: HH {} · LH {} · LL {} · HL {}", raw[0], raw[1], raw[2], raw[3]);
+            println!("after false-discovery-rate correction (q ≤ 0.05): HH {} · LH {} · LL {} · HL {}", fdr[0], fdr[1], fdr[2], fdr[3]);
+            let floor = 1.0 / f64::from(args.permutations + 1);
+            if fdr.iter().sum::<usize>() == 0 && floor * map.cells.len() as f64 > 0.05 {
+                println!(
+                    "note: with {} permutations no p is below {floor:.4}; across {} cells that is too coarse for the correction: try --permutations 9999",
+                    args.permutations,
+                    map.cells.len()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Properties of kept cell `k`, method-specific ones included.
+fn properties(map: &HotspotMap, k: usize) -> Vec<(&'static str, Value)> {
+    let round = |v: f64, digits: i32| {
+        let f = 10f64.powi(digits);
+        if v.is_finite() { json!((v * f).round() / f) } else { Value::Null }
+    };
+    let mut p = vec![("cell", json!(map.cells[k])), ("count", json!(map.counts[k])), ("density_km2", round(map.density_per_km2(k), 3))];
+    match &map.statistics {
+        CellStatistics::Counts => {}
+        CellStatistics::GiStar { gi, q } => {
+            p.push(("gi_z", round(gi.z[k], 6)));
+            p.push(("gi_p", round((2.0 * gi.p_norm[k]).min(1.0), 8)));
+            p.push(("gi_q", round(q[k], 8)));
+            p.push(("gi_p_sim", gi.p_sim.as_ref().map_or(Value::Null, |ps| round(ps[k], 6))));
+            p.push(("gi_class", json!(gi_class(gi.z[k], q[k]))));
+        }
+        CellStatistics::LocalMoran { lisa, q } => {
+            p.push(("lisa_i", round(lisa.i[k], 6)));
+            p.push(("lisa_quadrant", json!(lisa.quadrant[k].label())));
+            p.push(("lisa_p_sim", lisa.p_sim.as_ref().map_or(Value::Null, |ps| round(ps[k], 6))));
+            p.push(("lisa_q", round(q[k], 8)));
+            // As GeoDa's cluster map: pseudo p ≤ 0.05; and the stricter false-discovery-rate version.
+            let p_sim = lisa.p_sim.as_ref().map_or(1.0, |ps| ps[k]);
+            p.push(("lisa_cluster", json!(if p_sim <= 0.05 { lisa.quadrant[k].label() } else { "ns" })));
+            p.push(("lisa_cluster_fdr", json!(if q[k] <= 0.05 { lisa.quadrant[k].label() } else { "ns" })));
+        }
+    }
+    p
+}
+
+fn geojson(map: &HotspotMap, metadata: Value) -> anyhow::Result<String> {
+    let features: Vec<Value> = (0..map.cells.len())
+        .map(|k| {
+            let ring: Vec<[f64; 2]> = map.outline(k).iter().map(|p| [round7(p.lon()), round7(p.lat())]).collect();
+            let props: serde_json::Map<String, Value> = properties(map, k).into_iter().map(|(key, v)| (key.to_owned(), v)).collect();
+            json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
+        })
+        .collect();
+    Ok(serde_json::to_string(&json!({"type": "FeatureCollection", "qalqan": metadata, "features": features}))?)
+}
+
+fn round7(v: f64) -> f64 {
+    (v * 1e7).round() / 1e7
+}
+
+fn csv(map: &HotspotMap) -> String {
+    let mut out = String::new();
+    let header: Vec<&str> = properties(map, 0).iter().map(|(k, _)| *k).collect();
+    let _ = writeln!(out, "{},lon,lat", header.join(","));
+    for k in 0..map.cells.len() {
+        let c = map.centre(k);
+        let values: Vec<String> = properties(map, k)
+            .into_iter()
+            .map(|(_, v)| match v {
+                Value::String(s) => s,
+                Value::Null => String::new(),
+                other => other.to_string(),
+            })
+            .collect();
+        let _ = writeln!(out, "{},{},{}", values.join(","), round7(c.lon()), round7(c.lat()));
+    }
+    out
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if path.as_os_str().is_empty() {
+        bail!("--out needs a file name");
+    }
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
