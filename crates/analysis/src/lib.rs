@@ -10,14 +10,18 @@
 //! - [`hotspot`]: hotspot maps: counts, Gi\*, Local Moran per cell over a territory.
 //! - [`weights`]: spatial weights (lattice contiguity, distance band).
 //! - [`local`]: Getis-Ord Gi\*, Local Moran's I, global Moran's I, Benjamini–Hochberg.
+//! - [`time_pattern`]: hour × weekday matrix (aoristic for windows) and monthly series, precision-aware.
+//! - [`compstat`]: week-to-date, 28-day and year-to-date comparisons with an exact test.
 //! - [`rng`]: the seeded generator all randomised methods use.
 
+pub mod compstat;
 pub mod grid;
 pub mod hotspot;
 pub mod local;
 pub mod normal;
 pub mod projection;
 pub mod rng;
+pub mod time_pattern;
 pub mod weights;
 
 /// Errors of the analysis boundary: parameters that make no sense.
