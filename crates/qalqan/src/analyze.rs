@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use chrono::{Datelike, NaiveDate};
 use clap::{Subcommand, ValueEnum};
+use qalqan_analysis::compstat::{CompStatRow, Comparison, DatedIncident, Periods, compstat_table};
 use qalqan_analysis::grid::{CellShape, Contiguity, GridParams};
 use qalqan_analysis::hotspot::{CellStatistics, HotspotMap, HotspotMethod, HotspotParams, Neighbourhood, gi_class, hotspot_map};
 use qalqan_analysis::local::Permutations;
+use qalqan_analysis::time_pattern::{HourWeekdayParams, TimeRecord, hour_weekday, monthly_series};
 use qalqan_domain::Wgs84Point;
 use qalqan_store::Store;
 use serde_json::{Value, json};
@@ -19,6 +22,37 @@ use crate::filter::FilterArgs;
 pub enum AnalyzeCommand {
     /// Hotspot map: counts, Getis-Ord Gi* or Local Moran per grid cell, written as GeoJSON or CSV.
     Hotspots(HotspotArgs),
+    /// When: hour × weekday matrix (windows spread aoristically) and monthly series.
+    Time {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+    },
+    /// CompStat: week-to-date, 28-day and year-to-date counts against a year earlier, with an exact test.
+    Compstat {
+        /// Territory name.
+        #[arg(long)]
+        territory: String,
+        /// Report date, YYYY-MM-DD (local, inclusive).
+        #[arg(long)]
+        date: NaiveDate,
+        /// Only this category.
+        #[arg(long)]
+        category: Option<String>,
+        /// Significance level of the change flag.
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,7 +110,163 @@ pub struct HotspotArgs {
 pub async fn run(store: &Store, cmd: AnalyzeCommand) -> anyhow::Result<()> {
     match cmd {
         AnalyzeCommand::Hotspots(args) => hotspots(store, args).await,
+        AnalyzeCommand::Time { filter, format } => time(store, filter, format).await,
+        AnalyzeCommand::Compstat { territory, date, category, alpha, format } => {
+            let filter = FilterArgs { territory, from: NaiveDate::from_ymd_opt(date.year() - 1, 1, 1), to: Some(date), category };
+            compstat(store, filter, date, alpha, format).await
+        }
     }
+}
+
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+async fn time(store: &Store, args: FilterArgs, format: TableFormat) -> anyhow::Result<()> {
+    let (territory, filter) = args.resolve(store).await?;
+    let records: Vec<TimeRecord> = store
+        .incident_records(&filter)
+        .await?
+        .into_iter()
+        .map(|r| TimeRecord { start: r.start, end: r.end, precision: r.precision })
+        .collect();
+    let tz = territory.time_zone;
+    let matrix = hour_weekday(&records, tz, &HourWeekdayParams::default());
+    let months = monthly_series(&records, tz);
+    let mut out = String::new();
+    match format {
+        TableFormat::Json => {
+            let v = json!({
+                "territory": territory.name.as_str(),
+                "filter": args.describe(),
+                "time_zone": tz.name(),
+                "incidents": records.len(),
+                "weekdays": WEEKDAYS,
+                "hour_weekday": matrix.cells,
+                "hour_unknown_by_weekday": matrix.hour_unknown,
+                "not_placed": matrix.not_placed,
+                "monthly": months.iter().map(|(m, n)| json!({"month": qalqan_server::dto::month_label(*m), "count": n})).collect::<Vec<_>>(),
+            });
+            out = serde_json::to_string_pretty(&v)? + "\n";
+        }
+        TableFormat::Csv => {
+            let _ = writeln!(out, "weekday,{},hour_unknown", (0..24).map(|h| format!("h{h:02}")).collect::<Vec<_>>().join(","));
+            for (d, row) in matrix.cells.iter().enumerate() {
+                let cells: Vec<String> = row.iter().map(|v| format!("{v:.3}")).collect();
+                let _ = writeln!(out, "{},{},{}", WEEKDAYS[d], cells.join(","), matrix.hour_unknown[d]);
+            }
+        }
+        TableFormat::Table => {
+            let _ = writeln!(out, "{}: {} incidents ({}; local time {})", territory.name, records.len(), args.describe(), tz.name());
+            let _ = writeln!(out, "\nhour × weekday (windows spread over their hours; day-only records under '?')");
+            let _ = writeln!(out, "     {} {:>6}", (0..24).map(|h| format!("{h:>5}")).collect::<String>(), "?");
+            for (d, row) in matrix.cells.iter().enumerate() {
+                let cells: String = row.iter().map(|v| format!("{:>5.0}", v)).collect();
+                let _ = writeln!(out, "{:<4} {cells} {:>6.0}", WEEKDAYS[d], matrix.hour_unknown[d]);
+            }
+            if matrix.not_placed > 0 {
+                let _ = writeln!(out, "not placed by hour or weekday (month precision or windows over 72 h): {}", matrix.not_placed);
+            }
+            let _ = writeln!(out, "\nby month");
+            for (m, n) in &months {
+                let _ = writeln!(out, "  {}  {:>8}", qalqan_server::dto::month_label(*m), n);
+            }
+        }
+    }
+    crate::print_stdout(&out)
+}
+
+async fn compstat(store: &Store, args: FilterArgs, date: NaiveDate, alpha: f64, format: TableFormat) -> anyhow::Result<()> {
+    let (territory, filter) = args.resolve(store).await?;
+    let tz = territory.time_zone;
+    let names: std::collections::HashMap<_, _> = territory.districts.iter().map(|d| (d.id, d.name.to_string())).collect();
+    let incidents: Vec<DatedIncident> = store
+        .incident_records(&filter)
+        .await?
+        .into_iter()
+        .map(|r| DatedIncident {
+            day: r.start.with_timezone(&tz).date_naive(),
+            district: r.district.and_then(|d| names.get(&d).cloned()),
+            category: r.category.code().to_owned(),
+        })
+        .collect();
+    let table = compstat_table(&incidents, date);
+    let periods = Periods::ending(date);
+    let label =
+        |r: &CompStatRow| (r.district.clone().unwrap_or_else(|| "(all)".into()), r.category.clone().unwrap_or_else(|| "(all)".into()));
+    let mut out = String::new();
+    match format {
+        TableFormat::Json => {
+            let cmp = |c: &Comparison| json!({"current": c.current, "previous": c.previous, "change_percent": c.change_percent, "p_value": c.p_value, "significant": c.significant(alpha)});
+            let rows: Vec<Value> = table
+                .iter()
+                .map(|r| json!({"district": r.district, "category": r.category, "week_to_date": cmp(&r.week_to_date), "last_28_days": cmp(&r.last_28_days), "year_to_date": cmp(&r.year_to_date)}))
+                .collect();
+            let p = |p: &qalqan_analysis::compstat::Period| json!({"first": p.first.to_string(), "last": p.last.to_string()});
+            let v = json!({
+                "territory": territory.name.as_str(),
+                "date": date.to_string(),
+                "alpha": alpha,
+                "periods": {
+                    "week_to_date": [p(&periods.week_to_date.0), p(&periods.week_to_date.1)],
+                    "last_28_days": [p(&periods.last_28_days.0), p(&periods.last_28_days.1)],
+                    "year_to_date": [p(&periods.year_to_date.0), p(&periods.year_to_date.1)],
+                },
+                "rows": rows,
+            });
+            out = serde_json::to_string_pretty(&v)? + "\n";
+        }
+        TableFormat::Csv => {
+            let _ = writeln!(
+                out,
+                "district,category,wtd,wtd_prev,wtd_change_pct,wtd_p,d28,d28_prev,d28_change_pct,d28_p,ytd,ytd_prev,ytd_change_pct,ytd_p"
+            );
+            for r in &table {
+                let (d, c) = label(r);
+                let f = |c: &Comparison| {
+                    format!(
+                        "{},{},{},{:.6}",
+                        c.current,
+                        c.previous,
+                        c.change_percent.map_or(String::new(), |v| format!("{v:.1}")),
+                        c.p_value
+                    )
+                };
+                let _ = writeln!(
+                    out,
+                    "\"{}\",{},{},{},{}",
+                    d.replace('"', "\"\""),
+                    c,
+                    f(&r.week_to_date),
+                    f(&r.last_28_days),
+                    f(&r.year_to_date)
+                );
+            }
+        }
+        TableFormat::Table => {
+            let _ = writeln!(out, "CompStat {} as of {} (change flagged * when p < {alpha})", territory.name, date);
+            let _ = writeln!(out, "{:<28} {:<14} {:>22} {:>22} {:>22}", "district", "category", "week to date", "28 days", "year to date");
+            let cell = |c: &Comparison| {
+                let change = match c.change_percent {
+                    Some(v) => format!("{v:+.0}%"),
+                    None if c.current == 0 => "—".to_owned(),
+                    None => "new".to_owned(),
+                };
+                format!("{} → {} {}{}", c.previous, c.current, change, if c.significant(alpha) { "*" } else { " " })
+            };
+            for r in &table {
+                let (d, c) = label(r);
+                let _ = writeln!(
+                    out,
+                    "{:<28} {:<14} {:>22} {:>22} {:>22}",
+                    d,
+                    c,
+                    cell(&r.week_to_date),
+                    cell(&r.last_28_days),
+                    cell(&r.year_to_date)
+                );
+            }
+        }
+    }
+    crate::print_stdout(&out)
 }
 
 async fn hotspots(store: &Store, args: HotspotArgs) -> anyhow::Result<()> {

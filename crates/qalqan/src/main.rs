@@ -64,7 +64,7 @@ enum Command {
     /// Query incidents.
     #[command(subcommand)]
     Incidents(stats::IncidentsCommand),
-    /// Analyse incidents: hotspot maps.
+    /// Analyse incidents: hotspot maps, time patterns, CompStat.
     #[command(subcommand)]
     Analyze(analyze::AnalyzeCommand),
 }

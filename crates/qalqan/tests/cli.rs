@@ -585,3 +585,31 @@ fn hotspot_analysis_writes_geojson_and_csv_with_the_spike_as_a_hot_spot() {
     assert_eq!(header, "cell,count,density_km2,lisa_i,lisa_quadrant,lisa_p_sim,lisa_q,lisa_cluster,lisa_cluster_fdr,lon,lat");
     assert!(csv.lines().skip(1).any(|l| l.contains(",HH,")), "the spike's block is a high-high cluster");
 }
+
+#[test]
+fn time_and_compstat_commands_report_the_imported_incidents() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    // Wednesday 2025-03-05 22:15 local, four times; one a year earlier (Tuesday 2024-03-05 at 09:00).
+    let body = format!("{HEADER}{}Theft,2024-03-05 09:00,51.1,71.4\n", "Theft,2025-03-05 22:15,51.1,71.4\n".repeat(4));
+    let data = env.write("in.csv", body.as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
+
+    let t: serde_json::Value = serde_json::from_str(&env.ok(&["analyze", "time", "--territory", "Astana", "--format", "json"])).unwrap();
+    assert_eq!(t["hour_weekday"][2][22], 4.0, "Wednesday 22:00 local");
+    assert_eq!(t["hour_weekday"][1][9], 1.0);
+    assert_eq!(t["monthly"].as_array().unwrap().len(), 13);
+
+    let c: serde_json::Value =
+        serde_json::from_str(&env.ok(&["analyze", "compstat", "--territory", "Astana", "--date", "2025-03-05", "--format", "json"]))
+            .unwrap();
+    let total = &c["rows"][0];
+    assert!(total["district"].is_null() && total["category"].is_null());
+    assert_eq!(total["week_to_date"]["current"], 4);
+    assert_eq!(total["week_to_date"]["previous"], 1);
+    assert_eq!(total["week_to_date"]["change_percent"], 300.0);
+    assert_eq!(total["week_to_date"]["significant"], false, "1 → 4 is not significant (p ≈ 0.375)");
+    let table = env.ok(&["analyze", "compstat", "--territory", "Astana", "--date", "2025-03-05"]);
+    assert!(table.contains("1 → 4 +300%"), "{table}");
+}
