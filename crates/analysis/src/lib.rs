@@ -8,6 +8,7 @@
 //! - [`projection`]: WGS84 ↔ UTM (Karney's Krüger series), zone chosen from the data.
 //! - [`grid`]: square and hexagonal grids in metres; counts per cell.
 //! - [`hotspot`]: hotspot maps: counts, Gi\*, Local Moran per cell over a territory.
+//! - [`kde`]: kernel density surfaces by binning + FFT convolution.
 //! - [`weights`]: spatial weights (lattice contiguity, distance band).
 //! - [`local`]: Getis-Ord Gi\*, Local Moran's I, global Moran's I, Benjamini–Hochberg.
 //! - [`time_pattern`]: hour × weekday matrix (aoristic for windows) and monthly series, precision-aware.
@@ -17,6 +18,7 @@
 pub mod compstat;
 pub mod grid;
 pub mod hotspot;
+pub mod kde;
 pub mod local;
 pub mod normal;
 pub mod projection;

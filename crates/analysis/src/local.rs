@@ -15,8 +15,9 @@
 //! Speed: the null distribution of a unit depends only on its number of
 //! neighbours `k` and its own value (the pool is every other value), so units
 //! sharing `(k, y)` — most of a grid of counts — share one set of simulated
-//! neighbour sums. Cost O(n·k̄ + G·P·k̄ + n·log P) for n units, G distinct
-//! `(k, y)` pairs and P permutations, instead of O(n·P·k̄).
+//! neighbour sums, sorted once. Cost O(n·k̄ + G·P·(k̄ + log P) + n·log P) for
+//! n units, G distinct `(k, y)` pairs and P permutations, instead of
+//! O(n·P·k̄). Groups run in parallel (rayon), each on its own seeded stream.
 
 use std::collections::HashMap;
 
@@ -24,6 +25,7 @@ use crate::AnalysisError;
 use crate::normal;
 use crate::rng::Rng;
 use crate::weights::Weights;
+use rayon::prelude::*;
 
 /// Settings of the permutation inference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,10 +164,7 @@ pub fn getis_ord_gi_star(y: &[f64], w: &Weights, permutations: Option<Permutatio
         z.push(if denom > 0.0 { (star_sum - mean * wi) / denom } else { f64::NAN });
     }
     let p_norm = z.iter().map(|z| normal::sf(z.abs())).collect();
-    let p_sim = permutations.map(|p| {
-        let observed: Vec<f64> = lag.clone();
-        conditional_p(y, w, &observed, p, |_, sum| sum)
-    });
+    let p_sim = permutations.map(|p| conditional_p(y, w, &lag, &vec![1.0; n], p));
     Ok(GiStar { g, z, p_norm, p_sim })
 }
 
@@ -192,9 +191,22 @@ pub fn local_moran(y: &[f64], w: &Weights, permutations: Option<Permutations>) -
         })
         .collect();
     let p_sim = permutations.map(|p| {
-        // Compare neighbour sums of z; I_i is monotone in the sum for fixed z_i, with the sign of z_i.
-        let obs: Vec<f64> = (0..n).map(|i| zs[i] * sums[i]).collect();
-        conditional_p(&zs, w, &obs, p, |i, sum| zs[i] * sum)
+        // For fixed z_i, I_i = c · z_i · (Σ y_j − k ȳ) is monotone in the neighbours' raw sum,
+        // increasing when z_i > 0 and decreasing when z_i < 0: compare raw sums, exactly.
+        let raw = neighbour_sums(y, w);
+        let direction: Vec<f64> = zs
+            .iter()
+            .map(|&z| {
+                if z > 0.0 {
+                    1.0
+                } else if z < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        conditional_p(y, w, &raw, &direction, p)
     });
     Ok(LocalMoran { i: i_values, quadrant, p_sim })
 }
@@ -202,10 +214,13 @@ pub fn local_moran(y: &[f64], w: &Weights, permutations: Option<Permutations>) -
 /// Conditional-randomisation pseudo p-values.
 ///
 /// For unit `i` the null draws `k_i` values without replacement from all
-/// values but `y_i`; `stat(i, sum_of_draws)` maps the draw to the statistic
-/// compared with `observed[i]` (computed the same way from the real
-/// neighbours). p = (min(#sims ≥ obs, P − #sims ≥ obs) + 1) / (P + 1).
-fn conditional_p(y: &[f64], w: &Weights, observed: &[f64], p: Permutations, stat: impl Fn(usize, f64) -> f64) -> Vec<f64> {
+/// values but `y_i`; their sum `S` is compared with the observed neighbour
+/// sum in the statistic's `direction[i]` (+1: the statistic grows with the
+/// sum, −1: it shrinks, 0: it is constant, so every draw ties). Sums of
+/// integer counts are exact in floating point, so ties are exact too and
+/// count as "at least as large", as in esda. p = (min(L, P − L) + 1) / (P + 1)
+/// with L the number of draws at least as large as the observation.
+fn conditional_p(y: &[f64], w: &Weights, observed: &[f64], direction: &[f64], p: Permutations) -> Vec<f64> {
     let n = y.len();
     let perms = p.count.max(1) as usize;
     // Group units by (k, y_i): they share a null distribution of neighbour sums.
@@ -220,8 +235,9 @@ fn conditional_p(y: &[f64], w: &Weights, observed: &[f64], p: Permutations, stat
         });
         group_of[i] = g;
     }
+    // Simulated neighbour sums per group, sorted for counting by binary search.
     let sims: Vec<Vec<f64>> = reps
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(g, &(k, rep))| {
             let mut rng = Rng::stream(p.seed, g as u64);
@@ -247,17 +263,25 @@ fn conditional_p(y: &[f64], w: &Weights, observed: &[f64], p: Permutations, stat
                 }
                 out.push(sum);
             }
+            out.sort_by(f64::total_cmp);
             out
         })
         .collect();
     (0..n)
+        .into_par_iter()
         .map(|i| {
             if w.cardinality(i) == 0 {
                 return 1.0;
             }
             let sims = &sims[group_of[i]];
             let obs = observed[i];
-            let larger = sims.iter().filter(|&&s| stat(i, s) >= obs).count();
+            let larger = if direction[i] > 0.0 {
+                perms - sims.partition_point(|&s| s < obs)
+            } else if direction[i] < 0.0 {
+                sims.partition_point(|&s| s <= obs)
+            } else {
+                perms
+            };
             let extreme = larger.min(perms - larger);
             (extreme + 1) as f64 / (perms + 1) as f64
         })
