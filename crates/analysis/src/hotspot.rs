@@ -13,12 +13,13 @@ use qalqan_domain::{Area, Wgs84Point};
 
 use crate::AnalysisError;
 use crate::grid::{Contiguity, Grid, GridParams};
+use crate::kde::{KdeParams, kernel_density};
 use crate::local::{self, GiStar, LocalMoran, Permutations};
 use crate::projection::Utm;
 use crate::weights::Weights;
 
 /// Which statistic to compute per cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum HotspotMethod {
     /// Counts and density only.
     #[default]
@@ -27,6 +28,8 @@ pub enum HotspotMethod {
     GiStar,
     /// Local Moran's I (clusters HH, LL and outliers HL, LH).
     LocalMoran,
+    /// Kernel density surface (square cells only).
+    Kde(KdeParams),
 }
 
 /// Neighbourhood of a cell for the local statistics.
@@ -70,6 +73,12 @@ pub enum CellStatistics {
         lisa: LocalMoran,
         /// Benjamini–Hochberg q-values of the permutation p-values.
         q: Vec<f64>,
+    },
+    Density {
+        /// Bandwidth used, metres.
+        bandwidth: f64,
+        /// Incidents per km² at each kept cell's centre.
+        density_km2: Vec<f64>,
     },
 }
 
@@ -179,6 +188,10 @@ pub fn hotspot_map(points: &[Wgs84Point], boundary: Option<&Area>, params: &Hots
 
     let statistics = match params.method {
         HotspotMethod::Counts => CellStatistics::Counts,
+        HotspotMethod::Kde(kde) => {
+            let surface = kernel_density(&xy, &grid, &kde)?;
+            CellStatistics::Density { bandwidth: surface.bandwidth, density_km2: cells.iter().map(|&i| surface.density_km2[i]).collect() }
+        }
         method => {
             let weights = weights_among(&grid, &cells, &keep, params.neighbourhood)?;
             let y: Vec<f64> = counts.iter().map(|&c| f64::from(c)).collect();

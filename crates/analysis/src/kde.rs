@@ -127,7 +127,7 @@ pub fn exact_density(points: &[(f64, f64)], x: f64, y: f64, kernel: Kernel, h: f
 /// ```
 pub fn kernel_density(points: &[(f64, f64)], grid: &Grid, params: &KdeParams) -> Result<DensitySurface, AnalysisError> {
     if grid.shape() != CellShape::Square {
-        return Err(AnalysisError::InvalidCellSize { metres: f64::NAN });
+        return Err(AnalysisError::KdeNeedsSquareCells);
     }
     let h = bandwidth(points, params.bandwidth)?;
     let cell = grid.cell_area().sqrt();

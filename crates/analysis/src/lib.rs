@@ -40,6 +40,8 @@ pub enum AnalysisError {
     LengthMismatch { what: &'static str, expected: usize, got: usize },
     #[error("{what} must be finite")]
     NotFinite { what: &'static str },
+    #[error("kernel density needs square cells")]
+    KdeNeedsSquareCells,
     #[error("distance threshold {metres} m must be positive")]
     InvalidThreshold { metres: f64 },
 }

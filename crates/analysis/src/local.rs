@@ -15,9 +15,10 @@
 //! Speed: the null distribution of a unit depends only on its number of
 //! neighbours `k` and its own value (the pool is every other value), so units
 //! sharing `(k, y)` — most of a grid of counts — share one set of simulated
-//! neighbour sums, sorted once. Cost O(n·k̄ + G·P·(k̄ + log P) + n·log P) for
-//! n units, G distinct `(k, y)` pairs and P permutations, instead of
-//! O(n·P·k̄). Groups run in parallel (rayon), each on its own seeded stream.
+//! neighbour sums (sorted once when the group is large). The random draws
+//! are one shared table of P rows, as esda's. Cost O(n·k̄ + G·P·k̄ + n·log P)
+//! for n units, G distinct `(k, y)` pairs and P permutations; with continuous
+//! values (G = n) this is esda's O(n·P·k̄). Groups run in parallel (rayon).
 
 use std::collections::HashMap;
 
@@ -235,57 +236,80 @@ fn conditional_p(y: &[f64], w: &Weights, observed: &[f64], direction: &[f64], p:
         });
         group_of[i] = g;
     }
-    // Simulated neighbour sums per group, sorted for counting by binary search.
-    let sims: Vec<Vec<f64>> = reps
-        .par_iter()
-        .enumerate()
-        .map(|(g, &(k, rep))| {
-            let mut rng = Rng::stream(p.seed, g as u64);
-            let mut chosen: Vec<usize> = Vec::with_capacity(k);
-            let mut out = Vec::with_capacity(perms);
-            for _ in 0..perms {
-                chosen.clear();
-                let mut sum = 0.0;
-                if k >= n.saturating_sub(1) {
-                    sum = y.iter().enumerate().filter(|&(j, _)| j != rep).map(|(_, v)| v).sum();
-                } else {
-                    while chosen.len() < k {
-                        // Uniform over the n − 1 units other than `rep`.
-                        let mut j = rng.below((n - 1) as u64) as usize;
-                        if j >= rep {
-                            j += 1;
-                        }
-                        if !chosen.contains(&j) {
-                            chosen.push(j);
-                            sum += y[j];
-                        }
-                    }
-                }
-                out.push(sum);
+    // One table of draws shared by every unit, as esda: row r holds k_max distinct
+    // positions among the n − 1 "other" units; unit i maps position j to unit j (j < i)
+    // or j + 1 (j ≥ i). Each unit's draws are uniform without replacement.
+    let k_max = reps.iter().map(|&(k, _)| k).max().unwrap_or(0).min(n.saturating_sub(1));
+    let mut rng = Rng::seed(p.seed);
+    let mut draws: Vec<u32> = Vec::with_capacity(perms * k_max);
+    let mut row: Vec<u32> = Vec::with_capacity(k_max);
+    let mut deck: Vec<u32> = Vec::new();
+    for _ in 0..perms {
+        row.clear();
+        if 2 * k_max > n - 1 {
+            // Dense: partial Fisher–Yates over all n − 1 positions.
+            deck.clear();
+            deck.extend(0..(n - 1) as u32);
+            for c in 0..k_max {
+                let j = c + rng.below((n - 1 - c) as u64) as usize;
+                deck.swap(c, j);
+                row.push(deck[c]);
             }
-            out.sort_by(f64::total_cmp);
-            out
+        } else {
+            while row.len() < k_max {
+                let j = rng.below((n - 1) as u64) as u32;
+                if !row.contains(&j) {
+                    row.push(j);
+                }
+            }
+        }
+        draws.extend_from_slice(&row);
+    }
+    // Members of each group; the simulated neighbour sums of a group are shared.
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); reps.len()];
+    for i in 0..n {
+        members[group_of[i]].push(i);
+    }
+    let counted: Vec<Vec<(usize, f64)>> = reps
+        .par_iter()
+        .zip(members.par_iter())
+        .map(|(&(k, rep), units)| {
+            if k == 0 {
+                return units.iter().map(|&i| (i, 1.0)).collect();
+            }
+            let mut sims: Vec<f64> = (0..perms)
+                .map(|r| {
+                    draws[r * k_max..r * k_max + k].iter().map(|&j| y[if (j as usize) < rep { j as usize } else { j as usize + 1 }]).sum()
+                })
+                .collect();
+            let larger_than = |sims: &[f64], sorted: bool, i: usize| -> usize {
+                let obs = observed[i];
+                match (direction[i] > 0.0, direction[i] < 0.0, sorted) {
+                    (true, _, true) => perms - sims.partition_point(|&s| s < obs),
+                    (_, true, true) => sims.partition_point(|&s| s <= obs),
+                    (true, _, false) => sims.iter().filter(|&&s| s >= obs).count(),
+                    (_, true, false) => sims.iter().filter(|&&s| s <= obs).count(),
+                    _ => perms,
+                }
+            };
+            let sorted = units.len() > 8;
+            if sorted {
+                sims.sort_by(f64::total_cmp);
+            }
+            units
+                .iter()
+                .map(|&i| {
+                    let larger = larger_than(&sims, sorted, i);
+                    (i, (larger.min(perms - larger) + 1) as f64 / (perms + 1) as f64)
+                })
+                .collect()
         })
         .collect();
-    (0..n)
-        .into_par_iter()
-        .map(|i| {
-            if w.cardinality(i) == 0 {
-                return 1.0;
-            }
-            let sims = &sims[group_of[i]];
-            let obs = observed[i];
-            let larger = if direction[i] > 0.0 {
-                perms - sims.partition_point(|&s| s < obs)
-            } else if direction[i] < 0.0 {
-                sims.partition_point(|&s| s <= obs)
-            } else {
-                perms
-            };
-            let extreme = larger.min(perms - larger);
-            (extreme + 1) as f64 / (perms + 1) as f64
-        })
-        .collect()
+    let mut p_values = vec![1.0; n];
+    for (i, v) in counted.into_iter().flatten() {
+        p_values[i] = v;
+    }
+    p_values
 }
 
 /// Global Moran's I with row-standardised weights (units without

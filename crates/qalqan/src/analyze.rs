@@ -10,6 +10,7 @@ use clap::{Subcommand, ValueEnum};
 use qalqan_analysis::compstat::{CompStatRow, Comparison, DatedIncident, Periods, compstat_table};
 use qalqan_analysis::grid::{CellShape, Contiguity, GridParams};
 use qalqan_analysis::hotspot::{CellStatistics, HotspotMap, HotspotMethod, HotspotParams, Neighbourhood, gi_class, hotspot_map};
+use qalqan_analysis::kde::{Bandwidth, KdeParams, Kernel};
 use qalqan_analysis::local::Permutations;
 use qalqan_analysis::time_pattern::{HourWeekdayParams, TimeRecord, hour_weekday, monthly_series};
 use qalqan_domain::Wgs84Point;
@@ -63,6 +64,14 @@ pub enum Method {
     Gi,
     /// Local Moran's I clusters and outliers.
     Lisa,
+    /// Kernel density surface (square cells).
+    Kde,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KernelArg {
+    Gaussian,
+    Quartic,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,6 +102,12 @@ pub struct HotspotArgs {
     /// Neighbours within this many metres (centre to centre) instead of touching cells.
     #[arg(long)]
     pub distance: Option<f64>,
+    /// KDE kernel.
+    #[arg(long, value_enum, default_value_t = KernelArg::Gaussian)]
+    pub kernel: KernelArg,
+    /// KDE bandwidth: scott, silverman, or metres (e.g. 300).
+    #[arg(long, default_value = "scott")]
+    pub bandwidth: String,
     /// Conditional permutations for pseudo p-values.
     #[arg(long, default_value_t = 999)]
     pub permutations: u32,
@@ -287,6 +302,19 @@ async fn hotspots(store: &Store, args: HotspotArgs) -> anyhow::Result<()> {
             Method::Grid => HotspotMethod::Counts,
             Method::Gi => HotspotMethod::GiStar,
             Method::Lisa => HotspotMethod::LocalMoran,
+            Method::Kde => HotspotMethod::Kde(KdeParams {
+                kernel: match args.kernel {
+                    KernelArg::Gaussian => Kernel::Gaussian,
+                    KernelArg::Quartic => Kernel::Quartic,
+                },
+                bandwidth: match args.bandwidth.as_str() {
+                    "scott" => Bandwidth::Scott,
+                    "silverman" => Bandwidth::Silverman,
+                    metres => Bandwidth::Metres(
+                        metres.parse().map_err(|_| anyhow::anyhow!("--bandwidth must be scott, silverman or metres, got '{metres}'"))?,
+                    ),
+                },
+            }),
         },
         neighbourhood: args.distance.map_or(Neighbourhood::Contiguity(Contiguity::Queen), Neighbourhood::DistanceBand),
         permutations: Permutations { count: args.permutations, seed: args.seed },
@@ -329,6 +357,10 @@ async fn hotspots(store: &Store, args: HotspotArgs) -> anyhow::Result<()> {
     );
     match &map.statistics {
         CellStatistics::Counts => {}
+        CellStatistics::Density { bandwidth, density_km2 } => {
+            let peak = density_km2.iter().cloned().fold(0.0, f64::max);
+            println!("bandwidth {bandwidth:.0} m, peak density {peak:.1} incidents/km²");
+        }
         CellStatistics::GiStar { gi, q } => {
             let classes: Vec<i8> = (0..map.cells.len()).map(|k| gi_class(gi.z[k], q[k])).collect();
             let hot = classes.iter().filter(|&&c| c > 0).count();
@@ -371,6 +403,7 @@ fn properties(map: &HotspotMap, k: usize) -> Vec<(&'static str, Value)> {
     let mut p = vec![("cell", json!(map.cells[k])), ("count", json!(map.counts[k])), ("density_km2", round(map.density_per_km2(k), 3))];
     match &map.statistics {
         CellStatistics::Counts => {}
+        CellStatistics::Density { density_km2, .. } => p.push(("kde_km2", round(density_km2[k], 4))),
         CellStatistics::GiStar { gi, q } => {
             p.push(("gi_z", round(gi.z[k], 6)));
             p.push(("gi_p", round((2.0 * gi.p_norm[k]).min(1.0), 8)));
