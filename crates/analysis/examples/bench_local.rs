@@ -43,27 +43,30 @@ fn lattice(rows: usize, cols: usize) -> Weights {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<String> = std::env::args().filter(|a| a != "--quick").collect();
+    let runs = if std::env::args().any(|a| a == "--quick") { 1 } else { 5 };
     let text = std::fs::read_to_string(&args[1]).expect("lattice file");
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");
     let (rows, cols) = (v["rows"].as_u64().unwrap() as usize, v["cols"].as_u64().unwrap() as usize);
     let y: Vec<f64> = v["y"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
     let w = lattice(rows, cols);
     let perms = Some(Permutations::default());
-    let gi = time(5, || getis_ord_gi_star(&y, &w, perms).unwrap());
-    let lisa = time(5, || local_moran(&y, &w, perms).unwrap());
+    let gi = time(runs, || getis_ord_gi_star(&y, &w, perms).unwrap());
+    let lisa = time(runs, || local_moran(&y, &w, perms).unwrap());
     // Continuous values (every unit its own null group): the worst case for Qalqan's grouping.
     let yc: Vec<f64> = v["y_continuous"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
-    let gi_continuous = time(3, || getis_ord_gi_star(&yc, &w, perms).unwrap());
+    let gi_continuous = time(runs, || getis_ord_gi_star(&yc, &w, perms).unwrap());
 
     // One million cells: a 1000 × 1000 lattice of seeded counts with a few hot blocks.
     let mut rng = Rng::seed(1);
     let big: Vec<f64> =
         (0..1_000_000).map(|i| (rng.below(6) + if (i / 1000) % 97 < 3 && (i % 1000) % 89 < 3 { 20 } else { 0 }) as f64).collect();
     let wbig = lattice(1000, 1000);
-    let gi_million = time(3, || getis_ord_gi_star(&big, &wbig, perms).unwrap());
+    let gi_million = time(runs, || getis_ord_gi_star(&big, &wbig, perms).unwrap());
+    let big_continuous: Vec<f64> = big.iter().map(|v| v / (500.0 + 4500.0 * rng.unit())).collect();
+    let gi_million_continuous = time(1, || getis_ord_gi_star(&big_continuous, &wbig, perms).unwrap());
 
-    let mut out = serde_json::json!({"gi_star_lattice": gi, "local_moran_lattice": lisa, "gi_star_continuous": gi_continuous, "gi_star_million": gi_million, "threads": rayon::current_num_threads()});
+    let mut out = serde_json::json!({"gi_star_lattice": gi, "local_moran_lattice": lisa, "gi_star_continuous": gi_continuous, "gi_star_million": gi_million, "gi_star_million_continuous": gi_million_continuous, "threads": rayon::current_num_threads()});
     if let Some(path) = args.get(2) {
         let pts: Vec<Wgs84Point> = std::fs::read_to_string(path)
             .expect("points")
@@ -86,7 +89,7 @@ fn main() {
         assert_eq!((grid.cols(), grid.rows()), (1024, 1024));
         let params = KdeParams { kernel: Kernel::Gaussian, bandwidth: Bandwidth::Scott };
         out["kde_points"] = pts.len().into();
-        out["kde_1024"] = time(5, || kernel_density(&xy, &grid, &params).unwrap()).into();
+        out["kde_1024"] = time(runs, || kernel_density(&xy, &grid, &params).unwrap()).into();
         out["kde_cell_metres"] = cell.into();
     }
     println!("{out}");
