@@ -14,7 +14,7 @@ use qalqan_domain::{Area, Wgs84Point};
 use crate::AnalysisError;
 use crate::grid::{Contiguity, Grid, GridParams};
 use crate::kde::{KdeParams, kernel_density};
-use crate::local::{self, GiStar, LocalMoran, Permutations};
+use crate::local::{self, GiStar, GlobalMoran, LocalMoran, Permutations};
 use crate::projection::Utm;
 use crate::weights::Weights;
 
@@ -73,6 +73,8 @@ pub enum CellStatistics {
         lisa: LocalMoran,
         /// Benjamini–Hochberg q-values of the permutation p-values.
         q: Vec<f64>,
+        /// Global Moran's I of the same counts and weights.
+        global: GlobalMoran,
     },
     Density {
         /// Bandwidth used, metres.
@@ -206,7 +208,8 @@ pub fn hotspot_map(points: &[Wgs84Point], boundary: Option<&Area>, params: &Hots
             } else {
                 let lisa = local::local_moran(&y, &weights, perms)?;
                 let q = local::benjamini_hochberg(lisa.p_sim.as_deref().unwrap_or(&[]));
-                CellStatistics::LocalMoran { lisa, q }
+                let global = local::global_moran(&y, &weights)?;
+                CellStatistics::LocalMoran { lisa, q, global }
             }
         }
     };
@@ -236,6 +239,35 @@ fn weights_among(grid: &Grid, cells: &[usize], keep: &[bool], neighbourhood: Nei
 mod tests {
     use super::*;
     use geo_types::{MultiPolygon, polygon};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        #[test]
+        fn input_order_does_not_change_the_map(seed in 0u64..10_000) {
+            let mut rng = crate::rng::Rng::seed(seed);
+            let pts: Vec<Wgs84Point> =
+                (0..600).map(|_| Wgs84Point::new(51.10 + rng.unit() * 0.03, 71.40 + rng.unit() * 0.05).unwrap()).collect();
+            let mut shuffled = pts.clone();
+            for i in (1..shuffled.len()).rev() {
+                let j = rng.below(i as u64 + 1) as usize;
+                shuffled.swap(i, j);
+            }
+            for method in [HotspotMethod::GiStar, HotspotMethod::LocalMoran, HotspotMethod::Kde(Default::default())] {
+                let params = HotspotParams { method, ..Default::default() };
+                let (a, b) = (hotspot_map(&pts, None, &params).unwrap(), hotspot_map(&shuffled, None, &params).unwrap());
+                prop_assert_eq!(&a.counts, &b.counts);
+                match (&a.statistics, &b.statistics) {
+                    (CellStatistics::Density { density_km2: x, .. }, CellStatistics::Density { density_km2: y, .. }) => {
+                        for (u, v) in x.iter().zip(y) {
+                            prop_assert!((u - v).abs() <= 1e-9 * u.abs().max(1.0));
+                        }
+                    }
+                    (x, y) => prop_assert_eq!(x, y),
+                }
+            }
+        }
+    }
 
     #[test]
     fn boundary_clips_cells_but_keeps_every_incident() {

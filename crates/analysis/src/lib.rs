@@ -11,11 +11,13 @@
 //! - [`kde`]: kernel density surfaces by binning + FFT convolution.
 //! - [`weights`]: spatial weights (lattice contiguity, distance band).
 //! - [`local`]: Getis-Ord Gi\*, Local Moran's I, global Moran's I, Benjamini–Hochberg.
+//! - [`concentration`]: repeat places, top-1/5/10 % shares, Lorenz curve, Gini.
 //! - [`time_pattern`]: hour × weekday matrix (aoristic for windows) and monthly series, precision-aware.
 //! - [`compstat`]: week-to-date, 28-day and year-to-date comparisons with an exact test.
 //! - [`rng`]: the seeded generator all randomised methods use.
 
 pub mod compstat;
+pub mod concentration;
 pub mod grid;
 pub mod hotspot;
 pub mod kde;

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use chrono::{Datelike, NaiveDate};
 use clap::{Subcommand, ValueEnum};
 use qalqan_analysis::compstat::{CompStatRow, Comparison, DatedIncident, Periods, compstat_table};
+use qalqan_analysis::concentration::repeat_places;
 use qalqan_analysis::grid::{CellShape, Contiguity, GridParams};
 use qalqan_analysis::hotspot::{CellStatistics, HotspotMap, HotspotMethod, HotspotParams, Neighbourhood, gi_class, hotspot_map};
 use qalqan_analysis::kde::{Bandwidth, KdeParams, Kernel};
@@ -27,6 +28,16 @@ pub enum AnalyzeCommand {
     Time {
         #[command(flatten)]
         filter: FilterArgs,
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+    },
+    /// Repeat places: places ranked by incidents, share at the top 1/5/10 %, Lorenz curve, Gini.
+    Places {
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Places listed.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
         #[arg(long, value_enum, default_value_t = TableFormat::Table)]
         format: TableFormat,
     },
@@ -126,11 +137,52 @@ pub async fn run(store: &Store, cmd: AnalyzeCommand) -> anyhow::Result<()> {
     match cmd {
         AnalyzeCommand::Hotspots(args) => hotspots(store, args).await,
         AnalyzeCommand::Time { filter, format } => time(store, filter, format).await,
+        AnalyzeCommand::Places { filter, top, format } => places(store, filter, top, format).await,
         AnalyzeCommand::Compstat { territory, date, category, alpha, format } => {
             let filter = FilterArgs { territory, from: NaiveDate::from_ymd_opt(date.year() - 1, 1, 1), to: Some(date), category };
             compstat(store, filter, date, alpha, format).await
         }
     }
+}
+
+async fn places(store: &Store, args: FilterArgs, top: usize, format: TableFormat) -> anyhow::Result<()> {
+    let (territory, filter) = args.resolve(store).await?;
+    let points: Vec<Wgs84Point> = store.incident_records(&filter).await?.into_iter().map(|r| r.location).collect();
+    let c = repeat_places(&points);
+    let mut out = String::new();
+    match format {
+        TableFormat::Json => {
+            let v = json!({
+                "territory": territory.name.as_str(),
+                "filter": args.describe(),
+                "incidents": c.incidents,
+                "places": c.ranked.len(),
+                "gini": c.gini,
+                "top_shares": c.top_shares.iter().map(|(p, s)| json!({"top_share_of_places": p, "share_of_incidents": s})).collect::<Vec<_>>(),
+                "lorenz": c.lorenz.iter().map(|(p, s)| [p, s]).collect::<Vec<_>>(),
+                "ranked": c.ranked.iter().take(top).map(|p| json!({"lat": p.location.lat(), "lon": p.location.lon(), "incidents": p.incidents})).collect::<Vec<_>>(),
+            });
+            out = serde_json::to_string_pretty(&v)? + "\n";
+        }
+        TableFormat::Csv => {
+            let _ = writeln!(out, "rank,lat,lon,incidents");
+            for (i, p) in c.ranked.iter().enumerate() {
+                let _ = writeln!(out, "{},{},{},{}", i + 1, p.location.lat(), p.location.lon(), p.incidents);
+            }
+        }
+        TableFormat::Table => {
+            let _ = writeln!(out, "{}: {} incidents at {} places ({})", territory.name, c.incidents, c.ranked.len(), args.describe());
+            for (p, s) in &c.top_shares {
+                let _ = writeln!(out, "  top {:>3.0} % of places hold {:>5.1} % of incidents", p * 100.0, s * 100.0);
+            }
+            let _ = writeln!(out, "  Gini {:.3} (places with at least one incident)", c.gini);
+            let _ = writeln!(out, "\n{:>4}  {:>11} {:>12} {:>9}", "rank", "lat", "lon", "incidents");
+            for (i, p) in c.ranked.iter().take(top).enumerate() {
+                let _ = writeln!(out, "{:>4}  {:>11.6} {:>12.6} {:>9}", i + 1, p.location.lat(), p.location.lon(), p.incidents);
+            }
+        }
+    }
+    crate::print_stdout(&out)
 }
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -367,7 +419,7 @@ async fn hotspots(store: &Store, args: HotspotArgs) -> anyhow::Result<()> {
             let cold = classes.iter().filter(|&&c| c < 0).count();
             println!("hot spots: {hot} cells, cold spots: {cold} cells (90 % or more after false-discovery-rate correction)");
         }
-        CellStatistics::LocalMoran { lisa, q } => {
+        CellStatistics::LocalMoran { lisa, q, global } => {
             let p_sim = lisa.p_sim.as_deref().unwrap_or(&[]);
             let (mut raw, mut fdr) = ([0usize; 4], [0usize; 4]);
             for (k, (quadrant, q)) in lisa.quadrant.iter().zip(q).enumerate() {
@@ -378,6 +430,13 @@ async fn hotspots(store: &Store, args: HotspotArgs) -> anyhow::Result<()> {
                 if *q <= 0.05 {
                     fdr[quadrant] += 1;
                 }
+            }
+            {
+                let m = global;
+                println!(
+                    "global Moran's I {:.4} (expected {:.4}, z {:.2}, p {:.2e} under randomisation)",
+                    m.i, m.expected, m.z_random, m.p_random
+                );
             }
             println!("clusters at pseudo p ≤ 0.05: HH {} · LH {} · LL {} · HL {}", raw[0], raw[1], raw[2], raw[3]);
             println!("after false-discovery-rate correction (q ≤ 0.05): HH {} · LH {} · LL {} · HL {}", fdr[0], fdr[1], fdr[2], fdr[3]);
@@ -411,7 +470,7 @@ fn properties(map: &HotspotMap, k: usize) -> Vec<(&'static str, Value)> {
             p.push(("gi_p_sim", gi.p_sim.as_ref().map_or(Value::Null, |ps| round(ps[k], 6))));
             p.push(("gi_class", json!(gi_class(gi.z[k], q[k]))));
         }
-        CellStatistics::LocalMoran { lisa, q } => {
+        CellStatistics::LocalMoran { lisa, q, .. } => {
             p.push(("lisa_i", round(lisa.i[k], 6)));
             p.push(("lisa_quadrant", json!(lisa.quadrant[k].label())));
             p.push(("lisa_p_sim", lisa.p_sim.as_ref().map_or(Value::Null, |ps| round(ps[k], 6))));

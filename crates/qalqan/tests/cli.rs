@@ -612,4 +612,10 @@ fn time_and_compstat_commands_report_the_imported_incidents() {
     assert_eq!(total["week_to_date"]["significant"], false, "1 → 4 is not significant (p ≈ 0.375)");
     let table = env.ok(&["analyze", "compstat", "--territory", "Astana", "--date", "2025-03-05"]);
     assert!(table.contains("1 → 4 +300%"), "{table}");
+
+    // All five incidents are at one place: it holds 100 % and the Gini of a single place is 0.
+    let p: serde_json::Value = serde_json::from_str(&env.ok(&["analyze", "places", "--territory", "Astana", "--format", "json"])).unwrap();
+    assert_eq!((p["incidents"].as_u64(), p["places"].as_u64()), (Some(5), Some(1)));
+    assert_eq!(p["top_shares"][0]["share_of_incidents"], 1.0);
+    assert_eq!(p["ranked"][0]["incidents"], 5);
 }
