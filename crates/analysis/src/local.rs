@@ -10,7 +10,8 @@
 //! - Inference by conditional randomisation (Anselin 1995): the focal value
 //!   stays, its neighbours are redrawn without replacement from the other
 //!   n − 1 values; pseudo p-value `(extreme + 1) / (permutations + 1)`, folded
-//!   so both tails count as in esda.
+//!   so both tails count as in esda. Units without neighbours get p = 1
+//!   (esda reports 0.001 there, an artefact of folding an all-tied null).
 //!
 //! Speed: the null distribution of a unit depends only on its number of
 //! neighbours `k` and its own value (the pool is every other value), so units

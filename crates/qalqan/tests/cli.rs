@@ -381,10 +381,8 @@ fn districts_from_geojson_assign_incidents_by_point_in_polygon() {
     assert_eq!(none["count"], 1);
 }
 
-fn killing_the_import_midway_leaves_no_partial_batch(backend: Backend) {
-    let Some(env) = Env::new(backend) else { return };
-    env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
-    let before = env.counts();
+/// Starts the Toronto import and kills it (SIGKILL) once rows are in its open transaction.
+fn kill_import_midway(env: &Env) {
     let mut child = env
         .cmd()
         .args([
@@ -411,7 +409,13 @@ fn killing_the_import_midway_leaves_no_partial_batch(backend: Backend) {
     }
     child.kill().unwrap(); // SIGKILL: no cleanup runs
     child.wait().unwrap();
+}
 
+fn killing_the_import_midway_leaves_no_partial_batch(backend: Backend) {
+    let Some(env) = Env::new(backend) else { return };
+    env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
+    let before = env.counts();
+    kill_import_midway(&env);
     assert_eq!(env.counts(), before, "a killed import left rows behind");
     let out = import_toronto(&env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -433,29 +437,7 @@ fn killing_the_import_midway_leaves_no_partial_batch_on_postgres() {
 fn sqlite_file_passes_integrity_check_after_a_killed_import() {
     let env = Env::new(Backend::Sqlite).unwrap();
     env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
-    let mut child = env
-        .cmd()
-        .args([
-            "import",
-            "incidents",
-            toronto_data().to_str().unwrap(),
-            "--territory",
-            "Toronto",
-            "--mapping",
-            toronto_mapping().to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    while let Some(Ok(line)) = lines.next() {
-        if line.contains("rows stored so far") {
-            break;
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_import_midway(&env);
     let ok: String = env.runtime.block_on(async {
         let store = Store::connect(&env.url).await.unwrap();
         let Store::Sqlite(pool) = &store else { unreachable!() };

@@ -465,6 +465,15 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Queries over filtered incidents, shared by both backends; each backend
+/// substitutes its own `{FILTER}` (placeholders differ) and binds the filter.
+pub(crate) const BY_CATEGORY_SQL: &str =
+    "SELECT i.category, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.category ORDER BY count(*) DESC, i.category";
+pub(crate) const BY_MONTH_SQL: &str =
+    "SELECT i.local_month, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.local_month ORDER BY i.local_month";
+pub(crate) const BY_DISTRICT_SQL: &str = "SELECT d.name, count(*) FROM incidents i LEFT JOIN districts d ON d.id = i.district_id WHERE {FILTER} GROUP BY d.name ORDER BY count(*) DESC, d.name";
+pub(crate) const RECORDS_SQL: &str = "SELECT i.lat, i.lon, i.occurred_start, i.occurred_end, i.time_precision, i.category, i.district_id FROM incidents i WHERE {FILTER} ORDER BY i.id";
+
 /// Counts incidents pointing at a missing territory, batch or district.
 pub(crate) const ORPHANS_SQL: &str = "SELECT count(*) FROM incidents i
      WHERE NOT EXISTS (SELECT 1 FROM territories t WHERE t.id = i.territory_id)

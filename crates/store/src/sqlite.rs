@@ -248,38 +248,26 @@ pub(crate) async fn finish_batch(
 
 const FILTER: &str = "i.territory_id = ?1 AND (?2 IS NULL OR i.occurred_start >= ?2) AND (?3 IS NULL OR i.occurred_start < ?3) AND (?4 IS NULL OR i.category = ?4)";
 
+/// Runs one of the shared filtered queries (`crate::*_SQL`) with the filter bound.
+async fn filtered<T>(pool: &SqlitePool, query: &str, f: &IncidentFilter) -> Result<Vec<T>, StoreError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    Ok(sqlx::query_as(AssertSqlSafe(query.replace("{FILTER}", FILTER)))
+        .bind(f.territory.0)
+        .bind(f.from.map(|t| t.timestamp()))
+        .bind(f.to.map(|t| t.timestamp()))
+        .bind(f.category.map(|c| c.code()))
+        .fetch_all(pool)
+        .await?)
+}
+
 pub(crate) async fn incident_stats(pool: &SqlitePool, f: &IncidentFilter) -> Result<IncidentStats, StoreError> {
-    let from = f.from.map(|t| t.timestamp());
-    let to = f.to.map(|t| t.timestamp());
-    let category = f.category.map(|c| c.code());
-    let by_category: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT i.category, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.category ORDER BY count(*) DESC, i.category"
-    )))
-    .bind(f.territory.0)
-    .bind(from)
-    .bind(to)
-    .bind(category)
-    .fetch_all(pool)
-    .await?;
-    let by_month: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT i.local_month, count(*) FROM incidents i WHERE {FILTER} GROUP BY i.local_month ORDER BY i.local_month"
-    )))
-    .bind(f.territory.0)
-    .bind(from)
-    .bind(to)
-    .bind(category)
-    .fetch_all(pool)
-    .await?;
-    let by_district: Vec<(Option<String>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT d.name, count(*) FROM incidents i LEFT JOIN districts d ON d.id = i.district_id WHERE {FILTER} GROUP BY d.name ORDER BY count(*) DESC, d.name"
-    )))
-    .bind(f.territory.0)
-    .bind(from)
-    .bind(to)
-    .bind(category)
-    .fetch_all(pool)
-    .await?;
-    Ok(crate::stats_from_rows(by_category, by_month, by_district))
+    Ok(crate::stats_from_rows(
+        filtered(pool, crate::BY_CATEGORY_SQL, f).await?,
+        filtered(pool, crate::BY_MONTH_SQL, f).await?,
+        filtered(pool, crate::BY_DISTRICT_SQL, f).await?,
+    ))
 }
 
 pub(crate) async fn table_counts(pool: &SqlitePool) -> Result<TableCounts, StoreError> {
@@ -298,15 +286,7 @@ pub(crate) async fn orphans(pool: &SqlitePool) -> Result<u64, StoreError> {
 
 pub(crate) async fn incident_records(pool: &SqlitePool, f: &IncidentFilter) -> Result<Vec<crate::IncidentRecord>, StoreError> {
     type Row = (f64, f64, i64, i64, String, String, Option<i64>);
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT i.lat, i.lon, i.occurred_start, i.occurred_end, i.time_precision, i.category, i.district_id FROM incidents i WHERE {FILTER} ORDER BY i.id"
-    )))
-    .bind(f.territory.0)
-    .bind(f.from.map(|t| t.timestamp()))
-    .bind(f.to.map(|t| t.timestamp()))
-    .bind(f.category.map(|c| c.code()))
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<Row> = filtered(pool, crate::RECORDS_SQL, f).await?;
     rows.into_iter()
         .map(|(lat, lon, start, end, p, c, d)| {
             let at = |s: i64| {
