@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
+use qalqan_domain::audit::Actor;
 use qalqan_domain::{TerritoryName, time::parse_time_zone};
 use qalqan_ingest::Mapping;
 use qalqan_ingest::boundaries::{Shape, read_polygons, select_boundary};
@@ -35,19 +36,20 @@ pub async fn run(settings: &Settings, listen: SocketAddr) -> anyhow::Result<()> 
 
     let features = read_polygons(&boundary_file)?;
     let astana = select_boundary(&boundary_file, &features, "ADM1_EN", "Astana")?;
-    ensure_territory(&store, "Astana", "Asia/Almaty", Some(astana)).await?;
-    ensure_territory(&store, "Toronto", "America/Toronto", None).await?;
+    let actor = Actor::cli("demo");
+    ensure_territory(&store, "Astana", "Asia/Almaty", Some(astana), &actor).await?;
+    ensure_territory(&store, "Toronto", "America/Toronto", None, &actor).await?;
 
     let toronto = store.territory(&TerritoryName::parse("Toronto")?).await?;
     let mapping = Mapping::from_file(&mapping_file)?;
-    import_file(&store, &toronto, &data_file, &mapping, InvalidRows::AbortFile, None, "demo").await?;
+    import_file(&store, &toronto, &data_file, &mapping, InvalidRows::AbortFile, None, &actor).await?;
 
     crate::serve(store, listen).await
 }
 
-async fn ensure_territory(store: &Store, name: &str, zone: &str, boundary: Option<Shape>) -> anyhow::Result<()> {
+async fn ensure_territory(store: &Store, name: &str, zone: &str, boundary: Option<Shape>, actor: &Actor) -> anyhow::Result<()> {
     let territory = NewTerritory { name: TerritoryName::parse(name)?, time_zone: parse_time_zone(zone)?, boundary };
-    match store.add_territory(&territory).await {
+    match store.add_territory(&territory, actor).await {
         Ok(_) => println!("territory {name} registered"),
         Err(StoreError::Conflict { .. }) => println!("territory {name} already registered"),
         Err(e) => return Err(e.into()),

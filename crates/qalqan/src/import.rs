@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
+use qalqan_domain::audit::Actor;
 use qalqan_domain::{ImportBatch, NewIncident, Territory, TerritoryName};
 use qalqan_ingest::{ImportContext, Mapping, ReadOptions, ReadReport, SourceFile, read_incidents, write_rejects};
 use qalqan_store::{NewBatch, ReaderCounts, Store};
@@ -44,9 +45,6 @@ pub struct IncidentsArgs {
     /// Validate the file and report what would be imported; write nothing.
     #[arg(long, conflicts_with = "skip_invalid")]
     pub dry_run: bool,
-    /// Who is importing, recorded with the batch [default: $USER]
-    #[arg(long, env = "QALQAN_USER")]
-    pub user: Option<String>,
 }
 
 /// What to do with rows that fail validation.
@@ -58,17 +56,16 @@ pub enum InvalidRows {
     SetAside,
 }
 
-pub async fn run(store: &Store, cmd: ImportCommand) -> anyhow::Result<()> {
+pub async fn run(store: &Store, cmd: ImportCommand, actor: &Actor) -> anyhow::Result<()> {
     match cmd {
         ImportCommand::Incidents(args) => {
             let territory = store.territory(&TerritoryName::parse(&args.territory)?).await?;
             let mapping = Mapping::from_file(&args.mapping)?;
             let policy = if args.skip_invalid { InvalidRows::SetAside } else { InvalidRows::AbortFile };
-            let user = args.user.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
             if args.dry_run {
                 return check_file(&territory, &args.file, &mapping);
             }
-            import_file(store, &territory, &args.file, &mapping, policy, args.rejects, &user).await?;
+            import_file(store, &territory, &args.file, &mapping, policy, args.rejects, actor).await?;
             Ok(())
         }
     }
@@ -101,7 +98,7 @@ pub async fn import_file(
     mapping: &Mapping,
     policy: InvalidRows,
     rejects_path: Option<PathBuf>,
-    user: &str,
+    actor: &Actor,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let source = SourceFile::open(file, mapping.format)?;
@@ -121,7 +118,7 @@ pub async fn import_file(
         file_name: source.display_name(),
         checksum: source.checksum.clone(),
         format: source.format.code().to_owned(),
-        imported_by: user.to_owned(),
+        actor: actor.clone(),
     };
     let mut tx = store.begin_import(territory, &new_batch).await?;
     let progress = Progress::new(source.len, &source.display_name());

@@ -6,6 +6,7 @@
 //! in the library crates.
 
 mod analyze;
+mod audit;
 mod demo;
 mod filter;
 mod import;
@@ -32,6 +33,9 @@ struct Cli {
     /// Directory for the embedded database and demo files [default: ./qalqan-data]
     #[arg(long, global = true, env = "QALQAN_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Who is working, recorded in the audit trail [default: $USER]
+    #[arg(long, global = true, env = "QALQAN_USER")]
+    user: Option<String>,
     /// Config file (TOML with database, data_dir, listen) [default: ./qalqan.toml if present]
     #[arg(long, global = true, env = "QALQAN_CONFIG")]
     config: Option<PathBuf>,
@@ -64,6 +68,9 @@ enum Command {
     /// Query incidents.
     #[command(subcommand)]
     Incidents(stats::IncidentsCommand),
+    /// The tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Analyse incidents: hotspot maps, time patterns, CompStat.
     #[command(subcommand)]
     Analyze(analyze::AnalyzeCommand),
@@ -99,7 +106,7 @@ fn init_logging() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::resolve(cli.database, cli.data_dir, cli.config)?;
+    let settings = Settings::resolve(cli.database, cli.data_dir, cli.config, cli.user)?;
     match cli.command {
         Command::Demo { listen } => demo::run(&settings, listen.unwrap_or(settings.listen)).await,
         Command::Serve { listen } => {
@@ -117,8 +124,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Territory(cmd) => territory::run(&open_store(&settings).await?, cmd).await,
-        Command::Import(cmd) => import::run(&open_store(&settings).await?, cmd).await,
+        Command::Territory(cmd) => territory::run(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Import(cmd) => import::run(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Audit(cmd) => audit::run(&open_store(&settings).await?, cmd).await,
         Command::Incidents(cmd) => stats::run(&open_store(&settings).await?, cmd).await,
         Command::Analyze(cmd) => analyze::run(&open_store(&settings).await?, cmd).await,
     }

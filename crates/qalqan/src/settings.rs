@@ -16,6 +16,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Default listen address of `serve` and `demo`.
     pub listen: SocketAddr,
+    /// Who runs the command (for the audit trail).
+    pub user: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -27,7 +29,12 @@ struct ConfigFile {
 }
 
 impl Settings {
-    pub fn resolve(database: Option<String>, data_dir: Option<PathBuf>, config: Option<PathBuf>) -> anyhow::Result<Self> {
+    pub fn resolve(
+        database: Option<String>,
+        data_dir: Option<PathBuf>,
+        config: Option<PathBuf>,
+        user: Option<String>,
+    ) -> anyhow::Result<Self> {
         let file = match config {
             Some(path) => read_config(&path)?,
             None if Path::new("qalqan.toml").exists() => read_config(Path::new("qalqan.toml"))?,
@@ -36,7 +43,13 @@ impl Settings {
         let data_dir = data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("qalqan-data"));
         let database = database.or(file.database).unwrap_or_else(|| format!("sqlite://{}", data_dir.join("qalqan.db").display()));
         let listen = file.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        Ok(Self { database, data_dir, listen })
+        let user = user.or_else(|| std::env::var("USER").ok()).filter(|u| !u.trim().is_empty()).unwrap_or_else(|| "unknown".into());
+        Ok(Self { database, data_dir, listen, user })
+    }
+
+    /// The command-line operator as an audit actor.
+    pub fn actor(&self) -> qalqan_domain::audit::Actor {
+        qalqan_domain::audit::Actor::cli(&self.user)
     }
 
     /// The database URL with any password hidden.

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use qalqan_domain::audit::Actor;
 use qalqan_domain::{DistrictName, TerritoryName, time::parse_time_zone};
 use qalqan_ingest::boundaries::{read_polygons, select_boundary};
 use qalqan_store::{NewDistrict, NewTerritory, Store};
@@ -42,7 +43,7 @@ pub enum TerritoryCommand {
     },
 }
 
-pub async fn run(store: &Store, cmd: TerritoryCommand) -> anyhow::Result<()> {
+pub async fn run(store: &Store, cmd: TerritoryCommand, actor: &Actor) -> anyhow::Result<()> {
     match cmd {
         TerritoryCommand::Add { name, time_zone, boundary, feature_property } => {
             let name = TerritoryName::parse(&name).context("territory name")?;
@@ -68,7 +69,7 @@ pub async fn run(store: &Store, cmd: TerritoryCommand) -> anyhow::Result<()> {
                 }
             };
             let has_boundary = boundary.is_some();
-            let id = store.add_territory(&NewTerritory { name: name.clone(), time_zone, boundary }).await?;
+            let id = store.add_territory(&NewTerritory { name: name.clone(), time_zone, boundary }, actor).await?;
             println!(
                 "territory {name} registered (id {}, time zone {}, {})",
                 id.0,
@@ -113,7 +114,7 @@ pub async fn run(store: &Store, cmd: TerritoryCommand) -> anyhow::Result<()> {
                 districts.push(NewDistrict { name, parent, boundary: Some(f.shape.clone()) });
             }
             let districts = parents_first(districts, territory.districts.iter().map(|d| d.name.clone()).collect())?;
-            let ids = store.add_districts(territory.id, &districts).await?;
+            let ids = store.add_districts(territory.id, &districts, actor).await?;
             println!("{} districts registered for {}", ids.len(), territory.name);
             Ok(())
         }

@@ -601,3 +601,26 @@ fn time_and_compstat_commands_report_the_imported_incidents() {
     assert_eq!(p["top_shares"][0]["share_of_incidents"], 1.0);
     assert_eq!(p["ranked"][0]["incidents"], 5);
 }
+
+#[test]
+fn audit_verify_passes_after_writes_and_names_the_tampered_entry() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["--user", "kassymova", "territory", "add", "Astana"]);
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let data = env.write("in.csv", format!("{HEADER}Theft,2024-03-01 10:00,51.1,71.4\n").as_bytes());
+    env.ok(&["--user", "kassymova", "import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
+    let verified = env.ok(&["audit", "verify"]);
+    assert!(verified.contains("audit trail intact: 2 entries"), "{verified}");
+    let list = env.ok(&["audit", "list"]);
+    assert!(list.contains("kassymova@cli  territory.add") && list.contains("import.incidents  batch:1"), "{list}");
+
+    env.runtime.block_on(async {
+        let store = Store::connect(&env.url).await.unwrap();
+        let Store::Sqlite(pool) = &store else { unreachable!() };
+        sqlx::raw_sql("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET detail = '{}' WHERE id = 2").execute(pool).await.unwrap();
+    });
+    let out = env.run(&["audit", "verify"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("entry 2 was altered"), "{stderr}");
+}

@@ -27,6 +27,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use geo_types::MultiPolygon;
+use qalqan_domain::audit::{Actor, AuditEntry, ChainBreak, NewAuditEntry, verify_chain};
 use qalqan_domain::{
     BatchId, DistrictId, DistrictName, DistrictRef, ImportBatch, NewIncident, OffenceCategory, Sha256Hex, Territory, TerritoryId,
     TerritoryName,
@@ -102,7 +103,8 @@ pub struct NewBatch {
     pub file_name: String,
     pub checksum: Sha256Hex,
     pub format: String,
-    pub imported_by: String,
+    /// Who imports; recorded with the batch and in the audit trail.
+    pub actor: Actor,
 }
 
 /// Counts only the reader knows, written into the batch at commit.
@@ -225,10 +227,10 @@ impl Store {
         }
     }
 
-    /// Registers a territory; [`StoreError::Conflict`] if the name is taken.
-    pub async fn add_territory(&self, territory: &NewTerritory) -> Result<TerritoryId, StoreError> {
+    /// Registers a territory (audited); [`StoreError::Conflict`] if the name is taken.
+    pub async fn add_territory(&self, territory: &NewTerritory, actor: &Actor) -> Result<TerritoryId, StoreError> {
         let boundary = territory.boundary.as_ref().map(geometry::to_geojson);
-        dispatch!(self, add_territory(territory, boundary.as_deref()))
+        dispatch!(self, add_territory(territory, boundary.as_deref(), actor))
     }
 
     /// Replaces a territory's boundary (or removes it with `None`).
@@ -252,12 +254,41 @@ impl Store {
 
     /// Registers districts in one transaction: all or none. Parents may be
     /// existing districts or earlier entries of `districts`.
-    pub async fn add_districts(&self, territory: TerritoryId, districts: &[NewDistrict]) -> Result<Vec<DistrictId>, StoreError> {
+    pub async fn add_districts(
+        &self,
+        territory: TerritoryId,
+        districts: &[NewDistrict],
+        actor: &Actor,
+    ) -> Result<Vec<DistrictId>, StoreError> {
         let rows: Vec<(String, Option<String>, Option<String>)> = districts
             .iter()
             .map(|d| (d.name.to_string(), d.parent.as_ref().map(|p| p.to_string()), d.boundary.as_ref().map(geometry::to_geojson)))
             .collect();
-        dispatch!(self, add_districts(territory, &rows))
+        dispatch!(self, add_districts(territory, &rows, actor))
+    }
+
+    /// Appends one entry to the audit trail, in its own transaction.
+    pub async fn audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        dispatch!(self, audit(entry))
+    }
+
+    /// Audit entries with id greater than `after`, oldest first, at most `limit`.
+    pub async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self, audit_page(after, i64::from(limit)))
+    }
+
+    /// Walks the whole audit trail: `Ok(Ok(head))` with the last hash when
+    /// intact, `Ok(Err(break))` naming the first broken entry.
+    pub async fn verify_audit(&self) -> Result<(u64, Result<String, ChainBreak>), StoreError> {
+        let mut all: Vec<AuditEntry> = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.audit_entries(after, 10_000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            all.extend(page);
+        }
+        Ok((all.len() as u64, verify_chain(&all)))
     }
 
     /// The batch that imported a file with this checksum into the territory, if any.
@@ -291,6 +322,7 @@ impl Store {
             already_present: 0,
             districts: territory.districts.iter().map(|d| (d.name.clone(), d.id)).collect(),
             districts_created: 0,
+            actor: batch.actor.clone(),
         })
     }
 
@@ -339,6 +371,7 @@ pub struct ImportTx {
     already_present: u64,
     districts: HashMap<DistrictName, DistrictId>,
     districts_created: u64,
+    actor: Actor,
 }
 
 /// What one [`ImportTx::insert`] did.
@@ -407,11 +440,13 @@ impl ImportTx {
         match self.inner {
             TxInner::Sqlite(mut tx) => {
                 let batch = sqlite::finish_batch(&mut tx, self.batch, counts, totals).await?;
+                sqlite::append_audit(&mut tx, &import_audit(&batch, self.actor, self.districts_created)).await?;
                 tx.commit().await?;
                 Ok(batch)
             }
             TxInner::Postgres(mut tx) => {
                 let batch = postgres::finish_batch(&mut tx, self.batch, counts, totals).await?;
+                postgres::append_audit(&mut tx, &import_audit(&batch, self.actor, self.districts_created)).await?;
                 tx.commit().await?;
                 Ok(batch)
             }
@@ -434,6 +469,82 @@ pub(crate) struct IncidentRow<'a> {
     pub district: Option<DistrictId>,
     pub local_month: i32,
 }
+
+fn territory_audit(id: i64, t: &NewTerritory, actor: &Actor) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: actor.clone(),
+        action: "territory.add".into(),
+        object: format!("territory:{id}"),
+        detail: serde_json::json!({"name": t.name.as_str(), "time_zone": t.time_zone.name(), "boundary": t.boundary.is_some()}).to_string(),
+        purpose: None,
+    }
+}
+
+fn districts_audit(
+    territory: TerritoryId,
+    rows: &[(String, Option<String>, Option<String>)],
+    ids: &[DistrictId],
+    actor: &Actor,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: actor.clone(),
+        action: "territory.districts".into(),
+        object: format!("territory:{}", territory.0),
+        detail: serde_json::json!({
+            "districts": rows.iter().zip(ids).map(|((name, parent, _), id)| serde_json::json!({"id": id.0, "name": name, "parent": parent})).collect::<Vec<_>>(),
+        })
+        .to_string(),
+        purpose: None,
+    }
+}
+
+/// The audit entry of a committed import.
+fn import_audit(b: &ImportBatch, actor: Actor, districts_created: u64) -> NewAuditEntry {
+    NewAuditEntry {
+        actor,
+        action: "import.incidents".into(),
+        object: format!("batch:{}", b.id.0),
+        detail: serde_json::json!({
+            "territory": b.territory.0, "file": b.file_name, "sha256": b.checksum.as_str(), "format": b.format,
+            "rows_read": b.rows_read, "imported": b.rows_imported, "identical_in_file": b.rows_identical_in_file,
+            "already_present": b.rows_already_present, "rejected": b.rows_rejected, "districts_created": districts_created,
+        })
+        .to_string(),
+        purpose: None,
+    }
+}
+
+/// The next entry of the chain after `last` (id, hash), stamped now.
+pub(crate) fn next_audit_entry(last: Option<(i64, String)>, e: &NewAuditEntry) -> AuditEntry {
+    let (id, prev_hash) = last.map_or((1, qalqan_domain::audit::GENESIS.to_owned()), |(id, hash)| (id + 1, hash));
+    let now = Utc::now();
+    let at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    let mut entry = AuditEntry {
+        id,
+        at,
+        actor: e.actor.name.clone(),
+        origin: e.actor.origin.clone(),
+        action: e.action.clone(),
+        object: e.object.clone(),
+        detail: e.detail.clone(),
+        purpose: e.purpose.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    entry.hash = entry.expected_hash();
+    entry
+}
+
+pub(crate) type AuditRow = (i64, i64, String, String, String, String, String, Option<String>, String, String);
+
+pub(crate) fn audit_from_row(
+    (id, at_us, actor, origin, action, object, detail, purpose, prev_hash, hash): AuditRow,
+) -> Result<AuditEntry, StoreError> {
+    let at = DateTime::from_timestamp_micros(at_us).ok_or_else(|| StoreError::Corrupt { what: "audit time", reason: at_us.to_string() })?;
+    Ok(AuditEntry { id, at, actor, origin, action, object, detail, purpose, prev_hash, hash })
+}
+
+pub(crate) const AUDIT_COLUMNS: &str = "id, at_us, actor, origin, action, object, detail, purpose, prev_hash, hash";
 
 /// Territory row as stored, before its geometry is parsed.
 pub(crate) struct TerritoryRow {

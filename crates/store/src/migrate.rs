@@ -15,8 +15,14 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") }];
-const POSTGRES: &[Migration] = &[Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") }];
+const SQLITE: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") },
+    Migration { version: 2, name: "audit_log", sql: include_str!("../migrations/sqlite/0002_audit_log.sql") },
+];
+const POSTGRES: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
+    Migration { version: 2, name: "audit_log", sql: include_str!("../migrations/postgres/0002_audit_log.sql") },
+];
 
 /// What [`crate::Store::migrate`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

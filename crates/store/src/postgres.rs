@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use qalqan_domain::audit::{Actor, AuditEntry, NewAuditEntry};
 use qalqan_domain::{BatchId, DistrictId, ImportBatch, Sha256Hex, TerritoryId};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgPool, Row as _, Transaction};
@@ -40,15 +41,23 @@ fn conflict(e: sqlx::Error, what: &'static str, key: &str) -> StoreError {
     }
 }
 
-pub(crate) async fn add_territory(pool: &PgPool, t: &NewTerritory, boundary: Option<&str>) -> Result<TerritoryId, StoreError> {
+pub(crate) async fn add_territory(
+    pool: &PgPool,
+    t: &NewTerritory,
+    boundary: Option<&str>,
+    actor: &Actor,
+) -> Result<TerritoryId, StoreError> {
+    let mut tx = pool.begin().await?;
     let id: i64 =
         sqlx::query_scalar("INSERT INTO territories (name, time_zone, boundary, created_at) VALUES ($1, $2, $3, now()) RETURNING id")
             .bind(t.name.as_str())
             .bind(t.time_zone.name())
             .bind(boundary)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err(|e| conflict(e, "territory", t.name.as_str()))?;
+    append_audit(&mut tx, &crate::territory_audit(id, t, actor)).await?;
+    tx.commit().await?;
     Ok(TerritoryId(id))
 }
 
@@ -104,6 +113,7 @@ pub(crate) async fn add_districts(
     pool: &PgPool,
     territory: TerritoryId,
     rows: &[(String, Option<String>, Option<String>)],
+    actor: &Actor,
 ) -> Result<Vec<DistrictId>, StoreError> {
     let mut tx = pool.begin().await?;
     let mut ids = Vec::with_capacity(rows.len());
@@ -130,6 +140,7 @@ pub(crate) async fn add_districts(
                 .map_err(|e| conflict(e, "district", name))?;
         ids.push(DistrictId(id));
     }
+    append_audit(&mut tx, &crate::districts_audit(territory, rows, &ids, actor)).await?;
     tx.commit().await?;
     Ok(ids)
 }
@@ -179,7 +190,7 @@ pub(crate) async fn begin_import(pool: &PgPool, territory: TerritoryId, batch: &
     .bind(&batch.file_name)
     .bind(batch.checksum.as_str())
     .bind(&batch.format)
-    .bind(&batch.imported_by)
+    .bind(&batch.actor.name)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| conflict(e, "import of file with checksum", batch.checksum.as_str()))?;
@@ -337,4 +348,46 @@ pub(crate) async fn orphans(pool: &PgPool) -> Result<u64, StoreError> {
 pub(crate) async fn incident_records(pool: &PgPool, f: &IncidentFilter) -> Result<Vec<crate::IncidentRecord>, StoreError> {
     let rows: Vec<crate::RecordRow> = filtered(pool, crate::RECORDS_SQL, f).await?;
     rows.into_iter().map(crate::record_from_row).collect()
+}
+
+/// Appends to the audit chain inside the caller's transaction; an advisory
+/// lock serialises appenders until that transaction ends.
+pub(crate) async fn append_audit(tx: &mut Tx, e: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(7345112, -1)").execute(&mut **tx).await?;
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut **tx).await?;
+    let entry = crate::next_audit_entry(last, e);
+    sqlx::query(
+        "INSERT INTO audit_log (id, at_us, actor, origin, action, object, detail, purpose, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(entry.id)
+    .bind(entry.at.timestamp_micros())
+    .bind(&entry.actor)
+    .bind(&entry.origin)
+    .bind(&entry.action)
+    .bind(&entry.object)
+    .bind(&entry.detail)
+    .bind(&entry.purpose)
+    .bind(&entry.prev_hash)
+    .bind(&entry.hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(entry)
+}
+
+pub(crate) async fn audit(pool: &PgPool, e: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+    let mut tx = pool.begin().await?;
+    let entry = append_audit(&mut tx, e).await?;
+    tx.commit().await?;
+    Ok(entry)
+}
+
+pub(crate) async fn audit_page(pool: &PgPool, after: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    let rows: Vec<crate::AuditRow> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT {} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2", crate::AUDIT_COLUMNS)))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter().map(crate::audit_from_row).collect()
 }

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use qalqan_domain::audit::{Actor, AuditEntry, NewAuditEntry};
 use qalqan_domain::{BatchId, DistrictId, ImportBatch, Sha256Hex, TerritoryId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Row as _, SqlitePool, Transaction};
@@ -43,15 +44,23 @@ fn conflict(e: sqlx::Error, what: &'static str, key: &str) -> StoreError {
     }
 }
 
-pub(crate) async fn add_territory(pool: &SqlitePool, t: &NewTerritory, boundary: Option<&str>) -> Result<TerritoryId, StoreError> {
+pub(crate) async fn add_territory(
+    pool: &SqlitePool,
+    t: &NewTerritory,
+    boundary: Option<&str>,
+    actor: &Actor,
+) -> Result<TerritoryId, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let id: i64 = sqlx::query_scalar("INSERT INTO territories (name, time_zone, boundary, created_at) VALUES (?, ?, ?, ?) RETURNING id")
         .bind(t.name.as_str())
         .bind(t.time_zone.name())
         .bind(boundary)
         .bind(Utc::now().timestamp())
-        .fetch_one(pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| conflict(e, "territory", t.name.as_str()))?;
+    append_audit(&mut tx, &crate::territory_audit(id, t, actor)).await?;
+    tx.commit().await?;
     Ok(TerritoryId(id))
 }
 
@@ -107,6 +116,7 @@ pub(crate) async fn add_districts(
     pool: &SqlitePool,
     territory: TerritoryId,
     rows: &[(String, Option<String>, Option<String>)],
+    actor: &Actor,
 ) -> Result<Vec<DistrictId>, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut ids = Vec::with_capacity(rows.len());
@@ -133,6 +143,7 @@ pub(crate) async fn add_districts(
                 .map_err(|e| conflict(e, "district", name))?;
         ids.push(DistrictId(id));
     }
+    append_audit(&mut tx, &crate::districts_audit(territory, rows, &ids, actor)).await?;
     tx.commit().await?;
     Ok(ids)
 }
@@ -184,7 +195,7 @@ pub(crate) async fn begin_import(pool: &SqlitePool, territory: TerritoryId, batc
     .bind(&batch.file_name)
     .bind(batch.checksum.as_str())
     .bind(&batch.format)
-    .bind(&batch.imported_by)
+    .bind(&batch.actor.name)
     .bind(Utc::now().timestamp())
     .fetch_one(&mut *tx)
     .await
@@ -295,4 +306,42 @@ pub(crate) async fn incident_records(pool: &SqlitePool, f: &IncidentFilter) -> R
             crate::record_from_row((lat, lon, at(start)?, at(end)?, p, c, d))
         })
         .collect()
+}
+
+/// Appends to the audit chain; the caller's transaction must hold the write lock (BEGIN IMMEDIATE).
+pub(crate) async fn append_audit(tx: &mut Tx, e: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut **tx).await?;
+    let entry = crate::next_audit_entry(last, e);
+    sqlx::query("INSERT INTO audit_log (id, at_us, actor, origin, action, object, detail, purpose, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(entry.id)
+        .bind(entry.at.timestamp_micros())
+        .bind(&entry.actor)
+        .bind(&entry.origin)
+        .bind(&entry.action)
+        .bind(&entry.object)
+        .bind(&entry.detail)
+        .bind(&entry.purpose)
+        .bind(&entry.prev_hash)
+        .bind(&entry.hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(entry)
+}
+
+pub(crate) async fn audit(pool: &SqlitePool, e: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let entry = append_audit(&mut tx, e).await?;
+    tx.commit().await?;
+    Ok(entry)
+}
+
+pub(crate) async fn audit_page(pool: &SqlitePool, after: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    let rows: Vec<crate::AuditRow> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT {} FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", crate::AUDIT_COLUMNS)))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter().map(crate::audit_from_row).collect()
 }

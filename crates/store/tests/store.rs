@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{TimeZone, Utc};
 use geo_types::{MultiPolygon, polygon};
+use qalqan_domain::audit::{Actor, ChainBreak, NewAuditEntry};
 use qalqan_domain::{
     DistrictName, DistrictRef, NewIncident, OccurredAt, OffenceCategory, RowKey, Sha256Hex, Territory, TerritoryName, Wgs84Point,
 };
@@ -85,7 +86,7 @@ async fn astana(store: &Store) -> Territory {
         time_zone: "Asia/Almaty".parse().unwrap(),
         boundary: Some(square(71.0, 51.0, 1.0)),
     };
-    store.add_territory(&t).await.unwrap();
+    store.add_territory(&t, &actor()).await.unwrap();
     store.territory(&t.name).await.unwrap()
 }
 
@@ -104,19 +105,23 @@ fn incident(key: u8, category: OffenceCategory, day: u32, district: Option<Distr
     }
 }
 
+fn actor() -> Actor {
+    Actor::cli("analyst")
+}
+
 fn batch(checksum_byte: char) -> NewBatch {
     NewBatch {
         file_name: "export.csv".into(),
         checksum: Sha256Hex::parse(&checksum_byte.to_string().repeat(64)).unwrap(),
         format: "csv".into(),
-        imported_by: "analyst".into(),
+        actor: actor(),
     }
 }
 
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 1);
+    assert_eq!(again.current, 2);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -134,7 +139,7 @@ async fn territory_round_trips_with_boundary_and_nested_districts(store: Store) 
             boundary: Some(square(71.1, 51.1, 0.1)),
         },
     ];
-    store.add_districts(t.id, &districts).await.unwrap();
+    store.add_districts(t.id, &districts, &actor()).await.unwrap();
     let t = store.territory(&t.name).await.unwrap();
     assert_eq!(t.districts.len(), 2);
     let inner = t.district_by_name("Yesil-3").unwrap();
@@ -149,14 +154,14 @@ on_both!(territory_round_trips_with_boundary_and_nested_districts);
 async fn duplicate_names_conflict_and_leave_nothing_behind(store: Store) {
     let t = astana(&store).await;
     let again = NewTerritory { name: t.name.clone(), time_zone: t.time_zone, boundary: None };
-    assert!(matches!(store.add_territory(&again).await, Err(StoreError::Conflict { what: "territory", .. })));
+    assert!(matches!(store.add_territory(&again, &actor()).await, Err(StoreError::Conflict { what: "territory", .. })));
     let d = |n: &str| NewDistrict { name: DistrictName::parse(n).unwrap(), parent: None, boundary: None };
-    let err = store.add_districts(t.id, &[d("Almaty"), d("Baikonyr"), d("Almaty")]).await.unwrap_err();
+    let err = store.add_districts(t.id, &[d("Almaty"), d("Baikonyr"), d("Almaty")], &actor()).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { what: "district", .. }), "{err}");
     assert_eq!(store.table_counts().await.unwrap().districts, 0, "district import is all or nothing");
     let missing_parent =
         NewDistrict { name: DistrictName::parse("X").unwrap(), parent: Some(DistrictName::parse("Nowhere").unwrap()), boundary: None };
-    assert!(matches!(store.add_districts(t.id, &[missing_parent]).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(store.add_districts(t.id, &[missing_parent], &actor()).await, Err(StoreError::NotFound { .. })));
     assert!(matches!(store.territory(&TerritoryName::parse("Atlantis").unwrap()).await, Err(StoreError::NotFound { .. })));
 }
 on_both!(duplicate_names_conflict_and_leave_nothing_behind);
@@ -277,3 +282,78 @@ async fn integrity_check_finds_incidents_pointing_at_missing_parents(store: Stor
     assert_eq!(store.check_integrity().await.unwrap(), 1);
 }
 on_both!(integrity_check_finds_incidents_pointing_at_missing_parents);
+
+async fn every_write_is_in_the_audit_chain_in_order(store: Store) {
+    let t = astana(&store).await;
+    let d = NewDistrict { name: DistrictName::parse("Yesil").unwrap(), parent: None, boundary: None };
+    store.add_districts(t.id, &[d], &actor()).await.unwrap();
+    let mut tx = store.begin_import(&t, &batch('a')).await.unwrap();
+    tx.insert(&[incident(1, OffenceCategory::Theft, 1, None)]).await.unwrap();
+    let b = tx.commit(ReaderCounts { rows_read: 1, ..Default::default() }).await.unwrap();
+    // A rolled-back import leaves no audit entry either.
+    let tx = store.begin_import(&t, &batch('b')).await.unwrap();
+    tx.rollback().await.unwrap();
+
+    let entries = store.audit_entries(0, 100).await.unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, vec!["territory.add", "territory.districts", "import.incidents"]);
+    assert_eq!(entries[2].object, format!("batch:{}", b.id.0));
+    assert!(entries[2].detail.contains("\"imported\":1"), "{}", entries[2].detail);
+    assert_eq!((entries[0].actor.as_str(), entries[0].origin.as_str()), ("analyst", "cli"));
+    let (count, verdict) = store.verify_audit().await.unwrap();
+    assert_eq!((count, verdict), (3, Ok(entries[2].hash.clone())));
+
+    let extra = NewAuditEntry {
+        actor: actor(),
+        action: "incident.read".into(),
+        object: "incident:1".into(),
+        detail: "{}".into(),
+        purpose: Some("court request 17".into()),
+    };
+    let e = store.audit(&extra).await.unwrap();
+    assert_eq!((e.id, e.prev_hash.clone()), (4, entries[2].hash.clone()));
+    assert_eq!(store.audit_entries(3, 10).await.unwrap(), vec![e]);
+}
+on_both!(every_write_is_in_the_audit_chain_in_order);
+
+async fn the_audit_log_refuses_changes_and_verify_finds_tampering(store: Store) {
+    astana(&store).await;
+    for i in 0..4 {
+        let e = NewAuditEntry { actor: actor(), action: "test".into(), object: format!("x:{i}"), detail: "{}".into(), purpose: None };
+        store.audit(&e).await.unwrap();
+    }
+    let (tamper_sql, delete_sql, unprotect): (&str, &str, &str) = match &store {
+        Store::Sqlite(_) => (
+            "UPDATE audit_log SET actor = 'intruder' WHERE id = 3",
+            "DELETE FROM audit_log WHERE id = 2",
+            "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete",
+        ),
+        Store::Postgres(_) => (
+            "UPDATE audit_log SET actor = 'intruder' WHERE id = 3",
+            "DELETE FROM audit_log WHERE id = 2",
+            "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change",
+        ),
+    };
+    let run = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            match &store {
+                Store::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
+                Store::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
+            }
+        }
+    };
+    let refused = run(tamper_sql).await.unwrap_err().to_string();
+    assert!(refused.contains("append-only"), "{refused}");
+    assert!(run(delete_sql).await.is_err());
+    assert!(store.verify_audit().await.unwrap().1.is_ok());
+
+    // Someone with direct database access disables the protection and edits a row …
+    run(unprotect).await.unwrap();
+    run(tamper_sql).await.unwrap();
+    assert_eq!(store.verify_audit().await.unwrap().1, Err(ChainBreak::Altered { id: 3 }));
+    // … or deletes one.
+    run(delete_sql).await.unwrap();
+    assert_eq!(store.verify_audit().await.unwrap().1, Err(ChainBreak::Gap { after: 1, next: 3 }));
+}
+on_both!(the_audit_log_refuses_changes_and_verify_finds_tampering);
