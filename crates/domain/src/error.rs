@@ -28,6 +28,12 @@ pub enum DomainError {
     TooLong { what: &'static str, len: usize, max: usize },
     #[error("unknown time zone '{value}' (use an IANA name such as Asia/Almaty)")]
     UnknownTimeZone { value: String },
+    #[error("unknown role '{value}' (expected administrator, analyst, commander, district_inspector, agency_executor or viewer)")]
+    UnknownRole { value: String },
+    #[error("login '{value}' must be 2–64 characters: lowercase letters, digits, '.', '_' or '-'")]
+    BadLogin { value: String },
+    #[error("password refused: {reason}")]
+    WeakPassword { reason: String },
     #[error("checksum '{value}' is not 64 lowercase hex digits")]
     BadChecksum { value: String },
 }

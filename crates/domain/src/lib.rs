@@ -6,6 +6,7 @@
 //!
 //! The crate does no I/O and knows nothing of files, SQL or HTTP.
 
+pub mod account;
 pub mod audit;
 pub mod batch;
 pub mod category;

@@ -13,6 +13,7 @@ mod import;
 mod settings;
 mod stats;
 mod territory;
+mod user;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -68,6 +69,9 @@ enum Command {
     /// Query incidents.
     #[command(subcommand)]
     Incidents(stats::IncidentsCommand),
+    /// User accounts.
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// The tamper-evident audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -127,6 +131,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Territory(cmd) => territory::run(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Import(cmd) => import::run(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Audit(cmd) => audit::run(&open_store(&settings).await?, cmd).await,
+        Command::User(cmd) => user::run(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Incidents(cmd) => stats::run(&open_store(&settings).await?, cmd).await,
         Command::Analyze(cmd) => analyze::run(&open_store(&settings).await?, cmd).await,
     }

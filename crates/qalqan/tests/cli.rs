@@ -624,3 +624,50 @@ fn audit_verify_passes_after_writes_and_names_the_tampered_entry() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("entry 2 was altered"), "{stderr}");
 }
+
+#[test]
+fn user_commands_create_list_reset_and_disable_accounts() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    let out = env.ok(&[
+        "--user",
+        "admin",
+        "user",
+        "add",
+        "B.Nurlanov",
+        "--role",
+        "commander",
+        "--agency",
+        "Astana Police",
+        "--territory",
+        "Astana",
+    ]);
+    let first = out.lines().last().unwrap().to_owned();
+    assert_eq!(first.chars().count(), 20, "{out}");
+    assert!(out.contains("user b.nurlanov created (commander)"), "{out}");
+    let list = env.ok(&["user", "list"]);
+    assert!(
+        list.lines().any(|l| l.starts_with("b.nurlanov")
+            && l.contains("commander")
+            && l.contains("Astana Police")
+            && l.contains("active")
+            && l.ends_with("Astana")),
+        "{list}"
+    );
+
+    let out = env.ok(&["user", "reset", "b.nurlanov"]);
+    let second = out.lines().last().unwrap();
+    assert_ne!(second, first);
+    env.ok(&["user", "disable", "b.nurlanov"]);
+    assert!(env.ok(&["user", "list"]).contains("disabled"));
+
+    let bad = env.run(&["user", "add", "x y", "--role", "analyst"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("login 'x y' must be"), "{}", String::from_utf8_lossy(&bad.stderr));
+    let bad = env.run(&["user", "add", "xy", "--role", "chief"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role 'chief'"));
+
+    let audit = env.ok(&["audit", "list"]);
+    assert!(audit.contains("admin@cli  user.add  user:b.nurlanov"), "{audit}");
+    assert!(!audit.contains(&first) && !audit.contains("argon2"), "no password or hash in the audit trail");
+    assert!(env.ok(&["audit", "verify"]).contains("intact: 5 entries"), "territory.add, user.add, user.scope, user.password, user.disable");
+}

@@ -7,6 +7,7 @@
 //! Errors: [`ApiError`] turns every failure into a response; 4xx carry a
 //! message for the user, 5xx are opaque to the client and logged once.
 
+pub mod auth;
 pub mod dto;
 mod page;
 

@@ -27,6 +27,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use geo_types::MultiPolygon;
+use qalqan_domain::account::{Login, Role};
 use qalqan_domain::audit::{Actor, AuditEntry, ChainBreak, NewAuditEntry, verify_chain};
 use qalqan_domain::{
     BatchId, DistrictId, DistrictName, DistrictRef, ImportBatch, NewIncident, OffenceCategory, Sha256Hex, Territory, TerritoryId,
@@ -113,6 +114,80 @@ pub struct ReaderCounts {
     pub rows_read: u64,
     pub rows_identical_in_file: u64,
     pub rows_rejected: u64,
+}
+
+/// Whether a password is final or must be changed at the next login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordState {
+    Set,
+    /// Issued by an administrator (or the CLI): the user must choose their own.
+    MustChange,
+}
+
+/// Whether an account may log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountState {
+    Active,
+    Disabled,
+}
+
+/// An account to create. The password arrives already hashed (Argon2id PHC string).
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub login: Login,
+    pub display_name: String,
+    pub role: Role,
+    /// Agency name; created if new.
+    pub agency: Option<String>,
+    pub password_hash: String,
+    pub password_state: PasswordState,
+}
+
+/// A stored account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub login: Login,
+    pub display_name: String,
+    pub role: Role,
+    pub agency: Option<String>,
+    pub password_hash: String,
+    pub password_state: PasswordState,
+    pub state: AccountState,
+    /// Territories (and optionally one district of each) the user may see.
+    pub scopes: Vec<(TerritoryId, Option<DistrictId>)>,
+}
+
+pub(crate) type UserRow = (i64, String, String, String, Option<String>, String, bool, bool);
+
+pub(crate) fn user_from_row(
+    (id, login, display_name, role, agency, password_hash, must_change, disabled): UserRow,
+    scopes: Vec<(i64, Option<i64>)>,
+) -> Result<User, StoreError> {
+    let corrupt = |what: &'static str, e: qalqan_domain::DomainError| StoreError::Corrupt { what, reason: e.to_string() };
+    Ok(User {
+        id,
+        login: Login::parse(&login).map_err(|e| corrupt("login", e))?,
+        display_name,
+        role: role.parse().map_err(|e| corrupt("role", e))?,
+        agency,
+        password_hash,
+        password_state: if must_change { PasswordState::MustChange } else { PasswordState::Set },
+        state: if disabled { AccountState::Disabled } else { AccountState::Active },
+        scopes: scopes.into_iter().map(|(t, d)| (TerritoryId(t), d.map(DistrictId))).collect(),
+    })
+}
+
+pub(crate) const USER_SQL: &str = "SELECT u.id, u.login, u.display_name, u.role, a.name, u.password_hash, u.must_change_password, u.disabled FROM users u LEFT JOIN agencies a ON a.id = u.agency_id";
+
+fn user_audit(action: &str, login: &Login, detail: serde_json::Value, actor: &Actor) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: actor.clone(),
+        action: action.into(),
+        object: format!("user:{login}"),
+        detail: detail.to_string(),
+        purpose: None,
+    }
 }
 
 /// Which incidents a query covers. Times select on the start of the
@@ -265,6 +340,56 @@ impl Store {
             .map(|d| (d.name.to_string(), d.parent.as_ref().map(|p| p.to_string()), d.boundary.as_ref().map(geometry::to_geojson)))
             .collect();
         dispatch!(self, add_districts(territory, &rows, actor))
+    }
+
+    /// Creates an account (audited; the password hash is not logged).
+    pub async fn add_user(&self, user: &NewUser, actor: &Actor) -> Result<i64, StoreError> {
+        let audit = user_audit(
+            "user.add",
+            &user.login,
+            serde_json::json!({"display_name": user.display_name, "role": user.role.code(), "agency": user.agency}),
+            actor,
+        );
+        dispatch!(self, add_user(user, &audit))
+    }
+
+    /// The account with this login, if any.
+    pub async fn user(&self, login: &Login) -> Result<Option<User>, StoreError> {
+        dispatch!(self, user(login.as_str()))
+    }
+
+    /// Every account, by login.
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        dispatch!(self, users())
+    }
+
+    /// Enables or disables an account (audited); disabling revokes its sessions.
+    pub async fn set_account_state(&self, login: &Login, state: AccountState, actor: &Actor) -> Result<(), StoreError> {
+        let action = match state {
+            AccountState::Active => "user.enable",
+            AccountState::Disabled => "user.disable",
+        };
+        let audit = user_audit(action, login, serde_json::json!({}), actor);
+        dispatch!(self, set_account_state(login.as_str(), state == AccountState::Disabled, &audit))
+    }
+
+    /// Replaces a password hash (audited), clears any lockout and revokes the user's sessions.
+    pub async fn set_password(&self, login: &Login, hash: &str, state: PasswordState, actor: &Actor) -> Result<(), StoreError> {
+        let audit = user_audit("user.password", login, serde_json::json!({"must_change": state == PasswordState::MustChange}), actor);
+        dispatch!(self, set_password(login.as_str(), hash, state == PasswordState::MustChange, &audit))
+    }
+
+    /// Lets a user see a territory, or one district of it (audited).
+    pub async fn grant_scope(
+        &self,
+        login: &Login,
+        territory: TerritoryId,
+        district: Option<DistrictId>,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let audit =
+            user_audit("user.scope", login, serde_json::json!({"territory": territory.0, "district": district.map(|d| d.0)}), actor);
+        dispatch!(self, grant_scope(login.as_str(), territory.0, district.map(|d| d.0), &audit))
     }
 
     /// Appends one entry to the audit trail, in its own transaction.

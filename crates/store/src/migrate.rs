@@ -18,10 +18,12 @@ struct Migration {
 const SQLITE: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") },
     Migration { version: 2, name: "audit_log", sql: include_str!("../migrations/sqlite/0002_audit_log.sql") },
+    Migration { version: 3, name: "accounts", sql: include_str!("../migrations/sqlite/0003_accounts.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
     Migration { version: 2, name: "audit_log", sql: include_str!("../migrations/postgres/0002_audit_log.sql") },
+    Migration { version: 3, name: "accounts", sql: include_str!("../migrations/postgres/0003_accounts.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.

@@ -391,3 +391,139 @@ pub(crate) async fn audit_page(pool: &PgPool, after: i64, limit: i64) -> Result<
             .await?;
     rows.into_iter().map(crate::audit_from_row).collect()
 }
+
+async fn user_id(tx: &mut Tx, login: &str) -> Result<i64, StoreError> {
+    sqlx::query_scalar("SELECT id FROM users WHERE login = $1")
+        .bind(login)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound { what: "user", key: login.to_owned() })
+}
+
+pub(crate) async fn add_user(pool: &PgPool, u: &crate::NewUser, audit: &NewAuditEntry) -> Result<i64, StoreError> {
+    let mut tx = pool.begin().await?;
+    let agency: Option<i64> = match &u.agency {
+        None => None,
+        Some(name) => {
+            sqlx::query("INSERT INTO agencies (name) VALUES ($1) ON CONFLICT (name) DO NOTHING").bind(name).execute(&mut *tx).await?;
+            Some(sqlx::query_scalar("SELECT id FROM agencies WHERE name = $1").bind(name).fetch_one(&mut *tx).await?)
+        }
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (login, display_name, role, agency_id, password_hash, must_change_password, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(u.login.as_str())
+    .bind(&u.display_name)
+    .bind(u.role.code())
+    .bind(agency)
+    .bind(&u.password_hash)
+    .bind(u.password_state == crate::PasswordState::MustChange)
+    .bind(Utc::now())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| conflict(e, "user", u.login.as_str()))?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn scopes(pool: &PgPool, user: i64) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+    Ok(sqlx::query_as("SELECT territory_id, district_id FROM user_scopes WHERE user_id = $1 ORDER BY territory_id, district_id")
+        .bind(user)
+        .fetch_all(pool)
+        .await?)
+}
+
+pub(crate) async fn user(pool: &PgPool, login: &str) -> Result<Option<crate::User>, StoreError> {
+    let row: Option<crate::UserRow> =
+        sqlx::query_as(AssertSqlSafe(format!("{} WHERE u.login = $1", crate::USER_SQL))).bind(login).fetch_optional(pool).await?;
+    match row {
+        None => Ok(None),
+        Some(r) => {
+            let s = scopes(pool, r.0).await?;
+            crate::user_from_row(r, s).map(Some)
+        }
+    }
+}
+
+pub(crate) async fn users(pool: &PgPool) -> Result<Vec<crate::User>, StoreError> {
+    let rows: Vec<crate::UserRow> = sqlx::query_as(AssertSqlSafe(format!("{} ORDER BY u.login", crate::USER_SQL))).fetch_all(pool).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let s = scopes(pool, r.0).await?;
+        out.push(crate::user_from_row(r, s)?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn set_account_state(pool: &PgPool, login: &str, disabled: bool, audit: &NewAuditEntry) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let id = user_id(&mut tx, login).await?;
+    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(id).execute(&mut *tx).await?;
+    if disabled {
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(Utc::now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn set_password(
+    pool: &PgPool,
+    login: &str,
+    hash: &str,
+    must_change: bool,
+    audit: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let id = user_id(&mut tx, login).await?;
+    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2, failed_logins = 0, locked_until = NULL WHERE id = $3")
+        .bind(hash)
+        .bind(must_change)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn grant_scope(
+    pool: &PgPool,
+    login: &str,
+    territory: i64,
+    district: Option<i64>,
+    audit: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let id = user_id(&mut tx, login).await?;
+    let exists: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM user_scopes WHERE user_id = $1 AND territory_id = $2 AND (district_id = $3 OR (district_id IS NULL AND $4::int8 IS NULL))",
+    )
+    .bind(id)
+    .bind(territory)
+    .bind(district)
+    .bind(district)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if exists.is_none() {
+        sqlx::query("INSERT INTO user_scopes (user_id, territory_id, district_id) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(territory)
+            .bind(district)
+            .execute(&mut *tx)
+            .await?;
+        append_audit(&mut tx, audit).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -345,3 +345,139 @@ pub(crate) async fn audit_page(pool: &SqlitePool, after: i64, limit: i64) -> Res
             .await?;
     rows.into_iter().map(crate::audit_from_row).collect()
 }
+
+async fn user_id(tx: &mut Tx, login: &str) -> Result<i64, StoreError> {
+    sqlx::query_scalar("SELECT id FROM users WHERE login = ?")
+        .bind(login)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound { what: "user", key: login.to_owned() })
+}
+
+pub(crate) async fn add_user(pool: &SqlitePool, u: &crate::NewUser, audit: &NewAuditEntry) -> Result<i64, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let agency: Option<i64> = match &u.agency {
+        None => None,
+        Some(name) => {
+            sqlx::query("INSERT INTO agencies (name) VALUES (?) ON CONFLICT (name) DO NOTHING").bind(name).execute(&mut *tx).await?;
+            Some(sqlx::query_scalar("SELECT id FROM agencies WHERE name = ?").bind(name).fetch_one(&mut *tx).await?)
+        }
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (login, display_name, role, agency_id, password_hash, must_change_password, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(u.login.as_str())
+    .bind(&u.display_name)
+    .bind(u.role.code())
+    .bind(agency)
+    .bind(&u.password_hash)
+    .bind(u.password_state == crate::PasswordState::MustChange)
+    .bind(Utc::now().timestamp())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| conflict(e, "user", u.login.as_str()))?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn scopes(pool: &SqlitePool, user: i64) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+    Ok(sqlx::query_as("SELECT territory_id, district_id FROM user_scopes WHERE user_id = ? ORDER BY territory_id, district_id")
+        .bind(user)
+        .fetch_all(pool)
+        .await?)
+}
+
+pub(crate) async fn user(pool: &SqlitePool, login: &str) -> Result<Option<crate::User>, StoreError> {
+    let row: Option<crate::UserRow> =
+        sqlx::query_as(AssertSqlSafe(format!("{} WHERE u.login = ?", crate::USER_SQL))).bind(login).fetch_optional(pool).await?;
+    match row {
+        None => Ok(None),
+        Some(r) => {
+            let s = scopes(pool, r.0).await?;
+            crate::user_from_row(r, s).map(Some)
+        }
+    }
+}
+
+pub(crate) async fn users(pool: &SqlitePool) -> Result<Vec<crate::User>, StoreError> {
+    let rows: Vec<crate::UserRow> = sqlx::query_as(AssertSqlSafe(format!("{} ORDER BY u.login", crate::USER_SQL))).fetch_all(pool).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let s = scopes(pool, r.0).await?;
+        out.push(crate::user_from_row(r, s)?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn set_account_state(pool: &SqlitePool, login: &str, disabled: bool, audit: &NewAuditEntry) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let id = user_id(&mut tx, login).await?;
+    sqlx::query("UPDATE users SET disabled = ? WHERE id = ?").bind(disabled).bind(id).execute(&mut *tx).await?;
+    if disabled {
+        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(Utc::now().timestamp())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn set_password(
+    pool: &SqlitePool,
+    login: &str,
+    hash: &str,
+    must_change: bool,
+    audit: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let id = user_id(&mut tx, login).await?;
+    sqlx::query("UPDATE users SET password_hash = ?, must_change_password = ?, failed_logins = 0, locked_until = NULL WHERE id = ?")
+        .bind(hash)
+        .bind(must_change)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+        .bind(Utc::now().timestamp())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn grant_scope(
+    pool: &SqlitePool,
+    login: &str,
+    territory: i64,
+    district: Option<i64>,
+    audit: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let id = user_id(&mut tx, login).await?;
+    let exists: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM user_scopes WHERE user_id = ? AND territory_id = ? AND (district_id = ? OR (district_id IS NULL AND ? IS NULL))",
+    )
+    .bind(id)
+    .bind(territory)
+    .bind(district)
+    .bind(district)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if exists.is_none() {
+        sqlx::query("INSERT INTO user_scopes (user_id, territory_id, district_id) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(territory)
+            .bind(district)
+            .execute(&mut *tx)
+            .await?;
+        append_audit(&mut tx, audit).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

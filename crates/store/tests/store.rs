@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 2);
+    assert_eq!(again.current, 3);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -357,3 +357,46 @@ async fn the_audit_log_refuses_changes_and_verify_finds_tampering(store: Store) 
     assert_eq!(store.verify_audit().await.unwrap().1, Err(ChainBreak::Gap { after: 1, next: 3 }));
 }
 on_both!(the_audit_log_refuses_changes_and_verify_finds_tampering);
+
+async fn accounts_are_created_scoped_disabled_and_reset_with_audit(store: Store) {
+    use qalqan_domain::account::{Login, Role};
+    use qalqan_store::{AccountState, NewUser, PasswordState};
+    let t = astana(&store).await;
+    let login = Login::parse("a.kassymova").unwrap();
+    let user = NewUser {
+        login: login.clone(),
+        display_name: "Aigerim Kassymova".into(),
+        role: Role::Analyst,
+        agency: Some("Astana Police Department".into()),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        password_state: PasswordState::MustChange,
+    };
+    store.add_user(&user, &actor()).await.unwrap();
+    assert!(matches!(store.add_user(&user, &actor()).await, Err(StoreError::Conflict { what: "user", .. })));
+    store.grant_scope(&login, t.id, None, &actor()).await.unwrap();
+    store.grant_scope(&login, t.id, None, &actor()).await.unwrap(); // idempotent
+
+    let u = store.user(&login).await.unwrap().unwrap();
+    assert_eq!(
+        (u.role, u.agency.as_deref(), u.state, u.password_state),
+        (Role::Analyst, Some("Astana Police Department"), AccountState::Active, PasswordState::MustChange)
+    );
+    assert_eq!(u.scopes, vec![(t.id, None)]);
+
+    store.set_account_state(&login, AccountState::Disabled, &actor()).await.unwrap();
+    store.set_password(&login, "$argon2id$new", PasswordState::Set, &actor()).await.unwrap();
+    let u = store.user(&login).await.unwrap().unwrap();
+    assert_eq!((u.state, u.password_state, u.password_hash.as_str()), (AccountState::Disabled, PasswordState::Set, "$argon2id$new"));
+    assert!(store.user(&Login::parse("nobody").unwrap()).await.unwrap().is_none());
+    assert!(matches!(
+        store.set_account_state(&Login::parse("nobody").unwrap(), AccountState::Active, &actor()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let actions: Vec<String> = store.audit_entries(0, 100).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(actions, vec!["territory.add", "user.add", "user.scope", "user.disable", "user.password"]);
+    let entries = store.audit_entries(0, 100).await.unwrap();
+    assert!(entries.iter().all(|e| !e.detail.contains("argon2")), "password hashes never reach the audit trail");
+    assert!(store.verify_audit().await.unwrap().1.is_ok());
+}
+on_both!(accounts_are_created_scoped_disabled_and_reset_with_audit);
