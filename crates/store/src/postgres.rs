@@ -506,16 +506,16 @@ pub(crate) async fn grant_scope(
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let id = user_id(&mut tx, login).await?;
-    let exists: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM user_scopes WHERE user_id = $1 AND territory_id = $2 AND (district_id = $3 OR (district_id IS NULL AND $4::int8 IS NULL))",
+    let exists: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM user_scopes WHERE user_id = $1 AND territory_id = $2 AND (district_id = $3 OR (district_id IS NULL AND $4::int8 IS NULL))",
     )
     .bind(id)
     .bind(territory)
     .bind(district)
     .bind(district)
-    .fetch_optional(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    if exists.is_none() {
+    if exists == 0 {
         sqlx::query("INSERT INTO user_scopes (user_id, territory_id, district_id) VALUES ($1, $2, $3)")
             .bind(id)
             .bind(territory)

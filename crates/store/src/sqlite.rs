@@ -460,16 +460,16 @@ pub(crate) async fn grant_scope(
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let id = user_id(&mut tx, login).await?;
-    let exists: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM user_scopes WHERE user_id = ? AND territory_id = ? AND (district_id = ? OR (district_id IS NULL AND ? IS NULL))",
+    let exists: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM user_scopes WHERE user_id = ? AND territory_id = ? AND (district_id = ? OR (district_id IS NULL AND ? IS NULL))",
     )
     .bind(id)
     .bind(territory)
     .bind(district)
     .bind(district)
-    .fetch_optional(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    if exists.is_none() {
+    if exists == 0 {
         sqlx::query("INSERT INTO user_scopes (user_id, territory_id, district_id) VALUES (?, ?, ?)")
             .bind(id)
             .bind(territory)
