@@ -154,7 +154,7 @@ async fn serve(store: Store, listen: SocketAddr) -> anyhow::Result<()> {
     // The exact line tests and scripts wait for.
     println!("Qalqan is serving on http://{addr}/");
     tracing::info!(%addr, "serving");
-    let state = qalqan_server::AppState { store: store.clone() };
+    let state = qalqan_server::AppState { store: store.clone(), sessions: Default::default() };
     qalqan_server::serve(state, listener, shutdown_signal()).await.context("serving HTTP")?;
     store.close().await;
     tracing::info!("stopped");

@@ -129,7 +129,7 @@ pub async fn run(store: &Store, cmd: UserCommand, actor: &Actor) -> anyhow::Resu
             let l = login(&l)?;
             store.user(&l).await?.with_context(|| format!("no user '{l}'"))?;
             let (plain, hash) = one_time_password(&l)?;
-            store.set_password(&l, &hash, PasswordState::MustChange, actor).await?;
+            store.set_password(&l, &hash, PasswordState::MustChange, None, actor).await?;
             println!("password of {l} reset; one-time password, to be changed at next login:\n{plain}");
             Ok(())
         }

@@ -671,3 +671,98 @@ fn user_commands_create_list_reset_and_disable_accounts() {
     assert!(!audit.contains(&first) && !audit.contains("argon2"), "no password or hash in the audit trail");
     assert!(env.ok(&["audit", "verify"]).contains("intact: 5 entries"), "territory.add, user.add, user.scope, user.password, user.disable");
 }
+
+/// One HTTP/1.1 request; returns (status, raw headers, body).
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !body.is_empty() {
+        req.push_str("Content-Type: application/json\r\n");
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let status = buf.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let (head, body) = buf.split_once("\r\n\r\n").map(|(h, b)| (h.to_owned(), b.to_owned())).unwrap_or_default();
+    (status, head, body)
+}
+
+/// Starts `qalqan serve` on a free port; returns the child and its address.
+fn serve(env: &Env) -> (std::process::Child, String) {
+    let mut child = env.cmd().args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(rest) = line.strip_prefix("Qalqan is serving on http://") {
+            break rest.trim_end_matches('/').to_owned();
+        }
+    };
+    (child, addr)
+}
+
+#[test]
+fn login_sessions_csrf_and_lockout_work_over_http() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    let out = env.ok(&["user", "add", "analyst1", "--role", "analyst"]);
+    let password = out.lines().last().unwrap().to_owned();
+    let (mut server, addr) = serve(&env);
+
+    let (status, _, body) = http(&addr, "POST", "/api/v1/auth/login", &[], r#"{"login":"analyst1","password":"wrong password!"}"#);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("wrong login or password"));
+    let (status, _, _) = http(&addr, "POST", "/api/v1/auth/login", &[], r#"{"login":"nobody","password":"wrong password!"}"#);
+    assert_eq!(status, 401, "unknown logins look the same");
+    let (status, _, _) = http(&addr, "GET", "/api/v1/auth/me", &[], "");
+    assert_eq!(status, 401);
+
+    let (status, head, body) =
+        http(&addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"analyst1","password":"{password}"}}"#));
+    assert_eq!(status, 200, "{body}");
+    let cookie_line = head.lines().find(|l| l.to_lowercase().starts_with("set-cookie:")).unwrap();
+    assert!(cookie_line.contains("HttpOnly") && cookie_line.contains("SameSite=Strict"), "{cookie_line}");
+    let token = cookie_line.split_once("qalqan_session=").unwrap().1.split(';').next().unwrap().to_owned();
+    let me: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((me["role"].as_str(), me["must_change_password"].as_bool()), (Some("analyst"), Some(true)));
+    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
+    let cookie = format!("qalqan_session={token}");
+
+    let (status, _, body) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200, "{body}");
+    // State-changing requests need the CSRF token.
+    let change = r#"{"current":"PLACEHOLDER","new":"a much better passphrase"}"#.replace("PLACEHOLDER", &password);
+    let (status, _, body) = http(&addr, "POST", "/api/v1/auth/password", &[("Cookie", &cookie)], &change);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("CSRF"));
+    let (status, _, body) = http(&addr, "POST", "/api/v1/auth/password", &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)], &change);
+    assert_eq!(status, 204, "{body}");
+    let (_, _, body) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
+    assert!(body.contains("\"must_change_password\":false"), "{body}");
+
+    let (status, _, _) = http(&addr, "POST", "/api/v1/auth/logout", &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)], "");
+    assert_eq!(status, 204);
+    let (status, _, _) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 401, "a logged-out session is dead");
+
+    // Five wrong passwords lock the account, even against the right one.
+    for i in 0..5 {
+        let (status, _, _) = http(&addr, "POST", "/api/v1/auth/login", &[], r#"{"login":"analyst1","password":"wrong password!"}"#);
+        assert_eq!(status, if i < 4 { 401 } else { 429 });
+    }
+    let (status, _, _) = http(&addr, "POST", "/api/v1/auth/login", &[], r#"{"login":"analyst1","password":"a much better passphrase"}"#);
+    assert_eq!(status, 429);
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let audit = env.ok(&["audit", "list"]);
+    for action in ["session.login", "user.password", "session.logout", "user.locked"] {
+        assert!(audit.contains(action), "{action} missing from:\n{audit}");
+    }
+    assert!(audit.contains("analyst1@127.0.0.1"), "{audit}");
+    assert!(env.ok(&["audit", "verify"]).contains("intact"));
+}

@@ -10,13 +10,14 @@
 pub mod auth;
 pub mod dto;
 mod page;
+pub mod session;
 
 use std::future::Future;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use qalqan_domain::{OffenceCategory, TerritoryName, time::local_day_start};
@@ -27,6 +28,7 @@ use serde::Deserialize;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub sessions: session::SessionPolicy,
 }
 
 /// Errors a handler can return.
@@ -37,10 +39,18 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("wrong login or password, or not logged in")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many failed attempts; try again later")]
+    TooManyAttempts,
     #[error("the database is not available")]
     Unavailable,
     #[error("internal error")]
-    Internal(#[source] StoreError),
+    Store(#[source] StoreError),
+    #[error("internal error")]
+    Internal(String),
 }
 
 impl From<StoreError> for ApiError {
@@ -51,7 +61,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %sqlx_err, "database unavailable");
                 ApiError::Unavailable
             }
-            other => ApiError::Internal(other),
+            other => ApiError::Store(other),
         }
     }
 }
@@ -66,8 +76,15 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, self.to_string()),
-            ApiError::Internal(source) => {
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, self.to_string()),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
+            ApiError::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, self.to_string()),
+            ApiError::Store(source) => {
                 tracing::error!(error = %source, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
             }
         };
@@ -83,6 +100,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ready", get(ready))
         .route("/api/v1/territories", get(territories))
         .route("/api/v1/territories/{name}/stats", get(stats))
+        .route("/api/v1/auth/login", post(session::login))
+        .route("/api/v1/auth/logout", post(session::logout))
+        .route("/api/v1/auth/me", get(session::me))
+        .route("/api/v1/auth/password", post(session::change_password))
         .fallback(not_found)
         .with_state(state)
 }
@@ -93,7 +114,9 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn health() -> impl IntoResponse {

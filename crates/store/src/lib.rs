@@ -154,14 +154,28 @@ pub struct User {
     pub password_hash: String,
     pub password_state: PasswordState,
     pub state: AccountState,
+    /// Consecutive failed logins since the last success.
+    pub failed_logins: u32,
+    /// Logins are refused until then.
+    pub locked_until: Option<DateTime<Utc>>,
     /// Territories (and optionally one district of each) the user may see.
     pub scopes: Vec<(TerritoryId, Option<DistrictId>)>,
+}
+
+/// A live server-side session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id: i64,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
 }
 
 pub(crate) type UserRow = (i64, String, String, String, Option<String>, String, bool, bool);
 
 pub(crate) fn user_from_row(
     (id, login, display_name, role, agency, password_hash, must_change, disabled): UserRow,
+    (failed_logins, locked_until): (i64, Option<DateTime<Utc>>),
     scopes: Vec<(i64, Option<i64>)>,
 ) -> Result<User, StoreError> {
     let corrupt = |what: &'static str, e: qalqan_domain::DomainError| StoreError::Corrupt { what, reason: e.to_string() };
@@ -174,11 +188,13 @@ pub(crate) fn user_from_row(
         password_hash,
         password_state: if must_change { PasswordState::MustChange } else { PasswordState::Set },
         state: if disabled { AccountState::Disabled } else { AccountState::Active },
+        failed_logins: failed_logins.clamp(0, i64::from(u32::MAX)) as u32,
+        locked_until,
         scopes: scopes.into_iter().map(|(t, d)| (TerritoryId(t), d.map(DistrictId))).collect(),
     })
 }
 
-pub(crate) const USER_SQL: &str = "SELECT u.id, u.login, u.display_name, u.role, a.name, u.password_hash, u.must_change_password, u.disabled FROM users u LEFT JOIN agencies a ON a.id = u.agency_id";
+pub(crate) const USER_SQL: &str = "SELECT u.id, u.login, u.display_name, u.role, a.name, u.password_hash, u.must_change_password, u.disabled, u.failed_logins, u.locked_until FROM users u LEFT JOIN agencies a ON a.id = u.agency_id";
 
 fn user_audit(action: &str, login: &Login, detail: serde_json::Value, actor: &Actor) -> NewAuditEntry {
     NewAuditEntry {
@@ -373,10 +389,18 @@ impl Store {
         dispatch!(self, set_account_state(login.as_str(), state == AccountState::Disabled, &audit))
     }
 
-    /// Replaces a password hash (audited), clears any lockout and revokes the user's sessions.
-    pub async fn set_password(&self, login: &Login, hash: &str, state: PasswordState, actor: &Actor) -> Result<(), StoreError> {
+    /// Replaces a password hash (audited), clears any lockout and revokes the
+    /// user's sessions except `keep` (the session changing its own password).
+    pub async fn set_password(
+        &self,
+        login: &Login,
+        hash: &str,
+        state: PasswordState,
+        keep: Option<i64>,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
         let audit = user_audit("user.password", login, serde_json::json!({"must_change": state == PasswordState::MustChange}), actor);
-        dispatch!(self, set_password(login.as_str(), hash, state == PasswordState::MustChange, &audit))
+        dispatch!(self, set_password(login.as_str(), hash, state == PasswordState::MustChange, keep.unwrap_or(-1), &audit))
     }
 
     /// Lets a user see a territory, or one district of it (audited).
@@ -390,6 +414,73 @@ impl Store {
         let audit =
             user_audit("user.scope", login, serde_json::json!({"territory": territory.0, "district": district.map(|d| d.0)}), actor);
         dispatch!(self, grant_scope(login.as_str(), territory.0, district.map(|d| d.0), &audit))
+    }
+
+    /// Whether any account exists (the first-administrator setup is offered only when none does).
+    pub async fn has_users(&self) -> Result<bool, StoreError> {
+        dispatch!(self, has_users())
+    }
+
+    /// Opens a session for `user` (audited as `session.login`). Only the
+    /// SHA-256 of the cookie token is stored.
+    pub async fn create_session(
+        &self,
+        user: &User,
+        token_hash: &str,
+        csrf: &str,
+        expires_at: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<i64, StoreError> {
+        let audit = NewAuditEntry {
+            actor: actor.clone(),
+            action: "session.login".into(),
+            object: format!("user:{}", user.login),
+            detail: "{}".into(),
+            purpose: None,
+        };
+        dispatch!(self, create_session(user.id, token_hash, csrf, expires_at, &actor.origin, &audit))
+    }
+
+    /// The live session with this token hash: not revoked, not expired, account active.
+    pub async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
+        let found: Option<(i64, String, DateTime<Utc>, String)> = dispatch!(self, session_row(token_hash, Utc::now()))?;
+        let Some((id, csrf_token, expires_at, login)) = found else { return Ok(None) };
+        let login = Login::parse(&login).map_err(|e| StoreError::Corrupt { what: "login", reason: e.to_string() })?;
+        Ok(self.user(&login).await?.filter(|u| u.state == AccountState::Active).map(|user| Session { id, csrf_token, expires_at, user }))
+    }
+
+    /// Ends a session (audited as `session.logout`).
+    pub async fn revoke_session(&self, session: &Session, actor: &Actor) -> Result<(), StoreError> {
+        let audit = NewAuditEntry {
+            actor: actor.clone(),
+            action: "session.logout".into(),
+            object: format!("user:{}", session.user.login),
+            detail: "{}".into(),
+            purpose: None,
+        };
+        dispatch!(self, revoke_session(session.id, &audit))
+    }
+
+    /// Counts a failed login; after `lock_after` in a row the account is locked until `now + lock_for`
+    /// (audited as `user.locked`). Returns the lock, if any.
+    pub async fn login_failed(
+        &self,
+        user: &User,
+        lock_after: u32,
+        lock_for: chrono::Duration,
+        actor: &Actor,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let failed = user.failed_logins + 1;
+        let until = (failed >= lock_after).then(|| Utc::now() + lock_for);
+        let audit = until.map(|u| NewAuditEntry {
+            actor: actor.clone(),
+            action: "user.locked".into(),
+            object: format!("user:{}", user.login),
+            detail: serde_json::json!({"failed_logins": failed, "until": u.to_rfc3339()}).to_string(),
+            purpose: None,
+        });
+        dispatch!(self, login_failed(user.id, i64::from(failed), until, audit.as_ref()))?;
+        Ok(until)
     }
 
     /// Appends one entry to the audit trail, in its own transaction.

@@ -389,23 +389,25 @@ async fn scopes(pool: &SqlitePool, user: i64) -> Result<Vec<(i64, Option<i64>)>,
 }
 
 pub(crate) async fn user(pool: &SqlitePool, login: &str) -> Result<Option<crate::User>, StoreError> {
-    let row: Option<crate::UserRow> =
+    let row: Option<FullUserRow> =
         sqlx::query_as(AssertSqlSafe(format!("{} WHERE u.login = ?", crate::USER_SQL))).bind(login).fetch_optional(pool).await?;
     match row {
         None => Ok(None),
         Some(r) => {
             let s = scopes(pool, r.0).await?;
-            crate::user_from_row(r, s).map(Some)
+            let (base, lock) = split_user(r);
+            crate::user_from_row(base, lock, s).map(Some)
         }
     }
 }
 
 pub(crate) async fn users(pool: &SqlitePool) -> Result<Vec<crate::User>, StoreError> {
-    let rows: Vec<crate::UserRow> = sqlx::query_as(AssertSqlSafe(format!("{} ORDER BY u.login", crate::USER_SQL))).fetch_all(pool).await?;
+    let rows: Vec<FullUserRow> = sqlx::query_as(AssertSqlSafe(format!("{} ORDER BY u.login", crate::USER_SQL))).fetch_all(pool).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let s = scopes(pool, r.0).await?;
-        out.push(crate::user_from_row(r, s)?);
+        let (base, lock) = split_user(r);
+        out.push(crate::user_from_row(base, lock, s)?);
     }
     Ok(out)
 }
@@ -431,6 +433,7 @@ pub(crate) async fn set_password(
     login: &str,
     hash: &str,
     must_change: bool,
+    keep: i64,
     audit: &NewAuditEntry,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -441,9 +444,10 @@ pub(crate) async fn set_password(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+    sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id <> ?")
         .bind(Utc::now().timestamp())
         .bind(id)
+        .bind(keep)
         .execute(&mut *tx)
         .await?;
     append_audit(&mut tx, audit).await?;
@@ -480,4 +484,90 @@ pub(crate) async fn grant_scope(
     }
     tx.commit().await?;
     Ok(())
+}
+
+type FullUserRow = (i64, String, String, String, Option<String>, String, bool, bool, i64, Option<i64>);
+
+fn split_user((a, b, c, d, e, f, g, h, failed, locked): FullUserRow) -> (crate::UserRow, (i64, Option<DateTime<Utc>>)) {
+    ((a, b, c, d, e, f, g, h), (failed, locked.and_then(|s| DateTime::from_timestamp(s, 0))))
+}
+
+pub(crate) async fn has_users(pool: &SqlitePool) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(pool).await?;
+    Ok(n > 0)
+}
+
+pub(crate) async fn create_session(
+    pool: &SqlitePool,
+    user: i64,
+    token_hash: &str,
+    csrf: &str,
+    expires_at: DateTime<Utc>,
+    origin: &str,
+    audit: &NewAuditEntry,
+) -> Result<i64, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?").bind(user).execute(&mut *tx).await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, origin) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(token_hash)
+    .bind(user)
+    .bind(csrf)
+    .bind(Utc::now().timestamp())
+    .bind(expires_at.timestamp())
+    .bind(origin)
+    .fetch_one(&mut *tx)
+    .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub(crate) async fn revoke_session(pool: &SqlitePool, session: i64, audit: &NewAuditEntry) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(Utc::now().timestamp())
+        .bind(session)
+        .execute(&mut *tx)
+        .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn login_failed(
+    pool: &SqlitePool,
+    user: i64,
+    failed: i64,
+    until: Option<DateTime<Utc>>,
+    audit: Option<&NewAuditEntry>,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?")
+        .bind(if until.is_some() { 0 } else { failed })
+        .bind(until.map(|u| u.timestamp()))
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(a) = audit {
+        append_audit(&mut tx, a).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn session_row(
+    pool: &SqlitePool,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(i64, String, DateTime<Utc>, String)>, StoreError> {
+    let row: Option<(i64, String, i64, String)> = sqlx::query_as(
+        "SELECT s.id, s.csrf_token, s.expires_at, u.login FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+    )
+    .bind(token_hash)
+    .bind(now.timestamp())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|(id, csrf, exp, login)| DateTime::from_timestamp(exp, 0).map(|e| (id, csrf, e, login))))
 }

@@ -384,7 +384,7 @@ async fn accounts_are_created_scoped_disabled_and_reset_with_audit(store: Store)
     assert_eq!(u.scopes, vec![(t.id, None)]);
 
     store.set_account_state(&login, AccountState::Disabled, &actor()).await.unwrap();
-    store.set_password(&login, "$argon2id$new", PasswordState::Set, &actor()).await.unwrap();
+    store.set_password(&login, "$argon2id$new", PasswordState::Set, None, &actor()).await.unwrap();
     let u = store.user(&login).await.unwrap().unwrap();
     assert_eq!((u.state, u.password_state, u.password_hash.as_str()), (AccountState::Disabled, PasswordState::Set, "$argon2id$new"));
     assert!(store.user(&Login::parse("nobody").unwrap()).await.unwrap().is_none());
@@ -400,3 +400,54 @@ async fn accounts_are_created_scoped_disabled_and_reset_with_audit(store: Store)
     assert!(store.verify_audit().await.unwrap().1.is_ok());
 }
 on_both!(accounts_are_created_scoped_disabled_and_reset_with_audit);
+
+async fn sessions_live_until_revoked_expired_or_the_account_is_disabled(store: Store) {
+    use qalqan_domain::account::{Login, Role};
+    use qalqan_store::{AccountState, NewUser, PasswordState};
+    let login = Login::parse("inspector7").unwrap();
+    let new = NewUser {
+        login: login.clone(),
+        display_name: "Inspector".into(),
+        role: Role::DistrictInspector,
+        agency: None,
+        password_hash: "h".into(),
+        password_state: PasswordState::Set,
+    };
+    store.add_user(&new, &actor()).await.unwrap();
+    assert!(store.has_users().await.unwrap());
+    let user = store.user(&login).await.unwrap().unwrap();
+    let later = Utc::now() + chrono::Duration::hours(1);
+    store.create_session(&user, "hash-a", "csrf-a", later, &actor()).await.unwrap();
+    store.create_session(&user, "hash-b", "csrf-b", Utc::now() - chrono::Duration::seconds(1), &actor()).await.unwrap();
+    let a = store.session("hash-a").await.unwrap().unwrap();
+    assert_eq!((a.csrf_token.as_str(), a.user.login.as_str()), ("csrf-a", "inspector7"));
+    assert!(store.session("hash-b").await.unwrap().is_none(), "expired");
+    assert!(store.session("nope").await.unwrap().is_none());
+
+    // A password change from session a keeps a and ends the others.
+    store.create_session(&user, "hash-c", "csrf-c", later, &actor()).await.unwrap();
+    store.set_password(&login, "h2", PasswordState::Set, Some(a.id), &actor()).await.unwrap();
+    assert!(store.session("hash-a").await.unwrap().is_some());
+    assert!(store.session("hash-c").await.unwrap().is_none());
+    store.revoke_session(&a, &actor()).await.unwrap();
+    assert!(store.session("hash-a").await.unwrap().is_none());
+
+    // Lockout after three failures with lock_after = 3; counters reset by a successful login.
+    let mut u = store.user(&login).await.unwrap().unwrap();
+    for expected in [None, None] {
+        assert_eq!(store.login_failed(&u, 3, chrono::Duration::minutes(15), &actor()).await.unwrap(), expected);
+        u = store.user(&login).await.unwrap().unwrap();
+    }
+    assert_eq!(u.failed_logins, 2);
+    let until = store.login_failed(&u, 3, chrono::Duration::minutes(15), &actor()).await.unwrap().unwrap();
+    let u = store.user(&login).await.unwrap().unwrap();
+    assert!(u.locked_until.unwrap() > Utc::now() && (u.locked_until.unwrap() - until).num_seconds().abs() <= 1);
+    store.create_session(&u, "hash-d", "csrf-d", later, &actor()).await.unwrap();
+    let u = store.user(&login).await.unwrap().unwrap();
+    assert_eq!((u.failed_logins, u.locked_until), (0, None));
+
+    store.set_account_state(&login, AccountState::Disabled, &actor()).await.unwrap();
+    assert!(store.session("hash-d").await.unwrap().is_none(), "disabling ends sessions");
+    assert!(store.verify_audit().await.unwrap().1.is_ok());
+}
+on_both!(sessions_live_until_revoked_expired_or_the_account_is_disabled);
