@@ -43,6 +43,8 @@ pub async fn run(settings: &Settings, listen: SocketAddr) -> anyhow::Result<()> 
     let toronto = store.territory(&TerritoryName::parse("Toronto")?).await?;
     let mapping = Mapping::from_file(&mapping_file)?;
     import_file(&store, &toronto, &data_file, &mapping, InvalidRows::AbortFile, None, &actor).await?;
+    let password = demo_account(&store, &actor).await?;
+    println!("Log in as: demo / {password}   (a demo analyst for Toronto and Astana; the password is new at every start)");
 
     crate::serve(store, listen).await
 }
@@ -65,4 +67,32 @@ fn write_once(path: &Path, bytes: &[u8]) -> anyhow::Result<std::path::PathBuf> {
         std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(path.to_path_buf())
+}
+
+/// Creates (or refreshes) the demo analyst and returns its new password.
+async fn demo_account(store: &Store, actor: &Actor) -> anyhow::Result<String> {
+    use qalqan_domain::account::{Login, NewPassword, Role};
+    use qalqan_server::auth::{generate_password, hash_password};
+    use qalqan_store::{NewUser, PasswordState};
+    let login = Login::parse("demo")?;
+    let password = generate_password()?;
+    let hash = hash_password(&NewPassword::parse(&password, &login)?)?;
+    if store.user(&login).await?.is_some() {
+        store.set_password(&login, &hash, PasswordState::Set, None, actor).await?;
+    } else {
+        let user = NewUser {
+            login: login.clone(),
+            display_name: "Demo analyst".into(),
+            role: Role::Analyst,
+            agency: Some("Demo".into()),
+            password_hash: hash,
+            password_state: PasswordState::Set,
+        };
+        store.add_user(&user, actor).await?;
+    }
+    for name in ["Toronto", "Astana"] {
+        let t = store.territory(&TerritoryName::parse(name)?).await?;
+        store.grant_scope(&login, t.id, None, actor).await?;
+    }
+    Ok(password)
 }

@@ -151,10 +151,17 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 async fn serve(store: Store, listen: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
+    let state = qalqan_server::AppState::new(store.clone());
+    if let Some(token) = qalqan_server::setup::issue_token(&state).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+        println!("No accounts yet. Create the first administrator with this one-time token (valid until the server stops):");
+        println!(
+            "  curl -X POST http://{addr}/api/v1/setup -H 'Content-Type: application/json' -d '{{\"token\":\"{token}\",\"login\":\"admin\",\"display_name\":\"Administrator\",\"password\":\"…at least 12 characters…\"}}'"
+        );
+        println!("  or from the command line: qalqan user add LOGIN --role administrator");
+    }
     // The exact line tests and scripts wait for.
     println!("Qalqan is serving on http://{addr}/");
     tracing::info!(%addr, "serving");
-    let state = qalqan_server::AppState { store: store.clone(), sessions: Default::default() };
     qalqan_server::serve(state, listener, shutdown_signal()).await.context("serving HTTP")?;
     store.close().await;
     tracing::info!("stopped");

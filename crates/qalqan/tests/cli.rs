@@ -475,29 +475,50 @@ fn demo_loads_toronto_and_astana_and_serves_the_page() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut password = String::new();
     let addr = loop {
         let line = lines.next().expect("demo exited before serving").unwrap();
+        if let Some(rest) = line.strip_prefix("Log in as: demo / ") {
+            password = rest.split_whitespace().next().unwrap().to_owned();
+        }
         if let Some(rest) = line.strip_prefix("Qalqan is serving on http://") {
             break rest.trim_end_matches('/').to_owned();
         }
     };
+    assert_eq!(password.chars().count(), 20, "the demo prints its account");
     let (status, page) = http_get(&addr, "/");
     assert_eq!(status, 200);
     assert!(page.contains("Toronto") && page.contains("240992") && page.contains("Astana"), "{page}");
-    let (status, body) = http_get(&addr, "/api/v1/territories");
+    let (status, _) = http_get(&addr, "/api/v1/territories");
+    assert_eq!(status, 401, "the API needs a login");
+    let (status, head, body) = http(&addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"demo","password":"{password}"}}"#));
+    assert_eq!(status, 200, "{body}");
+    let cookie = head
+        .lines()
+        .find(|l| l.to_lowercase().starts_with("set-cookie:"))
+        .unwrap()
+        .split_once(": ")
+        .unwrap()
+        .1
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let get = |path: &str| http(&addr, "GET", path, &[("Cookie", &cookie)], "");
+    let (status, _, body) = get("/api/v1/territories");
     assert_eq!(status, 200);
     let list: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[0]["name"], "Astana");
     assert_eq!(list[0]["has_boundary"], true);
-    let (status, body) = http_get(&addr, "/api/v1/territories/Toronto/stats?from=2020-01-01&to=2020-12-31&category=robbery");
+    let (status, _, body) = get("/api/v1/territories/Toronto/stats?from=2020-01-01&to=2020-12-31&category=robbery");
     assert_eq!(status, 200, "{body}");
     let s: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(s["total"].as_u64().unwrap() > 1000);
-    let (status, body) = http_get(&addr, "/api/v1/territories/Toronto/stats?category=arson");
+    let (status, _, body) = get("/api/v1/territories/Toronto/stats?category=arson");
     assert_eq!(status, 400);
     assert!(body.contains("unknown offence category"), "{body}");
-    let (status, _) = http_get(&addr, "/api/v1/territories/Atlantis/stats");
+    let (status, _, _) = get("/api/v1/territories/Atlantis/stats");
     assert_eq!(status, 404);
     child.kill().unwrap();
     child.wait().unwrap();
@@ -765,4 +786,58 @@ fn login_sessions_csrf_and_lockout_work_over_http() {
     }
     assert!(audit.contains("analyst1@127.0.0.1"), "{audit}");
     assert!(env.ok(&["audit", "verify"]).contains("intact"));
+}
+
+fn login_cookie(addr: &str, login: &str, password: &str) -> String {
+    let (status, head, body) = http(addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"{login}","password":"{password}"}}"#));
+    assert_eq!(status, 200, "{body}");
+    head.lines()
+        .find(|l| l.to_lowercase().starts_with("set-cookie:"))
+        .unwrap()
+        .split_once(": ")
+        .unwrap()
+        .1
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn first_start_offers_a_one_time_setup_and_scope_limits_what_users_see() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
+    let mut child = env.cmd().args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut token = String::new();
+    let addr = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some((_, rest)) = line.split_once("\"token\":\"") {
+            token = rest.split('"').next().unwrap().to_owned();
+        }
+        if let Some(rest) = line.strip_prefix("Qalqan is serving on http://") {
+            break rest.trim_end_matches('/').to_owned();
+        }
+    };
+    assert_eq!(token.len(), 32, "a setup token is printed when no account exists");
+    let body = |t: &str| format!(r#"{{"token":"{t}","login":"root","display_name":"Chief","password":"long enough passphrase"}}"#);
+    assert_eq!(http(&addr, "POST", "/api/v1/setup", &[], &body("0123456789abcdef0123456789abcdef")).0, 403);
+    assert_eq!(http(&addr, "POST", "/api/v1/setup", &[], &body(&token)).0, 201);
+    assert_eq!(http(&addr, "POST", "/api/v1/setup", &[], &body(&token)).0, 403, "one time only");
+
+    let admin = login_cookie(&addr, "root", "long enough passphrase");
+    let (_, _, list) = http(&addr, "GET", "/api/v1/territories", &[("Cookie", &admin)], "");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&list).unwrap().as_array().unwrap().len(), 2, "administrators see everything");
+
+    let password = env.ok(&["user", "add", "viewer1", "--role", "viewer"]).lines().last().unwrap().to_owned();
+    let viewer = login_cookie(&addr, "viewer1", &password);
+    let get = |cookie: &str, path: &str| http(&addr, "GET", path, &[("Cookie", cookie)], "");
+    assert_eq!(get(&viewer, "/api/v1/territories").2, "[]");
+    assert_eq!(get(&viewer, "/api/v1/territories/Toronto/stats").0, 404, "out of scope looks absent");
+    env.ok(&["user", "grant", "viewer1", "--territory", "Toronto"]);
+    assert_eq!(get(&viewer, "/api/v1/territories/Toronto/stats").0, 200);
+    assert_eq!(get(&viewer, "/api/v1/territories/Astana/stats").0, 404);
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

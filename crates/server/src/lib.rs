@@ -10,7 +10,9 @@
 pub mod auth;
 pub mod dto;
 mod page;
+pub mod scope;
 pub mod session;
+pub mod setup;
 
 use std::future::Future;
 
@@ -22,6 +24,9 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use qalqan_domain::{OffenceCategory, TerritoryName, time::local_day_start};
 use qalqan_store::{IncidentFilter, Store, StoreError};
+
+use crate::scope::Access;
+use crate::session::CurrentSession;
 use serde::Deserialize;
 
 /// Shared state of every handler.
@@ -29,6 +34,14 @@ use serde::Deserialize;
 pub struct AppState {
     pub store: Store,
     pub sessions: session::SessionPolicy,
+    /// SHA-256 of the one-time first-administrator token, while no account exists.
+    pub setup_token: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl AppState {
+    pub fn new(store: Store) -> Self {
+        Self { store, sessions: session::SessionPolicy::default(), setup_token: Default::default() }
+    }
 }
 
 /// Errors a handler can return.
@@ -104,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/logout", post(session::logout))
         .route("/api/v1/auth/me", get(session::me))
         .route("/api/v1/auth/password", post(session::change_password))
+        .route("/api/v1/setup", post(setup::create_first_administrator))
         .fallback(not_found)
         .with_state(state)
 }
@@ -128,9 +142,14 @@ async fn ready(State(state): State<AppState>) -> Result<impl IntoResponse, ApiEr
     Ok(Json(serde_json::json!({ "status": "ready" })))
 }
 
-async fn territories(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+async fn territories(State(state): State<AppState>, CurrentSession(session): CurrentSession) -> Result<impl IntoResponse, ApiError> {
     let list = state.store.territories().await?;
-    Ok(Json(list.iter().map(dto::TerritoryDto::from).collect::<Vec<_>>()))
+    Ok(Json(
+        list.iter()
+            .filter(|t| scope::territory_access(&session.user, t.id) != Access::None)
+            .map(dto::TerritoryDto::from)
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// Query of `GET /api/v1/territories/{name}/stats`.
@@ -146,11 +165,22 @@ pub struct StatsQuery {
 
 async fn stats(
     State(state): State<AppState>,
+    CurrentSession(session): CurrentSession,
     Path(name): Path<String>,
     Query(q): Query<StatsQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let name = TerritoryName::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let territory = state.store.territory(&name).await?;
+    match scope::territory_access(&session.user, territory.id) {
+        // Out of scope looks exactly like absent: ids and names are not enumerable.
+        Access::None => return Err(ApiError::NotFound(format!("territory '{name}' not found"))),
+        Access::Districts(_) => {
+            return Err(ApiError::Forbidden(format!(
+                "your access to {name} is limited to some districts; territory-wide figures are not available to you"
+            )));
+        }
+        Access::Whole => {}
+    }
     let day = |field: &str, v: &Option<String>| -> Result<Option<NaiveDate>, ApiError> {
         v.as_deref()
             .map(|s| {
