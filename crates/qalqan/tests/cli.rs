@@ -841,3 +841,69 @@ fn first_start_offers_a_one_time_setup_and_scope_limits_what_users_see() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn incident_lists_are_scoped_paged_and_every_read_is_audited() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    let districts = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"name":"Yesil"},"geometry":{"type":"Polygon","coordinates":[[[71.0,51.0],[71.5,51.0],[71.5,51.5],[71.0,51.5],[71.0,51.0]]]}},
+      {"type":"Feature","properties":{"name":"Saryarka"},"geometry":{"type":"Polygon","coordinates":[[[71.5,51.0],[72.0,51.0],[72.0,51.5],[71.5,51.5],[71.5,51.0]]]}}
+    ]}"#;
+    let file = env.write("districts.geojson", districts.as_bytes());
+    env.ok(&["territory", "districts", "Astana", "--file", &file]);
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let mut body = String::from(HEADER);
+    for i in 0..7 {
+        body.push_str(&format!("Theft,2024-03-0{} 10:00,51.3,71.{}\n", i % 5 + 1, if i < 5 { 3 } else { 7 }));
+    }
+    let data = env.write("in.csv", body.as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
+    let analyst_pw = env.ok(&["user", "add", "analyst2", "--role", "analyst", "--territory", "Astana"]).lines().last().unwrap().to_owned();
+    let inspector_pw = env.ok(&["user", "add", "insp", "--role", "district_inspector"]).lines().last().unwrap().to_owned();
+    env.ok(&["user", "grant", "insp", "--territory", "Astana", "--district", "Saryarka"]);
+    let viewer_pw = env.ok(&["user", "add", "viewer2", "--role", "viewer", "--territory", "Astana"]).lines().last().unwrap().to_owned();
+    let (mut server, addr) = serve(&env);
+
+    let analyst = login_cookie(&addr, "analyst2", &analyst_pw);
+    let get = |cookie: &str, path: &str| {
+        let (status, _, body) = http(&addr, "GET", path, &[("Cookie", cookie)], "");
+        (status, serde_json::from_str::<serde_json::Value>(&body).unwrap_or(serde_json::Value::Null))
+    };
+    let (status, page) = get(&analyst, "/api/v1/territories/Astana/incidents?limit=4&purpose=weekly%20review");
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["incidents"].as_array().unwrap().len(), 4);
+    let next = page["next_after"].as_i64().unwrap();
+    let (_, rest) = get(&analyst, &format!("/api/v1/territories/Astana/incidents?limit=4&after={next}"));
+    assert_eq!(rest["incidents"].as_array().unwrap().len(), 3);
+    assert!(rest["next_after"].is_null());
+    let (_, east) = get(&analyst, "/api/v1/territories/Astana/incidents?bbox=71.6,51.0,72.0,51.5");
+    assert_eq!(east["incidents"].as_array().unwrap().len(), 2);
+    assert_eq!(east["incidents"][0]["district"], "Saryarka");
+    let (_, mar2) = get(&analyst, "/api/v1/territories/Astana/incidents?from=2024-03-02&to=2024-03-02");
+    assert_eq!(mar2["incidents"].as_array().unwrap().len(), 2);
+    assert_eq!(get(&analyst, "/api/v1/territories/Astana/incidents?bbox=1,2,3").0, 400);
+
+    let inspector = login_cookie(&addr, "insp", &inspector_pw);
+    let (status, own) = get(&inspector, "/api/v1/territories/Astana/incidents");
+    assert_eq!(status, 200);
+    assert_eq!(own["incidents"].as_array().unwrap().len(), 2, "only the inspector's district");
+    assert_eq!(get(&inspector, "/api/v1/territories/Astana/incidents?district=Yesil").0, 404, "other districts look absent");
+    assert_eq!(get(&inspector, "/api/v1/territories/Astana/stats").0, 403);
+
+    let viewer = login_cookie(&addr, "viewer2", &viewer_pw);
+    assert_eq!(get(&viewer, "/api/v1/territories/Astana/incidents").0, 403);
+    assert_eq!(get(&viewer, "/api/v1/territories/Astana/stats").0, 200);
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let audit = env.ok(&["audit", "list", "--limit", "100"]);
+    let reads: Vec<&str> = audit.lines().filter(|l| l.contains("incident.list")).collect();
+    assert_eq!(reads.len(), 5, "every successful list is recorded (4 by the analyst, 1 by the inspector):\n{audit}");
+    assert!(
+        reads[0].contains("analyst2@127.0.0.1") && reads[0].contains("purpose: weekly review") && reads[0].contains("\"returned\":4"),
+        "{}",
+        reads[0]
+    );
+    assert!(env.ok(&["audit", "verify"]).contains("intact"));
+}

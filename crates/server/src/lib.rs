@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod dto;
+pub mod incidents;
 mod page;
 pub mod scope;
 pub mod session;
@@ -113,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ready", get(ready))
         .route("/api/v1/territories", get(territories))
         .route("/api/v1/territories/{name}/stats", get(stats))
+        .route("/api/v1/territories/{name}/incidents", get(incidents::list))
         .route("/api/v1/auth/login", post(session::login))
         .route("/api/v1/auth/logout", post(session::logout))
         .route("/api/v1/auth/me", get(session::me))

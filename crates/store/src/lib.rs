@@ -253,6 +253,55 @@ pub(crate) fn record_from_row((lat, lon, start, end, precision, category, distri
     })
 }
 
+/// Narrower selection for incident lists: a bounding box and/or districts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentArea {
+    /// `[min_lon, min_lat, max_lon, max_lat]`, WGS84.
+    pub bbox: Option<[f64; 4]>,
+    /// Only incidents in these districts (`None` = any district or none).
+    pub districts: Option<Vec<DistrictId>>,
+}
+
+/// One incident as listed through the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentListItem {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub category: String,
+    pub subcategory: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub precision: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub district: Option<String>,
+    pub premises: Option<String>,
+}
+
+pub(crate) const LIST_SQL: &str = "SELECT i.id, i.external_id, i.category, i.subcategory, i.occurred_start, i.occurred_end, i.time_precision, i.lat, i.lon, d.name, i.premises FROM incidents i LEFT JOIN districts d ON d.id = i.district_id WHERE {FILTER}";
+
+/// The extra conditions of an [`IncidentArea`] and keyset paging, as SQL
+/// (numbers only, validated finite: nothing user-written reaches the text).
+pub(crate) fn area_sql(area: &IncidentArea, after: i64, limit: u32) -> Result<String, StoreError> {
+    let mut sql = format!(" AND i.id > {after}");
+    if let Some([a, b, c, d]) = area.bbox {
+        if [a, b, c, d].iter().any(|v| !v.is_finite()) {
+            return Err(StoreError::Corrupt { what: "bounding box", reason: "not finite".into() });
+        }
+        sql.push_str(&format!(" AND i.lon >= {a} AND i.lat >= {b} AND i.lon <= {c} AND i.lat <= {d}"));
+    }
+    if let Some(ids) = &area.districts {
+        if ids.is_empty() {
+            sql.push_str(" AND 1 = 0");
+        } else {
+            let list: Vec<String> = ids.iter().map(|d| d.0.to_string()).collect();
+            sql.push_str(&format!(" AND i.district_id IN ({})", list.join(", ")));
+        }
+    }
+    sql.push_str(&format!(" ORDER BY i.id LIMIT {limit}"));
+    Ok(sql)
+}
+
 /// Row counts of every table, for checks that nothing changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TableCounts {
@@ -555,6 +604,18 @@ impl Store {
     /// The incidents matching `filter`, in storage order, as analyses read them.
     pub async fn incident_records(&self, filter: &IncidentFilter) -> Result<Vec<IncidentRecord>, StoreError> {
         dispatch!(self, incident_records(filter))
+    }
+
+    /// A page of incidents (ids greater than `after`, at most `limit`, id order) with their details.
+    pub async fn incident_page(
+        &self,
+        filter: &IncidentFilter,
+        area: &IncidentArea,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<IncidentListItem>, StoreError> {
+        let query = format!("{LIST_SQL}{}", area_sql(area, after, limit)?);
+        dispatch!(self, incident_page(&query, filter))
     }
 
     /// Row counts of every table.

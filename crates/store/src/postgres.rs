@@ -616,3 +616,25 @@ pub(crate) async fn session_row(
     .fetch_optional(pool)
     .await?)
 }
+
+pub(crate) async fn incident_page(pool: &PgPool, query: &str, f: &IncidentFilter) -> Result<Vec<crate::IncidentListItem>, StoreError> {
+    type Row =
+        (i64, Option<String>, String, Option<String>, DateTime<Utc>, DateTime<Utc>, String, f64, f64, Option<String>, Option<String>);
+    let rows: Vec<Row> = filtered(pool, query, f).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, external_id, category, subcategory, start, end, precision, lat, lon, district, premises)| crate::IncidentListItem {
+            id,
+            external_id,
+            category,
+            subcategory,
+            start,
+            end,
+            precision,
+            lat,
+            lon,
+            district,
+            premises,
+        })
+        .collect())
+}

@@ -571,3 +571,26 @@ pub(crate) async fn session_row(
     .await?;
     Ok(row.and_then(|(id, csrf, exp, login)| DateTime::from_timestamp(exp, 0).map(|e| (id, csrf, e, login))))
 }
+
+pub(crate) async fn incident_page(pool: &SqlitePool, query: &str, f: &IncidentFilter) -> Result<Vec<crate::IncidentListItem>, StoreError> {
+    type Row = (i64, Option<String>, String, Option<String>, i64, i64, String, f64, f64, Option<String>, Option<String>);
+    let rows: Vec<Row> = filtered(pool, query, f).await?;
+    let at = |s: i64| DateTime::from_timestamp(s, 0).ok_or_else(|| StoreError::Corrupt { what: "occurrence time", reason: s.to_string() });
+    rows.into_iter()
+        .map(|(id, external_id, category, subcategory, start, end, precision, lat, lon, district, premises)| {
+            Ok(crate::IncidentListItem {
+                id,
+                external_id,
+                category,
+                subcategory,
+                start: at(start)?,
+                end: at(end)?,
+                precision,
+                lat,
+                lon,
+                district,
+                premises,
+            })
+        })
+        .collect()
+}
