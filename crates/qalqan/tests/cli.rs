@@ -739,8 +739,14 @@ fn login_sessions_csrf_and_lockout_work_over_http() {
     assert!(body.contains("wrong login or password"));
     let (status, _, _) = http(&addr, "POST", "/api/v1/auth/login", &[], r#"{"login":"nobody","password":"wrong password!"}"#);
     assert_eq!(status, 401, "unknown logins look the same");
-    let (status, _, _) = http(&addr, "GET", "/api/v1/auth/me", &[], "");
+    let (status, head, _) = http(&addr, "GET", "/api/v1/auth/me", &[("X-Request-Id", "trace-42")], "");
     assert_eq!(status, 401);
+    let head = head.to_lowercase();
+    assert!(head.contains("x-request-id: trace-42"), "the request id is echoed: {head}");
+    assert!(head.contains("content-security-policy: default-src 'self'") && head.contains("frame-ancestors 'none'"), "{head}");
+    assert!(head.contains("x-content-type-options: nosniff") && head.contains("referrer-policy: no-referrer"), "{head}");
+    let (_, head, _) = http(&addr, "GET", "/api/v1/health", &[], "");
+    assert!(head.to_lowercase().lines().any(|l| l.starts_with("x-request-id: ") && l.len() > 20), "a request id is generated: {head}");
 
     let (status, head, body) =
         http(&addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"analyst1","password":"{password}"}}"#));

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod dto;
 pub mod incidents;
+pub mod middleware;
 mod page;
 pub mod scope;
 pub mod session;
@@ -121,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/password", post(session::change_password))
         .route("/api/v1/setup", post(setup::create_first_administrator))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(middleware::observe))
         .with_state(state)
 }
 
