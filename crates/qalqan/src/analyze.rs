@@ -10,13 +10,15 @@ use clap::{Subcommand, ValueEnum};
 use qalqan_analysis::compstat::{CompStatRow, Comparison, DatedIncident, Periods, compstat_table};
 use qalqan_analysis::concentration::repeat_places;
 use qalqan_analysis::grid::{CellShape, Contiguity, GridParams};
-use qalqan_analysis::hotspot::{CellStatistics, HotspotMap, HotspotMethod, HotspotParams, Neighbourhood, gi_class, hotspot_map};
+use qalqan_analysis::hotspot::{CellStatistics, HotspotMethod, HotspotParams, Neighbourhood, gi_class, hotspot_map};
 use qalqan_analysis::kde::{Bandwidth, KdeParams, Kernel};
 use qalqan_analysis::local::Permutations;
 use qalqan_analysis::time_pattern::{HourWeekdayParams, TimeRecord, hour_weekday, monthly_series};
 use qalqan_domain::Wgs84Point;
 use qalqan_store::Store;
 use serde_json::{Value, json};
+
+use qalqan_server::hotspots::{hotspot_csv, hotspot_geojson};
 
 use crate::filter::FilterArgs;
 
@@ -394,8 +396,8 @@ async fn hotspots(store: &Store, args: HotspotArgs) -> anyhow::Result<()> {
         "qalqan_version": env!("CARGO_PKG_VERSION"),
     });
     let text = match format {
-        OutputFormat::Geojson => geojson(&map, metadata)?,
-        OutputFormat::Csv => csv(&map),
+        OutputFormat::Geojson => hotspot_geojson(&map, metadata).to_string(),
+        OutputFormat::Csv => hotspot_csv(&map),
     };
     write_atomically(&args.out, text.as_bytes())?;
     println!(
@@ -451,71 +453,6 @@ async fn hotspots(store: &Store, args: HotspotArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Properties of kept cell `k`, method-specific ones included.
-fn properties(map: &HotspotMap, k: usize) -> Vec<(&'static str, Value)> {
-    let round = |v: f64, digits: i32| {
-        let f = 10f64.powi(digits);
-        if v.is_finite() { json!((v * f).round() / f) } else { Value::Null }
-    };
-    let mut p = vec![("cell", json!(map.cells[k])), ("count", json!(map.counts[k])), ("density_km2", round(map.density_per_km2(k), 3))];
-    match &map.statistics {
-        CellStatistics::Counts => {}
-        CellStatistics::Density { density_km2, .. } => p.push(("kde_km2", round(density_km2[k], 4))),
-        CellStatistics::GiStar { gi, q } => {
-            p.push(("gi_z", round(gi.z[k], 6)));
-            p.push(("gi_p", round((2.0 * gi.p_norm[k]).min(1.0), 8)));
-            p.push(("gi_q", round(q[k], 8)));
-            p.push(("gi_p_sim", gi.p_sim.as_ref().map_or(Value::Null, |ps| round(ps[k], 6))));
-            p.push(("gi_class", json!(gi_class(gi.z[k], q[k]))));
-        }
-        CellStatistics::LocalMoran { lisa, q, .. } => {
-            p.push(("lisa_i", round(lisa.i[k], 6)));
-            p.push(("lisa_quadrant", json!(lisa.quadrant[k].label())));
-            p.push(("lisa_p_sim", lisa.p_sim.as_ref().map_or(Value::Null, |ps| round(ps[k], 6))));
-            p.push(("lisa_q", round(q[k], 8)));
-            // As GeoDa's cluster map: pseudo p ≤ 0.05; and the stricter false-discovery-rate version.
-            let p_sim = lisa.p_sim.as_ref().map_or(1.0, |ps| ps[k]);
-            p.push(("lisa_cluster", json!(if p_sim <= 0.05 { lisa.quadrant[k].label() } else { "ns" })));
-            p.push(("lisa_cluster_fdr", json!(if q[k] <= 0.05 { lisa.quadrant[k].label() } else { "ns" })));
-        }
-    }
-    p
-}
-
-fn geojson(map: &HotspotMap, metadata: Value) -> anyhow::Result<String> {
-    let features: Vec<Value> = (0..map.cells.len())
-        .map(|k| {
-            let ring: Vec<[f64; 2]> = map.outline(k).iter().map(|p| [round7(p.lon()), round7(p.lat())]).collect();
-            let props: serde_json::Map<String, Value> = properties(map, k).into_iter().map(|(key, v)| (key.to_owned(), v)).collect();
-            json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
-        })
-        .collect();
-    Ok(serde_json::to_string(&json!({"type": "FeatureCollection", "qalqan": metadata, "features": features}))?)
-}
-
-fn round7(v: f64) -> f64 {
-    (v * 1e7).round() / 1e7
-}
-
-fn csv(map: &HotspotMap) -> String {
-    let mut out = String::new();
-    let header: Vec<&str> = properties(map, 0).iter().map(|(k, _)| *k).collect();
-    let _ = writeln!(out, "{},lon,lat", header.join(","));
-    for k in 0..map.cells.len() {
-        let c = map.centre(k);
-        let values: Vec<String> = properties(map, k)
-            .into_iter()
-            .map(|(_, v)| match v {
-                Value::String(s) => s,
-                Value::Null => String::new(),
-                other => other.to_string(),
-            })
-            .collect();
-        let _ = writeln!(out, "{},{},{}", values.join(","), round7(c.lon()), round7(c.lat()));
-    }
-    out
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -520,6 +520,20 @@ fn demo_loads_toronto_and_astana_and_serves_the_page() {
     assert!(body.contains("unknown offence category"), "{body}");
     let (status, _, _) = get("/api/v1/territories/Atlantis/stats");
     assert_eq!(status, 404);
+    // The map layer: a one-year Gi* grid for Toronto, as GeoJSON and as CSV.
+    let (status, _, body) = get("/api/v1/territories/Toronto/hotspots?method=gi&cell=500&from=2019-01-01&to=2019-12-31");
+    assert_eq!(status, 200, "{body}");
+    let map: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(map["qalqan"]["incidents"], 34_064);
+    let features = map["features"].as_array().unwrap();
+    assert_eq!(features.iter().map(|f| f["properties"]["count"].as_u64().unwrap()).sum::<u64>(), 34_064);
+    assert!(features.iter().any(|f| f["properties"]["gi_class"] == 3));
+    let (status, head, csv) = get("/api/v1/territories/Toronto/hotspots?method=kde&cell=500&format=csv");
+    assert_eq!(status, 200);
+    assert!(head.to_lowercase().contains("content-type: text/csv"), "{head}");
+    assert!(csv.starts_with("cell,count,density_km2,kde_km2,lon,lat"), "{}", &csv[..80.min(csv.len())]);
+    assert_eq!(get("/api/v1/territories/Toronto/hotspots?method=magic").0, 400);
+    assert_eq!(get("/api/v1/territories/Toronto/hotspots?cell=1").0, 400, "a grid over a million cells is refused");
     child.kill().unwrap();
     child.wait().unwrap();
 

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod dto;
+pub mod hotspots;
 pub mod incidents;
 pub mod middleware;
 mod page;
@@ -116,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/territories", get(territories))
         .route("/api/v1/territories/{name}/stats", get(stats))
         .route("/api/v1/territories/{name}/incidents", get(incidents::list))
+        .route("/api/v1/territories/{name}/hotspots", get(hotspots::get_hotspots))
         .route("/api/v1/auth/login", post(session::login))
         .route("/api/v1/auth/logout", post(session::logout))
         .route("/api/v1/auth/me", get(session::me))

@@ -1,0 +1,205 @@
+//! Hotspot maps on the wire: the same GeoJSON and CSV for the CLI
+//! (`qalqan analyze hotspots`) and the API (`GET …/hotspots`).
+
+use std::fmt::Write as _;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use qalqan_analysis::grid::{CellShape, Contiguity, GridParams};
+use qalqan_analysis::hotspot::{CellStatistics, HotspotMap, HotspotMethod, HotspotParams, Neighbourhood, gi_class, hotspot_map};
+use qalqan_analysis::kde::{Bandwidth, KdeParams, Kernel};
+use qalqan_analysis::local::Permutations;
+use qalqan_domain::{OffenceCategory, TerritoryName, Wgs84Point, time::local_day_start};
+use qalqan_store::IncidentFilter;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::scope::{Access, territory_access};
+use crate::session::CurrentSession;
+use crate::{ApiError, AppState};
+
+/// Properties of kept cell `k`, method-specific ones included.
+pub fn properties(map: &HotspotMap, k: usize) -> Vec<(&'static str, Value)> {
+    let round = |v: f64, digits: i32| {
+        let f = 10f64.powi(digits);
+        if v.is_finite() { json!((v * f).round() / f) } else { Value::Null }
+    };
+    let mut p = vec![("cell", json!(map.cells[k])), ("count", json!(map.counts[k])), ("density_km2", round(map.density_per_km2(k), 3))];
+    match &map.statistics {
+        CellStatistics::Counts => {}
+        CellStatistics::Density { density_km2, .. } => p.push(("kde_km2", round(density_km2[k], 4))),
+        CellStatistics::GiStar { gi, q } => {
+            p.push(("gi_z", round(gi.z[k], 6)));
+            p.push(("gi_p", round((2.0 * gi.p_norm[k]).min(1.0), 8)));
+            p.push(("gi_q", round(q[k], 8)));
+            p.push(("gi_p_sim", gi.p_sim.as_ref().map_or(Value::Null, |ps| round(ps[k], 6))));
+            p.push(("gi_class", json!(gi_class(gi.z[k], q[k]))));
+        }
+        CellStatistics::LocalMoran { lisa, q, .. } => {
+            p.push(("lisa_i", round(lisa.i[k], 6)));
+            p.push(("lisa_quadrant", json!(lisa.quadrant[k].label())));
+            p.push(("lisa_p_sim", lisa.p_sim.as_ref().map_or(Value::Null, |ps| round(ps[k], 6))));
+            p.push(("lisa_q", round(q[k], 8)));
+            // As GeoDa's cluster map: pseudo p ≤ 0.05; and the stricter false-discovery-rate version.
+            let p_sim = lisa.p_sim.as_ref().map_or(1.0, |ps| ps[k]);
+            p.push(("lisa_cluster", json!(if p_sim <= 0.05 { lisa.quadrant[k].label() } else { "ns" })));
+            p.push(("lisa_cluster_fdr", json!(if q[k] <= 0.05 { lisa.quadrant[k].label() } else { "ns" })));
+        }
+    }
+    p
+}
+
+pub fn hotspot_geojson(map: &HotspotMap, metadata: Value) -> Value {
+    let features: Vec<Value> = (0..map.cells.len())
+        .map(|k| {
+            let ring: Vec<[f64; 2]> = map.outline(k).iter().map(|p| [round7(p.lon()), round7(p.lat())]).collect();
+            let props: serde_json::Map<String, Value> = properties(map, k).into_iter().map(|(key, v)| (key.to_owned(), v)).collect();
+            json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": props})
+        })
+        .collect();
+    json!({"type": "FeatureCollection", "qalqan": metadata, "features": features})
+}
+
+fn round7(v: f64) -> f64 {
+    (v * 1e7).round() / 1e7
+}
+
+pub fn hotspot_csv(map: &HotspotMap) -> String {
+    let mut out = String::new();
+    let header: Vec<&str> = properties(map, 0).iter().map(|(k, _)| *k).collect();
+    let _ = writeln!(out, "{},lon,lat", header.join(","));
+    for k in 0..map.cells.len() {
+        let c = map.centre(k);
+        let values: Vec<String> = properties(map, k)
+            .into_iter()
+            .map(|(_, v)| match v {
+                Value::String(s) => s,
+                Value::Null => String::new(),
+                other => other.to_string(),
+            })
+            .collect();
+        let _ = writeln!(out, "{},{},{}", values.join(","), round7(c.lon()), round7(c.lat()));
+    }
+    out
+}
+
+/// Query of `GET /api/v1/territories/{name}/hotspots`.
+#[derive(Debug, Deserialize)]
+pub struct HotspotQuery {
+    /// grid (default), kde, gi or lisa.
+    pub method: Option<String>,
+    /// Cell size in metres. Default 250.
+    pub cell: Option<f64>,
+    /// square (default) or hex.
+    pub shape: Option<String>,
+    /// Neighbours within this many metres instead of touching cells.
+    pub distance: Option<f64>,
+    /// Default 999 (at most 99,999).
+    pub permutations: Option<u32>,
+    /// Default 12345.
+    pub seed: Option<u64>,
+    /// KDE: gaussian (default) or quartic.
+    pub kernel: Option<String>,
+    /// KDE: scott (default), silverman or metres.
+    pub bandwidth: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub category: Option<String>,
+    /// geojson (default) or csv.
+    pub format: Option<String>,
+}
+
+fn bad(m: impl Into<String>) -> ApiError {
+    ApiError::BadRequest(m.into())
+}
+
+fn params(q: &HotspotQuery) -> Result<HotspotParams, ApiError> {
+    let method = match q.method.as_deref().unwrap_or("grid") {
+        "grid" => HotspotMethod::Counts,
+        "gi" => HotspotMethod::GiStar,
+        "lisa" => HotspotMethod::LocalMoran,
+        "kde" => HotspotMethod::Kde(KdeParams {
+            kernel: match q.kernel.as_deref().unwrap_or("gaussian") {
+                "gaussian" => Kernel::Gaussian,
+                "quartic" => Kernel::Quartic,
+                k => return Err(bad(format!("kernel '{k}' must be gaussian or quartic"))),
+            },
+            bandwidth: match q.bandwidth.as_deref().unwrap_or("scott") {
+                "scott" => Bandwidth::Scott,
+                "silverman" => Bandwidth::Silverman,
+                m => Bandwidth::Metres(m.parse().map_err(|_| bad(format!("bandwidth '{m}' must be scott, silverman or metres")))?),
+            },
+        }),
+        m => return Err(bad(format!("method '{m}' must be grid, kde, gi or lisa"))),
+    };
+    let shape = match q.shape.as_deref().unwrap_or("square") {
+        "square" => CellShape::Square,
+        "hex" => CellShape::Hexagon,
+        s => return Err(bad(format!("shape '{s}' must be square or hex"))),
+    };
+    Ok(HotspotParams {
+        // A smaller ceiling than the CLI's: one request must not hold the server for long.
+        grid: GridParams { cell_metres: q.cell.unwrap_or(250.0), shape, max_cells: 1_000_000 },
+        method,
+        neighbourhood: q.distance.map_or(Neighbourhood::Contiguity(Contiguity::Queen), Neighbourhood::DistanceBand),
+        permutations: Permutations { count: q.permutations.unwrap_or(999).min(99_999), seed: q.seed.unwrap_or(12345) },
+    })
+}
+
+pub(crate) async fn get_hotspots(
+    State(state): State<AppState>,
+    CurrentSession(session): CurrentSession,
+    Path(name): Path<String>,
+    Query(q): Query<HotspotQuery>,
+) -> Result<Response, ApiError> {
+    let name = TerritoryName::parse(&name).map_err(|e| bad(e.to_string()))?;
+    let territory = state.store.territory(&name).await?;
+    match territory_access(&session.user, territory.id) {
+        Access::None => return Err(ApiError::NotFound(format!("territory '{name}' not found"))),
+        Access::Districts(_) => {
+            return Err(ApiError::Forbidden(format!(
+                "your access to {name} is limited to some districts; territory-wide maps are not available to you"
+            )));
+        }
+        Access::Whole => {}
+    }
+    let params = params(&q)?;
+    let tz = territory.time_zone;
+    let day = |field: &str, v: &Option<String>| -> Result<Option<NaiveDate>, ApiError> {
+        v.as_deref()
+            .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad(format!("{field}: '{s}' is not a date YYYY-MM-DD"))))
+            .transpose()
+    };
+    let to_utc = |d: NaiveDate| local_day_start(d, tz).map_err(|e| bad(e.to_string()));
+    let filter = IncidentFilter {
+        territory: territory.id,
+        from: day("from", &q.from)?.map(to_utc).transpose()?,
+        to: day("to", &q.to)?.and_then(|d| d.succ_opt()).map(to_utc).transpose()?,
+        category: q.category.as_deref().map(|c| c.parse::<OffenceCategory>().map_err(|e| bad(e.to_string()))).transpose()?,
+    };
+    let points: Vec<Wgs84Point> = state.store.incident_records(&filter).await?.into_iter().map(|r| r.location).collect();
+    let incidents = points.len();
+    let boundary = territory.boundary.clone();
+    let map = tokio::task::spawn_blocking(move || hotspot_map(&points, boundary.as_ref(), &params))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| bad(e.to_string()))?;
+    if q.format.as_deref() == Some("csv") {
+        return Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8")], hotspot_csv(&map)).into_response());
+    }
+    let metadata = json!({
+        "territory": territory.name.as_str(),
+        "from": q.from, "to": q.to, "category": q.category,
+        "incidents": incidents,
+        "method": q.method.as_deref().unwrap_or("grid"),
+        "cell_metres": map.grid.cell_area().sqrt(),
+        "projection": format!("EPSG:{}", map.projection.epsg()),
+        "permutations": q.permutations.unwrap_or(999).min(99_999),
+        "seed": q.seed.unwrap_or(12345),
+        "qalqan_version": env!("CARGO_PKG_VERSION"),
+    });
+    Ok(Json(hotspot_geojson(&map, metadata)).into_response())
+}
