@@ -226,13 +226,7 @@ pub(crate) async fn insert_incidents(
     let conn: &mut sqlx::SqliteConnection = tx;
     let mut handle = conn.lock_handle().await?;
     let db = handle.as_raw_handle();
-    // The insert loop is synchronous C calls (a few ms per chunk); on a
-    // multi-threaded runtime let it move other tasks off this worker meanwhile.
-    let insert = || crate::sqlite_bulk::insert_incidents(db, territory, batch, rows);
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(insert),
-        _ => insert(),
-    }
+    blocking(|| crate::sqlite_bulk::insert_incidents(db, territory, batch, rows))
 }
 
 pub(crate) async fn finish_batch(
@@ -296,16 +290,21 @@ pub(crate) async fn orphans(pool: &SqlitePool) -> Result<u64, StoreError> {
 }
 
 pub(crate) async fn incident_records(pool: &SqlitePool, f: &IncidentFilter) -> Result<Vec<crate::IncidentRecord>, StoreError> {
-    type Row = (f64, f64, i64, i64, String, String, Option<i64>);
-    let rows: Vec<Row> = filtered(pool, crate::RECORDS_SQL, f).await?;
-    rows.into_iter()
-        .map(|(lat, lon, start, end, p, c, d)| {
-            let at = |s: i64| {
-                DateTime::from_timestamp(s, 0).ok_or_else(|| StoreError::Corrupt { what: "occurrence time", reason: s.to_string() })
-            };
-            crate::record_from_row((lat, lon, at(start)?, at(end)?, p, c, d))
-        })
-        .collect()
+    let sql = std::ffi::CString::new(crate::RECORDS_SQL.replace("{FILTER}", FILTER))
+        .map_err(|e| StoreError::Corrupt { what: "query", reason: e.to_string() })?;
+    let mut conn = pool.acquire().await?;
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle();
+    blocking(|| crate::sqlite_bulk::read_records(db, &sql, f))
+}
+
+/// Runs synchronous SQLite C calls (a few ms); on a multi-threaded runtime
+/// the runtime moves other tasks off this worker meanwhile.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 /// Appends to the audit chain; the caller's transaction must hold the write lock (BEGIN IMMEDIATE).

@@ -144,3 +144,65 @@ pub(crate) fn insert_incidents(
     }
     Ok(inserted)
 }
+
+/// Reads the incidents of a filter for analysis (`crate::RECORDS_SQL`) straight
+/// through the C API: sqlx's per-row decoding cost ~5 µs a row, five times
+/// what SQLite needs (`qalqan analyze places` over the 241k Toronto rows: 1.2–1.3 s
+/// end to end through sqlx, 0.36–0.44 s with this path; release build, this machine).
+pub(crate) fn read_records(
+    db: NonNull<ffi::sqlite3>,
+    sql: &CStr,
+    f: &crate::IncidentFilter,
+) -> Result<Vec<crate::IncidentRecord>, StoreError> {
+    let stmt = Statement::prepare(db.as_ptr(), sql)?;
+    stmt.int(1, f.territory.0)?;
+    match f.from {
+        Some(t) => stmt.int(2, t.timestamp())?,
+        None => stmt.text(2, None)?,
+    }
+    match f.to {
+        Some(t) => stmt.int(3, t.timestamp())?,
+        None => stmt.text(3, None)?,
+    }
+    stmt.text(4, f.category.map(|c| c.code()))?;
+    let corrupt = |what: &'static str, reason: String| StoreError::Corrupt { what, reason };
+    let mut out = Vec::new();
+    loop {
+        // SAFETY: the statement is prepared and bound; step until SQLITE_DONE.
+        let code = unsafe { ffi::sqlite3_step(stmt.stmt) };
+        if code == ffi::SQLITE_DONE {
+            break;
+        }
+        if code != ffi::SQLITE_ROW {
+            return Err(stmt.error(code));
+        }
+        // SAFETY: SQLITE_ROW: columns 0..7 of the current row may be read until the next step.
+        let (lat, lon, start, end, district) = unsafe {
+            (
+                ffi::sqlite3_column_double(stmt.stmt, 0),
+                ffi::sqlite3_column_double(stmt.stmt, 1),
+                ffi::sqlite3_column_int64(stmt.stmt, 2),
+                ffi::sqlite3_column_int64(stmt.stmt, 3),
+                (ffi::sqlite3_column_type(stmt.stmt, 6) != ffi::SQLITE_NULL).then(|| ffi::sqlite3_column_int64(stmt.stmt, 6)),
+            )
+        };
+        let text = |i: c_int| -> String {
+            // SAFETY: as above; the text pointer is valid for `bytes` bytes until the next step.
+            unsafe {
+                let p = ffi::sqlite3_column_text(stmt.stmt, i);
+                let n = ffi::sqlite3_column_bytes(stmt.stmt, i);
+                if p.is_null() { String::new() } else { String::from_utf8_lossy(std::slice::from_raw_parts(p, n as usize)).into_owned() }
+            }
+        };
+        let at = |s: i64| chrono::DateTime::from_timestamp(s, 0).ok_or_else(|| corrupt("occurrence time", s.to_string()));
+        out.push(crate::IncidentRecord {
+            location: qalqan_domain::Wgs84Point::new(lat, lon).map_err(|e| corrupt("incident location", e.to_string()))?,
+            start: at(start)?,
+            end: at(end)?,
+            precision: text(4).parse().map_err(|e: qalqan_domain::DomainError| corrupt("time precision", e.to_string()))?,
+            category: text(5).parse().map_err(|e: qalqan_domain::DomainError| corrupt("offence category", e.to_string()))?,
+            district: district.map(qalqan_domain::DistrictId),
+        });
+    }
+    Ok(out)
+}
