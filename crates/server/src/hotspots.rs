@@ -7,13 +7,11 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
 use qalqan_analysis::grid::{CellShape, Contiguity, GridParams};
 use qalqan_analysis::hotspot::{CellStatistics, HotspotMap, HotspotMethod, HotspotParams, Neighbourhood, gi_class, hotspot_map};
 use qalqan_analysis::kde::{Bandwidth, KdeParams, Kernel};
 use qalqan_analysis::local::Permutations;
-use qalqan_domain::{OffenceCategory, TerritoryName, Wgs84Point, time::local_day_start};
-use qalqan_store::IncidentFilter;
+use qalqan_domain::{TerritoryName, Wgs84Point};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -167,19 +165,7 @@ pub(crate) async fn get_hotspots(
         Access::Whole => {}
     }
     let params = params(&q)?;
-    let tz = territory.time_zone;
-    let day = |field: &str, v: &Option<String>| -> Result<Option<NaiveDate>, ApiError> {
-        v.as_deref()
-            .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad(format!("{field}: '{s}' is not a date YYYY-MM-DD"))))
-            .transpose()
-    };
-    let to_utc = |d: NaiveDate| local_day_start(d, tz).map_err(|e| bad(e.to_string()));
-    let filter = IncidentFilter {
-        territory: territory.id,
-        from: day("from", &q.from)?.map(to_utc).transpose()?,
-        to: day("to", &q.to)?.and_then(|d| d.succ_opt()).map(to_utc).transpose()?,
-        category: q.category.as_deref().map(|c| c.parse::<OffenceCategory>().map_err(|e| bad(e.to_string()))).transpose()?,
-    };
+    let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
     let points: Vec<Wgs84Point> = state.store.incident_records(&filter).await?.into_iter().map(|r| r.location).collect();
     let incidents = points.len();
     let boundary = territory.boundary.clone();

@@ -5,11 +5,10 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use chrono::NaiveDate;
+use qalqan_domain::TerritoryName;
 use qalqan_domain::account::Role;
 use qalqan_domain::audit::{Actor, NewAuditEntry};
-use qalqan_domain::{OffenceCategory, TerritoryName, time::local_day_start};
-use qalqan_store::{IncidentArea, IncidentFilter};
+use qalqan_store::IncidentArea;
 use serde::{Deserialize, Serialize};
 
 use crate::scope::{Access, territory_access};
@@ -104,19 +103,7 @@ pub(crate) async fn list(
             }
         })
         .transpose()?;
-    let tz = territory.time_zone;
-    let day = |field: &str, v: &Option<String>| -> Result<Option<NaiveDate>, ApiError> {
-        v.as_deref()
-            .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad(format!("{field}: '{s}' is not a date YYYY-MM-DD"))))
-            .transpose()
-    };
-    let to_utc = |d: NaiveDate| local_day_start(d, tz).map_err(|e| bad(e.to_string()));
-    let filter = IncidentFilter {
-        territory: territory.id,
-        from: day("from", &q.from)?.map(to_utc).transpose()?,
-        to: day("to", &q.to)?.and_then(|d| d.succ_opt()).map(to_utc).transpose()?,
-        category: q.category.as_deref().map(|c| c.parse::<OffenceCategory>().map_err(|e| bad(e.to_string()))).transpose()?,
-    };
+    let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
     let limit = q.limit.unwrap_or(500).clamp(1, 5000);
     let after = q.after.unwrap_or(0).max(0);
     let rows = state.store.incident_page(&filter, &IncidentArea { bbox, districts }, after, limit).await?;

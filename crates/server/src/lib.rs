@@ -187,22 +187,33 @@ async fn stats(
         }
         Access::Whole => {}
     }
-    let day = |field: &str, v: &Option<String>| -> Result<Option<NaiveDate>, ApiError> {
-        v.as_deref()
-            .map(|s| {
-                NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_err(|_| ApiError::BadRequest(format!("{field}: '{s}' is not a date YYYY-MM-DD")))
-            })
-            .transpose()
-    };
-    let to_utc = |d: NaiveDate| local_day_start(d, territory.time_zone).map_err(|e| ApiError::BadRequest(e.to_string()));
-    let from = day("from", &q.from)?.map(to_utc).transpose()?;
-    let to = day("to", &q.to)?.and_then(|d| d.succ_opt()).map(to_utc).transpose()?;
-    let category =
-        q.category.as_deref().map(|c| c.parse::<OffenceCategory>().map_err(|e| ApiError::BadRequest(e.to_string()))).transpose()?;
-    let filter = IncidentFilter { territory: territory.id, from, to, category };
+    let filter = incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
     let stats = state.store.incident_stats(&filter).await?;
     Ok(Json(dto::StatsDto::new(territory.name.as_str(), &stats)))
+}
+
+/// The incident filter of a request: local days `from`/`to` (inclusive,
+/// `YYYY-MM-DD`) in the territory's zone, and a category code.
+pub(crate) fn incident_filter(
+    territory: &qalqan_domain::Territory,
+    from: Option<&str>,
+    to: Option<&str>,
+    category: Option<&str>,
+) -> Result<IncidentFilter, ApiError> {
+    let day = |field: &str, v: Option<&str>| -> Result<Option<NaiveDate>, ApiError> {
+        v.map(|s| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("{field}: '{s}' is not a date YYYY-MM-DD")))
+        })
+        .transpose()
+    };
+    let to_utc = |d: NaiveDate| local_day_start(d, territory.time_zone).map_err(|e| ApiError::BadRequest(e.to_string()));
+    Ok(IncidentFilter {
+        territory: territory.id,
+        from: day("from", from)?.map(to_utc).transpose()?,
+        // `to` is inclusive: stop at the start of the next local day.
+        to: day("to", to)?.and_then(|d| d.succ_opt()).map(to_utc).transpose()?,
+        category: category.map(|c| c.parse::<OffenceCategory>().map_err(|e| ApiError::BadRequest(e.to_string()))).transpose()?,
+    })
 }
 
 async fn not_found() -> impl IntoResponse {
