@@ -927,3 +927,91 @@ fn incident_lists_are_scoped_paged_and_every_read_is_audited() {
     );
     assert!(env.ok(&["audit", "verify"]).contains("intact"));
 }
+
+/// Every role × endpoint × scope combination, from one table.
+#[test]
+fn access_follows_role_and_scope_for_every_endpoint() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
+    let districts = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"name":"Yesil"},"geometry":{"type":"Polygon","coordinates":[[[71.0,51.0],[71.5,51.0],[71.5,51.5],[71.0,51.5],[71.0,51.0]]]}},
+      {"type":"Feature","properties":{"name":"Saryarka"},"geometry":{"type":"Polygon","coordinates":[[[71.5,51.0],[72.0,51.0],[72.0,51.5],[71.5,51.5],[71.5,51.0]]]}}
+    ]}"#;
+    let file = env.write("districts.geojson", districts.as_bytes());
+    env.ok(&["territory", "districts", "Astana", "--file", &file]);
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let data = env.write("in.csv", format!("{HEADER}Theft,2024-03-01 10:00,51.3,71.3\nTheft,2024-03-01 10:00,51.3,71.7\n").as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
+
+    // (login, role, scope)
+    let users: [(&str, &str, Option<&str>); 6] = [
+        ("admin1", "administrator", None),
+        ("analyst1", "analyst", Some("Astana")),
+        ("commander1", "commander", None),
+        ("inspector1", "district_inspector", Some("Astana/Saryarka")),
+        ("executor1", "agency_executor", Some("Astana")),
+        ("viewer1", "viewer", Some("Astana")),
+    ];
+    let mut passwords = Vec::new();
+    for (login, role, scope) in users {
+        let pw = env.ok(&["user", "add", login, "--role", role]).lines().last().unwrap().to_owned();
+        match scope.map(|s| s.split_once('/').map_or((s, None), |(t, d)| (t, Some(d)))) {
+            Some((t, None)) => env.ok(&["user", "grant", login, "--territory", t]),
+            Some((t, Some(d))) => env.ok(&["user", "grant", login, "--territory", t, "--district", d]),
+            None => String::new(),
+        };
+        passwords.push(pw);
+    }
+    let endpoints = [
+        "/api/v1/territories",
+        "/api/v1/territories/Astana/stats",
+        "/api/v1/territories/Astana/hotspots?cell=500",
+        "/api/v1/territories/Astana/incidents",
+        "/api/v1/territories/Astana/incidents?district=Yesil",
+        "/api/v1/territories/Toronto/stats",
+    ];
+    // Expected status per user (rows) and endpoint (columns); the first column also gives the number of territories listed.
+    let expected: [[(u16, usize); 6]; 6] = [
+        [(200, 2), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0)], // administrator: everything
+        [(200, 1), (200, 0), (200, 0), (200, 0), (200, 0), (404, 0)], // analyst with Astana
+        [(200, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0)], // commander without scope: nothing exists
+        [(200, 1), (403, 0), (403, 0), (200, 0), (404, 0), (404, 0)], // inspector of Saryarka: own district only
+        [(200, 1), (200, 0), (200, 0), (403, 0), (403, 0), (404, 0)], // agency executor: aggregates only
+        [(200, 1), (200, 0), (200, 0), (403, 0), (403, 0), (404, 0)], // viewer: aggregates only
+    ];
+    let (mut server, addr) = serve(&env);
+    for path in endpoints {
+        assert_eq!(http(&addr, "GET", path, &[], "").0, 401, "{path} without a session");
+    }
+    for (u, (login, role, _)) in users.iter().enumerate() {
+        let cookie = login_cookie(&addr, login, &passwords[u]);
+        for (e, path) in endpoints.iter().enumerate() {
+            let (status, _, body) = http(&addr, "GET", path, &[("Cookie", &cookie)], "");
+            let (want, listed) = expected[u][e];
+            assert_eq!(status, want, "{role} GET {path}: {body}");
+            if e == 0 {
+                assert_eq!(
+                    serde_json::from_str::<serde_json::Value>(&body).unwrap().as_array().unwrap().len(),
+                    listed,
+                    "{role} territories"
+                );
+            }
+        }
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
+fn login_attempts_are_limited_per_client_address() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    let (mut server, addr) = serve(&env);
+    let statuses: Vec<u16> = (0..21)
+        .map(|i| http(&addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"user{i}","password":"wrong password!"}}"#)).0)
+        .collect();
+    assert!(statuses[..20].iter().all(|&s| s == 401), "{statuses:?}");
+    assert_eq!(statuses[20], 429, "the 21st attempt within a minute is refused");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -68,8 +68,9 @@ pub(crate) async fn list(
     Path(name): Path<String>,
     Query(q): Query<IncidentQuery>,
 ) -> Result<Json<IncidentPage>, ApiError> {
-    if session.user.role == Role::Viewer {
-        return Err(ApiError::Forbidden("viewers see aggregated figures only, not individual incidents".into()));
+    // Incident detail is for the roles that work cases and places; viewers and agency executors see aggregates.
+    if matches!(session.user.role, Role::Viewer | Role::AgencyExecutor) {
+        return Err(ApiError::Forbidden(format!("the {} role sees aggregated figures only, not individual incidents", session.user.role)));
     }
     let name = TerritoryName::parse(&name).map_err(|e| bad(e.to_string()))?;
     let territory = state.store.territory(&name).await?;

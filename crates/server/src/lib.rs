@@ -39,11 +39,13 @@ pub struct AppState {
     pub sessions: session::SessionPolicy,
     /// SHA-256 of the one-time first-administrator token, while no account exists.
     pub setup_token: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// Login attempts per client address.
+    pub login_attempts: std::sync::Arc<session::AttemptLimiter>,
 }
 
 impl AppState {
     pub fn new(store: Store) -> Self {
-        Self { store, sessions: session::SessionPolicy::default(), setup_token: Default::default() }
+        Self { store, sessions: session::SessionPolicy::default(), setup_token: Default::default(), login_attempts: Default::default() }
     }
 }
 

@@ -37,11 +37,19 @@ pub struct SessionPolicy {
     pub lock_for: chrono::Duration,
     /// Add `Secure` to the cookie (set when served over TLS). Default false.
     pub secure_cookie: bool,
+    /// Login attempts allowed per client address per minute. Default 20.
+    pub attempts_per_minute: u32,
 }
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        Self { ttl: chrono::Duration::hours(12), lock_after: 5, lock_for: chrono::Duration::minutes(15), secure_cookie: false }
+        Self {
+            ttl: chrono::Duration::hours(12),
+            lock_after: 5,
+            lock_for: chrono::Duration::minutes(15),
+            secure_cookie: false,
+            attempts_per_minute: 20,
+        }
     }
 }
 
@@ -85,6 +93,31 @@ impl FromRequestParts<AppState> for CurrentSession {
             }
         }
         Ok(CurrentSession(session))
+    }
+}
+
+/// Login attempts per client address in fixed one-minute windows (in
+/// memory: a restart forgets them, the per-account lockout in the database
+/// does not).
+#[derive(Debug, Default)]
+pub struct AttemptLimiter {
+    windows: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
+}
+
+impl AttemptLimiter {
+    /// Counts an attempt from `ip`; false when it is over `per_minute`.
+    pub fn allow(&self, ip: std::net::IpAddr, per_minute: u32) -> bool {
+        let now = std::time::Instant::now();
+        let Ok(mut windows) = self.windows.lock() else { return false };
+        if windows.len() > 10_000 {
+            windows.retain(|_, (start, _)| now.duration_since(*start).as_secs() < 60);
+        }
+        let entry = windows.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0).as_secs() >= 60 {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= per_minute
     }
 }
 
@@ -133,6 +166,9 @@ pub(crate) async fn login(
     Json(req): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let policy = state.sessions;
+    if !state.login_attempts.allow(peer.ip(), policy.attempts_per_minute) {
+        return Err(ApiError::TooManyAttempts);
+    }
     let login = Login::parse(&req.login).ok();
     let user = match &login {
         Some(l) => state.store.user(l).await?,
@@ -223,6 +259,15 @@ mod tests {
     fn the_dummy_hash_is_a_real_argon2id_hash_so_unknown_logins_cost_the_same() {
         assert!(argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).is_ok());
         assert!(!verify_password("anything", DUMMY_HASH));
+    }
+
+    #[test]
+    fn the_attempt_limiter_counts_per_address() {
+        let l = AttemptLimiter::default();
+        let (a, b): (std::net::IpAddr, std::net::IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        assert!((0..3).all(|_| l.allow(a, 3)));
+        assert!(!l.allow(a, 3));
+        assert!(l.allow(b, 3), "another address has its own budget");
     }
 
     #[test]
