@@ -1015,3 +1015,30 @@ fn login_attempts_are_limited_per_client_address() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn hotspot_maps_are_reused_until_new_data_arrives() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let first = env.write("a.csv", format!("{HEADER}Theft,2024-03-01 10:00,51.1,71.4\n").as_bytes());
+    env.ok(&["import", "incidents", &first, "--territory", "Astana", "--mapping", &mapping]);
+    let pw = env.ok(&["user", "add", "a1", "--role", "analyst", "--territory", "Astana"]).lines().last().unwrap().to_owned();
+    let (mut server, addr) = serve(&env);
+    let cookie = login_cookie(&addr, "a1", &pw);
+    let total = |body: &str| -> u64 {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["features"].as_array().unwrap().iter().map(|f| f["properties"]["count"].as_u64().unwrap()).sum()
+    };
+    let path = "/api/v1/territories/Astana/hotspots?method=gi&cell=200";
+    let (_, _, a) = http(&addr, "GET", path, &[("Cookie", &cookie)], "");
+    let (_, _, b) = http(&addr, "GET", path, &[("Cookie", &cookie)], "");
+    assert_eq!(a, b);
+    assert_eq!(total(&a), 1);
+    let second = env.write("b.csv", format!("{HEADER}Theft,2024-03-02 10:00,51.1,71.4\n").as_bytes());
+    env.ok(&["import", "incidents", &second, "--territory", "Astana", "--mapping", &mapping]);
+    let (_, _, c) = http(&addr, "GET", path, &[("Cookie", &cookie)], "");
+    assert_eq!(total(&c), 2, "a new import makes the cached map stale");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

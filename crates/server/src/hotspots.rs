@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -82,6 +81,45 @@ pub fn hotspot_csv(map: &HotspotMap) -> String {
         let _ = writeln!(out, "{},{},{}", values.join(","), round7(c.lon()), round7(c.lat()));
     }
     out
+}
+
+/// Computed maps, kept while the territory's data is unchanged: a map is a
+/// pure function of (data, query), so every user with access gets the same
+/// bytes. Least recently used entries go first beyond `max_bytes`.
+#[derive(Debug)]
+pub struct HotspotCache {
+    max_bytes: usize,
+    entries: std::sync::Mutex<Vec<(String, Cached)>>,
+}
+
+/// A response body and its content type.
+type Cached = std::sync::Arc<(String, &'static str)>;
+
+impl Default for HotspotCache {
+    /// 256 MiB.
+    fn default() -> Self {
+        Self { max_bytes: 256 << 20, entries: Default::default() }
+    }
+}
+
+impl HotspotCache {
+    fn get(&self, key: &str) -> Option<Cached> {
+        let mut entries = self.entries.lock().ok()?;
+        let pos = entries.iter().position(|(k, _)| k == key)?;
+        let entry = entries.remove(pos);
+        let value = entry.1.clone();
+        entries.push(entry); // most recently used last
+        Some(value)
+    }
+
+    fn put(&self, key: String, value: Cached) {
+        let Ok(mut entries) = self.entries.lock() else { return };
+        entries.retain(|(k, _)| *k != key);
+        entries.push((key, value));
+        while entries.iter().map(|(_, v)| v.0.len()).sum::<usize>() > self.max_bytes && entries.len() > 1 {
+            entries.remove(0);
+        }
+    }
 }
 
 /// Query of `GET /api/v1/territories/{name}/hotspots`.
@@ -165,6 +203,10 @@ pub(crate) async fn get_hotspots(
         Access::Whole => {}
     }
     let params = params(&q)?;
+    let key = format!("{}|{}|{q:?}", territory.id.0, state.store.data_version(territory.id).await?);
+    if let Some(hit) = state.hotspots.get(&key) {
+        return Ok(([(CONTENT_TYPE, hit.1)], hit.0.clone()).into_response());
+    }
     let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
     let points: Vec<Wgs84Point> = state.store.incident_records(&filter).await?.into_iter().map(|r| r.location).collect();
     let incidents = points.len();
@@ -174,7 +216,9 @@ pub(crate) async fn get_hotspots(
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| bad(e.to_string()))?;
     if q.format.as_deref() == Some("csv") {
-        return Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8")], hotspot_csv(&map)).into_response());
+        let body = std::sync::Arc::new((hotspot_csv(&map), "text/csv; charset=utf-8"));
+        state.hotspots.put(key, body.clone());
+        return Ok(([(CONTENT_TYPE, body.1)], body.0.clone()).into_response());
     }
     let metadata = json!({
         "territory": territory.name.as_str(),
@@ -187,5 +231,25 @@ pub(crate) async fn get_hotspots(
         "seed": q.seed.unwrap_or(12345),
         "qalqan_version": env!("CARGO_PKG_VERSION"),
     });
-    Ok(Json(hotspot_geojson(&map, metadata)).into_response())
+    let body = std::sync::Arc::new((hotspot_geojson(&map, metadata).to_string(), "application/json"));
+    state.hotspots.put(key, body.clone());
+    Ok(([(CONTENT_TYPE, body.1)], body.0.clone()).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_evicts_the_least_recently_used_beyond_its_budget() {
+        let cache = HotspotCache { max_bytes: 10, entries: Default::default() };
+        let v = |s: &str| std::sync::Arc::new((s.to_owned(), "text/plain"));
+        cache.put("a".into(), v("aaaa"));
+        cache.put("b".into(), v("bbbb"));
+        assert!(cache.get("a").is_some()); // a is now the most recent
+        cache.put("c".into(), v("cccc")); // 12 bytes > 10: evict b
+        assert!(cache.get("b").is_none());
+        assert_eq!(cache.get("a").unwrap().0, "aaaa");
+        assert_eq!(cache.get("c").unwrap().0, "cccc");
+    }
 }

@@ -41,11 +41,19 @@ pub struct AppState {
     pub setup_token: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     /// Login attempts per client address.
     pub login_attempts: std::sync::Arc<session::AttemptLimiter>,
+    /// Computed hotspot maps.
+    pub hotspots: std::sync::Arc<hotspots::HotspotCache>,
 }
 
 impl AppState {
     pub fn new(store: Store) -> Self {
-        Self { store, sessions: session::SessionPolicy::default(), setup_token: Default::default(), login_attempts: Default::default() }
+        Self {
+            store,
+            sessions: session::SessionPolicy::default(),
+            setup_token: Default::default(),
+            login_attempts: Default::default(),
+            hotspots: Default::default(),
+        }
     }
 }
 

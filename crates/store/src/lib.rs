@@ -618,6 +618,12 @@ impl Store {
         dispatch!(self, incident_page(&query, filter))
     }
 
+    /// A number that changes whenever the territory's incidents change (the
+    /// latest import batch), for caching computed results.
+    pub async fn data_version(&self, territory: TerritoryId) -> Result<i64, StoreError> {
+        dispatch!(self, data_version(territory))
+    }
+
     /// Row counts of every table.
     pub async fn table_counts(&self) -> Result<TableCounts, StoreError> {
         dispatch!(self, table_counts())

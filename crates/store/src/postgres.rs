@@ -638,3 +638,10 @@ pub(crate) async fn incident_page(pool: &PgPool, query: &str, f: &IncidentFilter
         })
         .collect())
 }
+
+pub(crate) async fn data_version(pool: &PgPool, territory: TerritoryId) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM import_batches WHERE territory_id = $1")
+        .bind(territory.0)
+        .fetch_one(pool)
+        .await?)
+}

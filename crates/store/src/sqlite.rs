@@ -593,3 +593,10 @@ pub(crate) async fn incident_page(pool: &SqlitePool, query: &str, f: &IncidentFi
         })
         .collect()
 }
+
+pub(crate) async fn data_version(pool: &SqlitePool, territory: TerritoryId) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM import_batches WHERE territory_id = ?")
+        .bind(territory.0)
+        .fetch_one(pool)
+        .await?)
+}
