@@ -163,6 +163,16 @@ fn count_of(v: &serde_json::Value, list: &str, key: &str, name: &str) -> u64 {
     v[list].as_array().unwrap().iter().find(|e| e[key] == name).map(|e| e["count"].as_u64().unwrap()).unwrap_or(0)
 }
 
+/// Registers two districts of Astana: Yesil (lon 71.0–71.5) and Saryarka (71.5–72.0), lat 51.0–51.5.
+fn add_yesil_and_saryarka(env: &Env) {
+    let districts = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"name":"Yesil"},"geometry":{"type":"Polygon","coordinates":[[[71.0,51.0],[71.5,51.0],[71.5,51.5],[71.0,51.5],[71.0,51.0]]]}},
+      {"type":"Feature","properties":{"name":"Saryarka"},"geometry":{"type":"Polygon","coordinates":[[[71.5,51.0],[72.0,51.0],[72.0,51.5],[71.5,51.5],[71.5,51.0]]]}}
+    ]}"#;
+    let file = env.write("districts.geojson", districts.as_bytes());
+    env.ok(&["territory", "districts", "Astana", "--file", &file]);
+}
+
 fn toronto_file_imports_every_row_once(backend: Backend) {
     let Some(env) = Env::new(backend) else { return };
     env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
@@ -866,12 +876,7 @@ fn first_start_offers_a_one_time_setup_and_scope_limits_what_users_see() {
 fn incident_lists_are_scoped_paged_and_every_read_is_audited() {
     let env = Env::new(Backend::Sqlite).unwrap();
     env.ok(&["territory", "add", "Astana"]);
-    let districts = r#"{"type":"FeatureCollection","features":[
-      {"type":"Feature","properties":{"name":"Yesil"},"geometry":{"type":"Polygon","coordinates":[[[71.0,51.0],[71.5,51.0],[71.5,51.5],[71.0,51.5],[71.0,51.0]]]}},
-      {"type":"Feature","properties":{"name":"Saryarka"},"geometry":{"type":"Polygon","coordinates":[[[71.5,51.0],[72.0,51.0],[72.0,51.5],[71.5,51.5],[71.5,51.0]]]}}
-    ]}"#;
-    let file = env.write("districts.geojson", districts.as_bytes());
-    env.ok(&["territory", "districts", "Astana", "--file", &file]);
+    add_yesil_and_saryarka(&env);
     let mapping = env.write("m.toml", MAPPING.as_bytes());
     let mut body = String::from(HEADER);
     for i in 0..7 {
@@ -934,12 +939,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     let env = Env::new(Backend::Sqlite).unwrap();
     env.ok(&["territory", "add", "Astana"]);
     env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
-    let districts = r#"{"type":"FeatureCollection","features":[
-      {"type":"Feature","properties":{"name":"Yesil"},"geometry":{"type":"Polygon","coordinates":[[[71.0,51.0],[71.5,51.0],[71.5,51.5],[71.0,51.5],[71.0,51.0]]]}},
-      {"type":"Feature","properties":{"name":"Saryarka"},"geometry":{"type":"Polygon","coordinates":[[[71.5,51.0],[72.0,51.0],[72.0,51.5],[71.5,51.5],[71.5,51.0]]]}}
-    ]}"#;
-    let file = env.write("districts.geojson", districts.as_bytes());
-    env.ok(&["territory", "districts", "Astana", "--file", &file]);
+    add_yesil_and_saryarka(&env);
     let mapping = env.write("m.toml", MAPPING.as_bytes());
     let data = env.write("in.csv", format!("{HEADER}Theft,2024-03-01 10:00,51.3,71.3\nTheft,2024-03-01 10:00,51.3,71.7\n").as_bytes());
     env.ok(&["import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
