@@ -538,6 +538,15 @@ fn demo_loads_toronto_and_astana_and_serves_the_page() {
     let features = map["features"].as_array().unwrap();
     assert_eq!(features.iter().map(|f| f["properties"]["count"].as_u64().unwrap()).sum::<u64>(), 34_064);
     assert!(features.iter().any(|f| f["properties"]["gi_class"] == 3));
+    let (status, head, _) = http(
+        &addr,
+        "GET",
+        "/api/v1/territories/Toronto/hotspots?method=gi&cell=500&from=2019-01-01&to=2019-12-31",
+        &[("Cookie", &cookie), ("Accept-Encoding", "gzip")],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(head.to_lowercase().contains("content-encoding: gzip"), "large responses are compressed for clients that accept it: {head}");
     let (status, head, csv) = get("/api/v1/territories/Toronto/hotspots?method=kde&cell=500&format=csv");
     assert_eq!(status, 200);
     assert!(head.to_lowercase().contains("content-type: text/csv"), "{head}");
@@ -731,8 +740,10 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &s
     req.push_str("\r\n");
     req.push_str(body);
     s.write_all(req.as_bytes()).unwrap();
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    // Bodies may be gzip (binary): decode lossily, the tests read headers and text bodies.
+    let buf = String::from_utf8_lossy(&raw);
     let status = buf.split_whitespace().nth(1).unwrap().parse().unwrap();
     let (head, body) = buf.split_once("\r\n\r\n").map(|(h, b)| (h.to_owned(), b.to_owned())).unwrap_or_default();
     (status, head, body)

@@ -92,8 +92,41 @@ pub struct HotspotCache {
     entries: std::sync::Mutex<Vec<(String, Cached)>>,
 }
 
-/// A response body and its content type.
-type Cached = std::sync::Arc<(String, &'static str)>;
+/// A computed response: body, content type, and its gzip form made once on first demand.
+#[derive(Debug)]
+pub struct CachedBody {
+    body: String,
+    content_type: &'static str,
+    gzip: std::sync::OnceLock<Vec<u8>>,
+}
+
+type Cached = std::sync::Arc<CachedBody>;
+
+impl CachedBody {
+    fn new(body: String, content_type: &'static str) -> Cached {
+        std::sync::Arc::new(Self { body, content_type, gzip: std::sync::OnceLock::new() })
+    }
+
+    /// The response, gzip-compressed (once, then kept) when the client accepts it:
+    /// a city's grid is several MB of GeoJSON and about a tenth of that compressed.
+    fn respond(&self, headers: &axum::http::HeaderMap) -> Response {
+        use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, VARY};
+        let gzip_ok = headers.get_all(ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).any(|v| v.contains("gzip"));
+        if gzip_ok {
+            let gz = self.gzip.get_or_init(|| {
+                use std::io::Write;
+                let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(self.body.len() / 8), flate2::Compression::fast());
+                let _ = enc.write_all(self.body.as_bytes());
+                enc.finish().unwrap_or_default()
+            });
+            if !gz.is_empty() {
+                return ([(CONTENT_TYPE, self.content_type), (CONTENT_ENCODING, "gzip"), (VARY, "accept-encoding")], gz.clone())
+                    .into_response();
+            }
+        }
+        ([(CONTENT_TYPE, self.content_type), (VARY, "accept-encoding")], self.body.clone()).into_response()
+    }
+}
 
 impl Default for HotspotCache {
     /// 256 MiB.
@@ -116,7 +149,7 @@ impl HotspotCache {
         let Ok(mut entries) = self.entries.lock() else { return };
         entries.retain(|(k, _)| *k != key);
         entries.push((key, value));
-        while entries.iter().map(|(_, v)| v.0.len()).sum::<usize>() > self.max_bytes && entries.len() > 1 {
+        while entries.iter().map(|(_, v)| v.body.len()).sum::<usize>() > self.max_bytes && entries.len() > 1 {
             entries.remove(0);
         }
     }
@@ -187,6 +220,7 @@ fn params(q: &HotspotQuery) -> Result<HotspotParams, ApiError> {
 
 pub(crate) async fn get_hotspots(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     CurrentSession(session): CurrentSession,
     Path(name): Path<String>,
     Query(q): Query<HotspotQuery>,
@@ -205,7 +239,7 @@ pub(crate) async fn get_hotspots(
     let params = params(&q)?;
     let key = format!("{}|{}|{q:?}", territory.id.0, state.store.data_version(territory.id).await?);
     if let Some(hit) = state.hotspots.get(&key) {
-        return Ok(([(CONTENT_TYPE, hit.1)], hit.0.clone()).into_response());
+        return Ok(hit.respond(&headers));
     }
     let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
     let points: Vec<Wgs84Point> = state.store.incident_records(&filter).await?.into_iter().map(|r| r.location).collect();
@@ -216,9 +250,9 @@ pub(crate) async fn get_hotspots(
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| bad(e.to_string()))?;
     if q.format.as_deref() == Some("csv") {
-        let body = std::sync::Arc::new((hotspot_csv(&map), "text/csv; charset=utf-8"));
+        let body = CachedBody::new(hotspot_csv(&map), "text/csv; charset=utf-8");
         state.hotspots.put(key, body.clone());
-        return Ok(([(CONTENT_TYPE, body.1)], body.0.clone()).into_response());
+        return Ok(body.respond(&headers));
     }
     let metadata = json!({
         "territory": territory.name.as_str(),
@@ -231,9 +265,9 @@ pub(crate) async fn get_hotspots(
         "seed": q.seed.unwrap_or(12345),
         "qalqan_version": env!("CARGO_PKG_VERSION"),
     });
-    let body = std::sync::Arc::new((hotspot_geojson(&map, metadata).to_string(), "application/json"));
+    let body = CachedBody::new(hotspot_geojson(&map, metadata).to_string(), "application/json");
     state.hotspots.put(key, body.clone());
-    Ok(([(CONTENT_TYPE, body.1)], body.0.clone()).into_response())
+    Ok(body.respond(&headers))
 }
 
 #[cfg(test)]
@@ -243,13 +277,13 @@ mod tests {
     #[test]
     fn the_cache_evicts_the_least_recently_used_beyond_its_budget() {
         let cache = HotspotCache { max_bytes: 10, entries: Default::default() };
-        let v = |s: &str| std::sync::Arc::new((s.to_owned(), "text/plain"));
+        let v = |s: &str| CachedBody::new(s.to_owned(), "text/plain");
         cache.put("a".into(), v("aaaa"));
         cache.put("b".into(), v("bbbb"));
         assert!(cache.get("a").is_some()); // a is now the most recent
         cache.put("c".into(), v("cccc")); // 12 bytes > 10: evict b
         assert!(cache.get("b").is_none());
-        assert_eq!(cache.get("a").unwrap().0, "aaaa");
-        assert_eq!(cache.get("c").unwrap().0, "cccc");
+        assert_eq!(cache.get("a").unwrap().body, "aaaa");
+        assert_eq!(cache.get("c").unwrap().body, "cccc");
     }
 }

@@ -134,6 +134,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/password", post(session::change_password))
         .route("/api/v1/setup", post(setup::create_first_administrator))
         .fallback(not_found)
+        // Large JSON (a city's hotspot grid is several MB) travels gzip-compressed when the client accepts it.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(middleware::observe))
         .with_state(state)
 }
