@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use qalqan_domain::TerritoryName;
 use qalqan_domain::account::Role;
-use qalqan_domain::audit::{Actor, NewAuditEntry};
+use qalqan_domain::audit::NewAuditEntry;
 use qalqan_store::IncidentArea;
 use serde::{Deserialize, Serialize};
 
@@ -115,7 +115,7 @@ pub(crate) async fn list(
         "after": after, "returned": rows.len(), "first_id": rows.first().map(|r| r.id), "last_id": rows.last().map(|r| r.id),
     });
     let entry = NewAuditEntry {
-        actor: Actor { name: session.user.login.to_string(), origin: peer.ip().to_string() },
+        actor: crate::session::actor(&session, peer),
         action: "incident.list".into(),
         object: format!("territory:{}", territory.id.0),
         detail: detail.to_string(),

@@ -121,6 +121,11 @@ impl AttemptLimiter {
     }
 }
 
+/// The logged-in user acting from the client's address, for the audit trail.
+pub(crate) fn actor(session: &Session, peer: SocketAddr) -> Actor {
+    Actor { name: session.user.login.to_string(), origin: peer.ip().to_string() }
+}
+
 /// Body of `POST /api/v1/auth/login`.
 #[derive(Debug, Deserialize)]
 pub struct LoginRequest {
@@ -215,7 +220,7 @@ pub(crate) async fn logout(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     CurrentSession(session): CurrentSession,
 ) -> Result<Response, ApiError> {
-    let actor = Actor { name: session.user.login.to_string(), origin: peer.ip().to_string() };
+    let actor = actor(&session, peer);
     state.store.revoke_session(&session, &actor).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     let cookie = format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
@@ -246,7 +251,7 @@ pub(crate) async fn change_password(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let actor = Actor { name: session.user.login.to_string(), origin: peer.ip().to_string() };
+    let actor = actor(&session, peer);
     state.store.set_password(&session.user.login, &hash, PasswordState::Set, Some(session.id), &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
