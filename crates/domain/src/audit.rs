@@ -106,13 +106,16 @@ impl AuditEntry {
 }
 
 /// Where a chain stops being intact.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainBreak {
     /// Entry `id` does not hash to its stored hash: it was edited.
+    #[error("entry {id} was altered: it no longer matches its hash")]
     Altered { id: i64 },
     /// Entry `id` does not point at the previous entry's hash: one was removed, inserted or reordered before it.
+    #[error("entry {id} does not follow the entry before it: entries were removed, inserted or reordered")]
     Unlinked { id: i64 },
     /// Ids jump from `after` to `next`: entries in between were deleted.
+    #[error("entries between {after} and {next} are missing")]
     Gap { after: i64, next: i64 },
 }
 

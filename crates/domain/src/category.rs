@@ -37,6 +37,13 @@ macro_rules! categories {
                     $(OffenceCategory::$variant => $code,)*
                 }
             }
+
+            /// What the category covers, in English (the UI translates the code).
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(OffenceCategory::$variant => $doc,)*
+                }
+            }
         }
 
         impl FromStr for OffenceCategory {

@@ -53,6 +53,8 @@ pub struct SourceFile {
     pub checksum: Sha256Hex,
     /// Size in bytes as stored.
     pub len: u64,
+    /// The name shown in messages and stored with the batch (default: the path).
+    pub label: String,
 }
 
 impl SourceFile {
@@ -89,12 +91,17 @@ impl SourceFile {
                 IngestError::EmptyFile { path: path.into() }
             });
         }
-        Ok(Self { path: path.into(), format, gzip, checksum: Sha256Hex::from_digest(&digest), len })
+        Ok(Self { path: path.into(), format, gzip, checksum: Sha256Hex::from_digest(&digest), len, label: path.display().to_string() })
     }
 
     /// The file name shown in messages and stored with the batch.
     pub fn display_name(&self) -> String {
-        self.path.display().to_string()
+        self.label.clone()
+    }
+
+    /// The same file shown under another name (an upload under its original name).
+    pub fn labelled(self, label: impl Into<String>) -> Self {
+        Self { label: label.into(), ..self }
     }
 
     /// A buffered reader over the decompressed content.

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use chrono::{Datelike, NaiveDate};
 use clap::{Subcommand, ValueEnum};
-use qalqan_analysis::compstat::{CompStatRow, Comparison, DatedIncident, Periods, compstat_table};
+use qalqan_analysis::compstat::{CompStatRow, Comparison, compstat_table};
 use qalqan_analysis::concentration::repeat_places;
 use qalqan_analysis::grid::{CellShape, Contiguity, GridParams};
 use qalqan_analysis::hotspot::{CellStatistics, HotspotMethod, HotspotParams, Neighbourhood, gi_class, hotspot_map};
@@ -16,7 +16,7 @@ use qalqan_analysis::local::Permutations;
 use qalqan_analysis::time_pattern::{HourWeekdayParams, TimeRecord, hour_weekday, monthly_series};
 use qalqan_domain::Wgs84Point;
 use qalqan_store::Store;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use qalqan_server::hotspots::{hotspot_csv, hotspot_geojson};
 
@@ -187,34 +187,19 @@ async fn places(store: &Store, args: FilterArgs, top: usize, format: TableFormat
     crate::print_stdout(&out)
 }
 
-const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+use qalqan_server::patterns::WEEKDAYS;
 
 async fn time(store: &Store, args: FilterArgs, format: TableFormat) -> anyhow::Result<()> {
     let (territory, filter) = args.resolve(store).await?;
-    let records: Vec<TimeRecord> = store
-        .incident_records(&filter)
-        .await?
-        .into_iter()
-        .map(|r| TimeRecord { start: r.start, end: r.end, precision: r.precision })
-        .collect();
+    let stored = store.incident_records(&filter).await?;
+    let records: Vec<TimeRecord> = stored.iter().map(|r| TimeRecord { start: r.start, end: r.end, precision: r.precision }).collect();
     let tz = territory.time_zone;
     let matrix = hour_weekday(&records, tz, &HourWeekdayParams::default());
     let months = monthly_series(&records, tz);
     let mut out = String::new();
     match format {
         TableFormat::Json => {
-            let v = json!({
-                "territory": territory.name.as_str(),
-                "filter": args.describe(),
-                "time_zone": tz.name(),
-                "incidents": records.len(),
-                "weekdays": WEEKDAYS,
-                "hour_weekday": matrix.cells,
-                "hour_unknown_by_weekday": matrix.hour_unknown,
-                "not_placed": matrix.not_placed,
-                "monthly": months.iter().map(|(m, n)| json!({"month": qalqan_server::dto::month_label(*m), "count": n})).collect::<Vec<_>>(),
-            });
-            out = serde_json::to_string_pretty(&v)? + "\n";
+            out = serde_json::to_string_pretty(&qalqan_server::patterns::time_json(&territory, json!(args.describe()), &stored))? + "\n";
         }
         TableFormat::Csv => {
             let _ = writeln!(out, "weekday,{},hour_unknown", (0..24).map(|h| format!("h{h:02}")).collect::<Vec<_>>().join(","));
@@ -245,43 +230,14 @@ async fn time(store: &Store, args: FilterArgs, format: TableFormat) -> anyhow::R
 
 async fn compstat(store: &Store, args: FilterArgs, date: NaiveDate, alpha: f64, format: TableFormat) -> anyhow::Result<()> {
     let (territory, filter) = args.resolve(store).await?;
-    let tz = territory.time_zone;
-    let names: std::collections::HashMap<_, _> = territory.districts.iter().map(|d| (d.id, d.name.to_string())).collect();
-    let incidents: Vec<DatedIncident> = store
-        .incident_records(&filter)
-        .await?
-        .into_iter()
-        .map(|r| DatedIncident {
-            day: r.start.with_timezone(&tz).date_naive(),
-            district: r.district.and_then(|d| names.get(&d).cloned()),
-            category: r.category.code().to_owned(),
-        })
-        .collect();
+    let incidents = qalqan_server::patterns::dated_incidents(&territory, &store.incident_records(&filter).await?);
     let table = compstat_table(&incidents, date);
-    let periods = Periods::ending(date);
     let label =
         |r: &CompStatRow| (r.district.clone().unwrap_or_else(|| "(all)".into()), r.category.clone().unwrap_or_else(|| "(all)".into()));
     let mut out = String::new();
     match format {
         TableFormat::Json => {
-            let cmp = |c: &Comparison| json!({"current": c.current, "previous": c.previous, "change_percent": c.change_percent, "p_value": c.p_value, "significant": c.significant(alpha)});
-            let rows: Vec<Value> = table
-                .iter()
-                .map(|r| json!({"district": r.district, "category": r.category, "week_to_date": cmp(&r.week_to_date), "last_28_days": cmp(&r.last_28_days), "year_to_date": cmp(&r.year_to_date)}))
-                .collect();
-            let p = |p: &qalqan_analysis::compstat::Period| json!({"first": p.first.to_string(), "last": p.last.to_string()});
-            let v = json!({
-                "territory": territory.name.as_str(),
-                "date": date.to_string(),
-                "alpha": alpha,
-                "periods": {
-                    "week_to_date": [p(&periods.week_to_date.0), p(&periods.week_to_date.1)],
-                    "last_28_days": [p(&periods.last_28_days.0), p(&periods.last_28_days.1)],
-                    "year_to_date": [p(&periods.year_to_date.0), p(&periods.year_to_date.1)],
-                },
-                "rows": rows,
-            });
-            out = serde_json::to_string_pretty(&v)? + "\n";
+            out = serde_json::to_string_pretty(&qalqan_server::patterns::compstat_json(&territory, &table, date, alpha))? + "\n";
         }
         TableFormat::Csv => {
             let _ = writeln!(

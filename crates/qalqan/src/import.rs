@@ -5,9 +5,7 @@
 //! chunks it produces, so parsing and database writes overlap on two cores.
 
 use std::io::IsTerminal;
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -15,9 +13,11 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use qalqan_domain::audit::Actor;
-use qalqan_domain::{ImportBatch, NewIncident, Territory, TerritoryName};
-use qalqan_ingest::{ImportContext, Mapping, ReadOptions, ReadReport, SourceFile, read_incidents, write_rejects};
-use qalqan_store::{NewBatch, ReaderCounts, Store};
+use qalqan_domain::{ImportBatch, Territory, TerritoryName};
+pub use qalqan_importer::InvalidRows;
+use qalqan_importer::Staged;
+use qalqan_ingest::{Mapping, ReadReport, SourceFile, write_rejects};
+use qalqan_store::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
@@ -47,15 +47,6 @@ pub struct IncidentsArgs {
     pub dry_run: bool,
 }
 
-/// What to do with rows that fail validation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InvalidRows {
-    /// Import nothing from a file with any invalid row (the default).
-    AbortFile,
-    /// Import the valid rows; write the invalid ones to a rejects file.
-    SetAside,
-}
-
 pub async fn run(store: &Store, cmd: ImportCommand, actor: &Actor) -> anyhow::Result<()> {
     match cmd {
         ImportCommand::Incidents(args) => {
@@ -75,8 +66,7 @@ pub async fn run(store: &Store, cmd: ImportCommand, actor: &Actor) -> anyhow::Re
 fn check_file(territory: &Territory, file: &Path, mapping: &Mapping) -> anyhow::Result<()> {
     let started = Instant::now();
     let source = SourceFile::open(file, mapping.format)?;
-    let ctx = ImportContext { territory, now: chrono::Utc::now() };
-    let report = read_incidents(&source, mapping, &ctx, &ReadOptions::default(), &mut |_| ControlFlow::Continue(()))?;
+    let report = qalqan_importer::check(territory, &source, mapping)?;
     print_rejects(&report);
     println!(
         "{}: {} rows read, {} valid ({} identical to an earlier row), {} invalid; nothing written (dry run, {:.2} s)",
@@ -102,93 +92,48 @@ pub async fn import_file(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let source = SourceFile::open(file, mapping.format)?;
-    if let Some(batch) = store.batch_by_checksum(territory.id, &source.checksum).await? {
-        println!(
-            "{} was already imported into {} as batch {} on {} ({} incidents): nothing to do",
-            file.display(),
-            territory.name,
-            batch.id.0,
-            batch.imported_at.format("%Y-%m-%d %H:%M UTC"),
-            batch.rows_imported
-        );
-        return Ok(());
-    }
-
-    let new_batch = NewBatch {
-        file_name: source.display_name(),
-        checksum: source.checksum.clone(),
-        format: source.format.code().to_owned(),
-        actor: actor.clone(),
-    };
-    let mut tx = store.begin_import(territory, &new_batch).await?;
     let progress = Progress::new(source.len, &source.display_name());
-    let bytes_read = Arc::new(AtomicU64::new(0));
-
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<NewIncident>>(4);
-    let reader = {
-        let (source, mapping, territory) = (source.clone(), mapping.clone(), territory.clone());
-        let options = ReadOptions { bytes_read: Some(bytes_read.clone()), ..ReadOptions::default() };
-        tokio::task::spawn_blocking(move || {
-            let ctx = ImportContext { territory: &territory, now: chrono::Utc::now() };
-            read_incidents(&source, &mapping, &ctx, &options, &mut |chunk| match sender.blocking_send(chunk) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(_) => ControlFlow::Break(()),
-            })
-        })
-    };
-
-    let mut stored = 0u64;
-    let mut insert_error = None;
-    while let Some(chunk) = receiver.recv().await {
-        match tx.insert(&chunk).await {
-            Ok(outcome) => {
-                stored += outcome.inserted + outcome.already_present;
-                progress.update(bytes_read.load(Ordering::Relaxed), stored);
-            }
-            Err(e) => {
-                insert_error = Some(e);
-                break;
-            }
-        }
-    }
-    drop(receiver); // stops the reader if we broke off
-    let report: ReadReport = reader.await.context("the file reader stopped unexpectedly")??;
+    let staged = qalqan_importer::stage(store, territory, &source, mapping, policy, actor, &progress).await;
     progress.finish();
-    if let Some(e) = insert_error {
-        return Err(e).context("writing incidents; nothing was imported");
-    }
-
-    let counts = ReaderCounts {
-        rows_read: report.rows_read,
-        rows_identical_in_file: report.rows_identical_in_file,
-        rows_rejected: report.rejects.len() as u64,
-    };
-    if !report.rejects.is_empty() {
-        match policy {
-            InvalidRows::AbortFile => {
-                tx.rollback().await?;
-                print_rejects(&report);
-                bail!(
-                    "{} of {} rows of {} are invalid; nothing was imported. Fix the rows, or run again with --skip-invalid to import the {} valid rows and write the rejects to a CSV file",
-                    report.rejects.len(),
-                    report.rows_read,
-                    file.display(),
-                    report.rows_valid
-                );
-            }
-            InvalidRows::SetAside => {
-                let path = rejects_path.unwrap_or_else(|| default_rejects_path(file));
-                write_rejects(&path, &report.rejects)?;
-                eprintln!("{} rejected rows written to {}", report.rejects.len(), path.display());
-            }
+    let ready = match staged? {
+        Staged::AlreadyImported(batch) => {
+            println!(
+                "{} was already imported into {} as batch {} on {} ({} incidents): nothing to do",
+                file.display(),
+                territory.name,
+                batch.id.0,
+                batch.imported_at.format("%Y-%m-%d %H:%M UTC"),
+                batch.rows_imported
+            );
+            return Ok(());
         }
+        Staged::Rejected(report) => {
+            print_rejects(&report);
+            bail!(
+                "{} of {} rows of {} are invalid; nothing was imported. Fix the rows, or run again with --skip-invalid to import the {} valid rows and write the rejects to a CSV file",
+                report.rejects.len(),
+                report.rows_read,
+                file.display(),
+                report.rows_valid
+            );
+        }
+        Staged::NoValidRows(report) => {
+            print_rejects(&report);
+            bail!("{} has no valid rows; nothing was imported", file.display());
+        }
+        Staged::Ready(ready) => ready,
+    };
+    if !ready.report.rejects.is_empty() {
+        // Written before the commit: if the rejects cannot be kept, nothing is imported.
+        let path = rejects_path.unwrap_or_else(|| default_rejects_path(file));
+        if let Err(e) = write_rejects(&path, &ready.report.rejects) {
+            ready.rollback().await?;
+            return Err(e.into());
+        }
+        eprintln!("{} rejected rows written to {}", ready.report.rejects.len(), path.display());
     }
-    if report.rows_valid == 0 {
-        tx.rollback().await?;
-        bail!("{} has no valid rows; nothing was imported", file.display());
-    }
-    let districts_created = tx.districts_created();
-    let batch = tx.commit(counts).await.context("committing the import")?;
+    let districts_created = ready.districts_created();
+    let batch = ready.commit().await.context("committing the import")?;
     print_summary(&batch, territory, districts_created, started.elapsed());
     Ok(())
 }
@@ -255,7 +200,9 @@ impl Progress {
             Progress::Lines { total: total_bytes, next_report: AtomicU64::new(Self::LINE_EVERY) }
         }
     }
+}
 
+impl qalqan_importer::Progress for Progress {
     fn update(&self, bytes: u64, rows: u64) {
         match self {
             Progress::Bar(bar) => {
@@ -271,7 +218,9 @@ impl Progress {
             }
         }
     }
+}
 
+impl Progress {
     fn finish(&self) {
         if let Progress::Bar(bar) = self {
             bar.finish_and_clear();

@@ -153,9 +153,11 @@ async fn serve(store: Store, listen: SocketAddr) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let state = qalqan_server::AppState::new(store.clone());
     if let Some(token) = qalqan_server::setup::issue_token(&state).await.map_err(|e| anyhow::anyhow!("{e}"))? {
-        println!("No accounts yet. Create the first administrator with this one-time token (valid until the server stops):");
+        println!("No accounts yet. Create the first administrator at this one-time link (valid until the server stops):");
+        // The token travels in the URL fragment, which browsers never send to the server (or to its logs).
+        println!("  http://{addr}/#/setup?token={token}");
         println!(
-            "  curl -X POST http://{addr}/api/v1/setup -H 'Content-Type: application/json' -d '{{\"token\":\"{token}\",\"login\":\"admin\",\"display_name\":\"Administrator\",\"password\":\"…at least 12 characters…\"}}'"
+            "  or: curl -X POST http://{addr}/api/v1/setup -H 'Content-Type: application/json' -d '{{\"token\":\"{token}\",\"login\":\"admin\",\"display_name\":\"Administrator\",\"password\":\"…at least 12 characters…\"}}'"
         );
         println!("  or from the command line: qalqan user add LOGIN --role administrator");
     }

@@ -728,25 +728,49 @@ fn user_commands_create_list_reset_and_disable_accounts() {
 
 /// One HTTP/1.1 request; returns (status, raw headers, body).
 fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    let ty = if body.is_empty() { None } else { Some("application/json") };
+    let (status, head, body) = http_bytes(addr, method, path, headers, body.as_bytes(), ty);
+    // Bodies may be gzip (binary): decode lossily, the tests read headers and text bodies.
+    (status, head, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// One HTTP/1.1 request over a fresh connection; the response body as bytes.
+fn http_bytes(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8], ty: Option<&str>) -> (u16, String, Vec<u8>) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    if !body.is_empty() {
-        req.push_str("Content-Type: application/json\r\n");
+    if let Some(ty) = ty {
+        req.push_str(&format!("Content-Type: {ty}\r\n"));
     }
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    s.write_all(&bytes).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
-    // Bodies may be gzip (binary): decode lossily, the tests read headers and text bodies.
-    let buf = String::from_utf8_lossy(&raw);
-    let status = buf.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let (head, body) = buf.split_once("\r\n\r\n").map(|(h, b)| (h.to_owned(), b.to_owned())).unwrap_or_default();
-    (status, head, body)
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head, raw.get(split + 4..).unwrap_or_default().to_vec())
+}
+
+/// A multipart/form-data body of text fields and one file.
+fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (Vec<u8>, String) {
+    let boundary = "qalqan-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: text/csv\r\n\r\n", file.0)
+            .as_bytes(),
+    );
+    body.extend_from_slice(file.1);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={boundary}"))
 }
 
 /// Starts `qalqan serve` on a free port; returns the child and its address.
@@ -829,10 +853,14 @@ fn login_sessions_csrf_and_lockout_work_over_http() {
     assert!(env.ok(&["audit", "verify"]).contains("intact"));
 }
 
+/// Logs in and returns the session cookie. A one-time password is replaced
+/// first (the server refuses everything else until it is), by the same
+/// password with `-renewed` appended.
 fn login_cookie(addr: &str, login: &str, password: &str) -> String {
     let (status, head, body) = http(addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"{login}","password":"{password}"}}"#));
     assert_eq!(status, 200, "{body}");
-    head.lines()
+    let cookie = head
+        .lines()
         .find(|l| l.to_lowercase().starts_with("set-cookie:"))
         .unwrap()
         .split_once(": ")
@@ -841,7 +869,15 @@ fn login_cookie(addr: &str, login: &str, password: &str) -> String {
         .split(';')
         .next()
         .unwrap()
-        .to_owned()
+        .to_owned();
+    let me: serde_json::Value = serde_json::from_str(&body).unwrap();
+    if me["must_change_password"] == true {
+        let csrf = me["csrf_token"].as_str().unwrap();
+        let change = format!(r#"{{"current":"{password}","new":"{password}-renewed"}}"#);
+        let (status, _, body) = http(addr, "POST", "/api/v1/auth/password", &[("Cookie", &cookie), ("X-CSRF-Token", csrf)], &change);
+        assert_eq!(status, 204, "{body}");
+    }
+    cookie
 }
 
 #[test]
@@ -981,15 +1017,22 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         "/api/v1/territories/Astana/incidents",
         "/api/v1/territories/Astana/incidents?district=Yesil",
         "/api/v1/territories/Toronto/stats",
+        "/api/v1/territories/Astana/time",
+        "/api/v1/territories/Astana/compstat",
+        "/api/v1/territories/Astana/points",
+        "/api/v1/territories/Astana/boundaries",
+        "/api/v1/admin/users",
+        "/api/v1/admin/audit",
     ];
     // Expected status per user (rows) and endpoint (columns); the first column also gives the number of territories listed.
-    let expected: [[(u16, usize); 6]; 6] = [
-        [(200, 2), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0)], // administrator: everything
-        [(200, 1), (200, 0), (200, 0), (200, 0), (200, 0), (404, 0)], // analyst with Astana
-        [(200, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0)], // commander without scope: nothing exists
-        [(200, 1), (403, 0), (403, 0), (200, 0), (404, 0), (404, 0)], // inspector of Saryarka: own district only
-        [(200, 1), (200, 0), (200, 0), (403, 0), (403, 0), (404, 0)], // agency executor: aggregates only
-        [(200, 1), (200, 0), (200, 0), (403, 0), (403, 0), (404, 0)], // viewer: aggregates only
+    let expected: [[(u16, usize); 12]; 6] = [
+        // territories, stats, hotspots, incidents, incidents of Yesil, Toronto, time, compstat, points, boundaries, users, audit
+        [(200, 2), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0)], // administrator: everything
+        [(200, 1), (200, 0), (200, 0), (200, 0), (200, 0), (404, 0), (200, 0), (200, 0), (200, 0), (200, 0), (403, 0), (403, 0)], // analyst with Astana
+        [(200, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (403, 0), (403, 0)], // commander without scope: nothing exists
+        [(200, 1), (403, 0), (403, 0), (200, 0), (404, 0), (404, 0), (403, 0), (403, 0), (200, 0), (200, 0), (403, 0), (403, 0)], // inspector of Saryarka: own district only
+        [(200, 1), (200, 0), (200, 0), (403, 0), (403, 0), (404, 0), (200, 0), (200, 0), (403, 0), (200, 0), (403, 0), (403, 0)], // agency executor: aggregates only
+        [(200, 1), (200, 0), (200, 0), (403, 0), (403, 0), (404, 0), (200, 0), (200, 0), (403, 0), (200, 0), (403, 0), (403, 0)], // viewer: aggregates only
     ];
     let (mut server, addr) = serve(&env);
     for path in endpoints {
@@ -1050,6 +1093,176 @@ fn hotspot_maps_are_reused_until_new_data_arrives() {
     env.ok(&["import", "incidents", &second, "--territory", "Astana", "--mapping", &mapping]);
     let (_, _, c) = http(&addr, "GET", path, &[("Cookie", &cookie)], "");
     assert_eq!(total(&c), 2, "a new import makes the cached map stale");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// The endpoints the web UI stands on: boundaries, time and CompStat,
+/// the binary point layer, the import upload with its row-level report,
+/// and administration (accounts, sessions, agencies, the audit view).
+#[test]
+fn web_api_serves_layers_imports_and_administration() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    add_yesil_and_saryarka(&env);
+    let admin_pw = env.ok(&["user", "add", "chief", "--role", "administrator"]).lines().last().unwrap().to_owned();
+    let analyst_pw = env.ok(&["user", "add", "ana", "--role", "analyst", "--territory", "Astana"]).lines().last().unwrap().to_owned();
+    let viewer_pw = env.ok(&["user", "add", "vie", "--role", "viewer", "--territory", "Astana"]).lines().last().unwrap().to_owned();
+    let (mut server, addr) = serve(&env);
+
+    // A one-time password opens nothing but the password change.
+    let (_, head, body) = http(&addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"vie","password":"{viewer_pw}"}}"#));
+    assert!(body.contains(r#""must_change_password":true"#), "{body}");
+    let raw_cookie =
+        head.lines().find(|l| l.to_lowercase().starts_with("set-cookie:")).unwrap()[12..].split(';').next().unwrap().trim().to_owned();
+    let (status, _, body) = http(&addr, "GET", "/api/v1/territories", &[("Cookie", &raw_cookie)], "");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("one-time password"), "{body}");
+
+    let admin = login_cookie(&addr, "chief", &admin_pw);
+    let analyst = login_cookie(&addr, "ana", &analyst_pw);
+    let viewer = login_cookie(&addr, "vie", &viewer_pw);
+    let csrf = |cookie: &str| {
+        let (_, _, me) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", cookie)], "");
+        serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"].as_str().unwrap().to_owned()
+    };
+    let json = |cookie: &str, method: &str, path: &str, body: &str| {
+        let token = csrf(cookie);
+        let (status, _, text) = http(&addr, method, path, &[("Cookie", cookie), ("X-CSRF-Token", &token)], body);
+        (status, serde_json::from_str::<serde_json::Value>(&text).unwrap_or(serde_json::Value::String(text)))
+    };
+
+    // Import over HTTP: all or nothing with the row-level report, then with the invalid rows set aside.
+    let csv = format!(
+        "{HEADER}Theft,2024-03-04 10:00,51.3,71.3\nTheft,2024-03-05 25:00,51.3,71.3\nTheft,2024-03-06 11:00,51.3,71.7\nTheft,2024-03-06 12:00,north,71.7\n"
+    );
+    let upload = |cookie: &str, mode: &str, dry: &str| {
+        let token = csrf(cookie);
+        let (body, ty) = multipart(&[("mapping", MAPPING), ("mode", mode), ("dry_run", dry)], ("week 10.csv", csv.as_bytes()));
+        let (status, _, text) = http_bytes(
+            &addr,
+            "POST",
+            "/api/v1/territories/Astana/imports",
+            &[("Cookie", cookie), ("X-CSRF-Token", &token)],
+            &body,
+            Some(&ty),
+        );
+        (status, serde_json::from_slice::<serde_json::Value>(&text).unwrap())
+    };
+    let (status, report) = upload(&analyst, "all_or_nothing", "false");
+    assert_eq!(status, 422, "{report}");
+    assert_eq!(report["status"], "rejected");
+    assert_eq!(report["rejected"], 2);
+    assert_eq!(report["rejects"][0]["line"], 3);
+    assert_eq!(report["rejects"][0]["field"], "date");
+    assert_eq!(report["rejects"][1]["line"], 5);
+    assert_eq!(report["rejects"][1]["field"], "lat");
+    assert!(!report.to_string().contains("/tmp"), "no server paths in the report: {report}");
+    assert_eq!(env.counts().incidents, 0, "nothing written");
+    let (status, report) = upload(&analyst, "skip_invalid", "true");
+    assert_eq!((status, report["status"].as_str()), (200, Some("checked")), "{report}");
+    assert_eq!(env.counts().incidents, 0, "a check writes nothing");
+    let (status, report) = upload(&analyst, "skip_invalid", "false");
+    assert_eq!((status, report["imported"].as_u64()), (200, Some(2)), "{report}");
+    let (status, report) = upload(&analyst, "skip_invalid", "false");
+    assert_eq!((status, report["status"].as_str()), (200, Some("already_imported")), "{report}");
+    assert_eq!(upload(&viewer, "skip_invalid", "false").0, 403, "viewers do not import");
+
+    // Layers: boundaries, the binary point layer (with its audit entry), time and CompStat.
+    let (status, b) = json(&analyst, "GET", "/api/v1/territories/Astana/boundaries", "");
+    assert_eq!(status, 200);
+    let names: Vec<&str> = b["features"].as_array().unwrap().iter().map(|f| f["properties"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Yesil", "Saryarka"]);
+    assert_eq!(b["features"][0]["geometry"]["type"], "MultiPolygon");
+    let (status, _, bytes) = http_bytes(&addr, "GET", "/api/v1/territories/Astana/points?purpose=map", &[("Cookie", &analyst)], b"", None);
+    assert_eq!(status, 200);
+    let (meta, points) = qalqan_server::layers::decode_points(&bytes).expect("a QPT1 layer");
+    assert_eq!(meta["incidents"], 2);
+    let theft = meta["categories"].as_array().unwrap().iter().position(|c| c == "theft").unwrap();
+    assert!(points.iter().all(|p| p.category as usize == theft && (p.lat - 51.3).abs() < 1e-4));
+    let mut lons: Vec<f32> = points.iter().map(|p| p.lon).collect();
+    lons.sort_by(f32::total_cmp);
+    assert!((lons[0] - 71.3).abs() < 1e-4 && (lons[1] - 71.7).abs() < 1e-4, "{lons:?}");
+    // 2024-03-04 10:00 in Astana (UTC+5) is 05:00 UTC.
+    let hour = chrono::DateTime::parse_from_rfc3339("2024-03-04T05:00:00Z").unwrap().timestamp() / 3600;
+    assert!(points.iter().any(|p| i64::from(p.start_hour) == hour), "{points:?}");
+    assert_eq!(http(&addr, "GET", "/api/v1/territories/Astana/points", &[("Cookie", &viewer)], "").0, 403);
+    let (status, t) = json(&viewer, "GET", "/api/v1/territories/Astana/time", "");
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["incidents"], 2);
+    assert_eq!(t["hour_weekday"][0][10], 1.0, "Monday 10:00");
+    assert_eq!(t["monthly"][0]["month"], "2024-03");
+    let (status, c) = json(&viewer, "GET", "/api/v1/territories/Astana/compstat", "");
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["date"], "2024-03-06", "as of the last day with data");
+    let all = c["rows"].as_array().unwrap().iter().find(|r| r["district"].is_null() && r["category"].is_null()).unwrap();
+    assert_eq!(all["week_to_date"]["current"], 2);
+    let (_, cats) = json(&viewer, "GET", "/api/v1/categories", "");
+    assert!(cats.as_array().unwrap().iter().any(|c| c["code"] == "burglary"));
+    let (_, maps) = json(&viewer, "GET", "/api/v1/mappings", "");
+    assert_eq!(maps[0]["name"], "toronto-mci");
+
+    // Administration: users, agencies, sessions, audit.
+    assert_eq!(json(&analyst, "GET", "/api/v1/admin/users", "").0, 403);
+    let (status, created) = json(
+        &admin,
+        "POST",
+        "/api/v1/admin/users",
+        r#"{"login":"cmd1","display_name":"Commander","role":"commander","agency":"DP Astana","territories":["Astana"]}"#,
+    );
+    assert_eq!(status, 201, "{created}");
+    let one_time = created["password"].as_str().unwrap().to_owned();
+    assert_eq!(json(&admin, "POST", "/api/v1/admin/users", r#"{"login":"cmd1","role":"commander"}"#).0, 409);
+    assert_eq!(json(&admin, "POST", "/api/v1/admin/users", r#"{"login":"x2","role":"general"}"#).0, 400);
+    let (_, users) = json(&admin, "GET", "/api/v1/admin/users", "");
+    let cmd1 = users.as_array().unwrap().iter().find(|u| u["login"] == "cmd1").unwrap().clone();
+    assert_eq!(cmd1["scopes"][0]["territory"], "Astana");
+    assert_eq!(cmd1["must_change_password"], true);
+    assert_eq!(json(&admin, "PUT", "/api/v1/admin/users/cmd1/scopes", r#"{"scopes":[{"territory":"Astana","district":"Yesil"}]}"#).0, 204);
+    assert_eq!(json(&admin, "PUT", "/api/v1/admin/users/cmd1/scopes", r#"{"scopes":[{"territory":"Mars"}]}"#).0, 400);
+    let (_, agencies) = json(&admin, "GET", "/api/v1/admin/agencies", "");
+    assert!(agencies.as_array().unwrap().iter().any(|a| a["name"] == "DP Astana" && a["users"] == 1), "{agencies}");
+    assert_eq!(json(&admin, "POST", "/api/v1/admin/agencies", r#"{"name":"Akimat"}"#).0, 201);
+    assert_eq!(json(&admin, "POST", "/api/v1/admin/agencies", r#"{"name":"Akimat"}"#).0, 409);
+
+    let commander = login_cookie(&addr, "cmd1", &one_time);
+    assert_eq!(http(&addr, "GET", "/api/v1/territories", &[("Cookie", &commander)], "").0, 200);
+    let (_, sessions) = json(&admin, "GET", "/api/v1/admin/sessions", "");
+    let id = sessions.as_array().unwrap().iter().find(|s| s["login"] == "cmd1").unwrap()["id"].as_i64().unwrap();
+    assert_eq!(json(&admin, "DELETE", &format!("/api/v1/admin/sessions/{id}"), "").0, 204);
+    assert_eq!(http(&addr, "GET", "/api/v1/territories", &[("Cookie", &commander)], "").0, 401, "an ended session is gone at once");
+    let analyst2 = login_cookie(&addr, "ana", &format!("{analyst_pw}-renewed"));
+    let (_, revoked) = json(&admin, "POST", "/api/v1/admin/users/ana/sessions/revoke", "");
+    assert_eq!(revoked["revoked"], 2, "both of the analyst's sessions");
+    assert_eq!(http(&addr, "GET", "/api/v1/territories", &[("Cookie", &analyst2)], "").0, 401);
+    let (status, reset) = json(&admin, "POST", "/api/v1/admin/users/vie/reset", "");
+    assert_eq!(status, 200);
+    assert_eq!(http(&addr, "GET", "/api/v1/territories", &[("Cookie", &viewer)], "").0, 401, "a reset ends the sessions");
+    assert_eq!(json(&admin, "POST", "/api/v1/admin/users/chief/disable", "").0, 400, "not oneself");
+    assert_eq!(json(&admin, "POST", "/api/v1/admin/users/vie/disable", "").0, 204);
+    let (status, _, _) = http(
+        &addr,
+        "POST",
+        "/api/v1/auth/login",
+        &[],
+        &format!(r#"{{"login":"vie","password":"{}"}}"#, reset["password"].as_str().unwrap()),
+    );
+    assert_eq!(status, 401, "a disabled account cannot log in");
+
+    let (status, page) = json(&admin, "GET", "/api/v1/admin/audit?limit=5&action=session", "");
+    assert_eq!(status, 200);
+    let entries = page["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 5);
+    assert!(entries.windows(2).all(|w| w[0]["seq"].as_i64() > w[1]["seq"].as_i64()), "newest first");
+    assert!(entries.iter().all(|e| e["action"].as_str().unwrap().contains("session")));
+    let before = page["next_before"].as_i64().unwrap();
+    let (_, older) = json(&admin, "GET", &format!("/api/v1/admin/audit?limit=5&before={before}"), "");
+    assert!(older["entries"].as_array().unwrap().iter().all(|e| e["seq"].as_i64().unwrap() < before));
+    let (_, points_read) = json(&admin, "GET", "/api/v1/admin/audit?action=incident.points", "");
+    assert_eq!(points_read["entries"][0]["purpose"], "map");
+    assert_eq!(points_read["entries"][0]["actor"], "ana");
+    let (_, verified) = json(&admin, "GET", "/api/v1/admin/audit/verify", "");
+    assert_eq!(verified["ok"], true, "{verified}");
     server.kill().unwrap();
     server.wait().unwrap();
 }

@@ -7,15 +7,20 @@
 //! Errors: [`ApiError`] turns every failure into a response; 4xx carry a
 //! message for the user, 5xx are opaque to the client and logged once.
 
+pub mod admin;
 pub mod auth;
 pub mod dto;
 pub mod hotspots;
+pub mod imports;
 pub mod incidents;
+pub mod layers;
 pub mod middleware;
 mod page;
+pub mod patterns;
 pub mod scope;
 pub mod session;
 pub mod setup;
+pub mod web;
 
 use std::future::Future;
 
@@ -43,6 +48,8 @@ pub struct AppState {
     pub login_attempts: std::sync::Arc<session::AttemptLimiter>,
     /// Computed hotspot maps.
     pub hotspots: std::sync::Arc<hotspots::HotspotCache>,
+    /// Where the web UI's files come from.
+    pub web: web::WebAssets,
 }
 
 impl AppState {
@@ -53,6 +60,7 @@ impl AppState {
             setup_token: Default::default(),
             login_attempts: Default::default(),
             hotspots: Default::default(),
+            web: web::WebAssets::from_env(),
         }
     }
 }
@@ -69,6 +77,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("too many failed attempts; try again later")]
     TooManyAttempts,
     #[error("the database is not available")]
@@ -104,6 +114,7 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, self.to_string()),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, self.to_string()),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
             ApiError::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, self.to_string()),
             ApiError::Store(source) => {
                 tracing::error!(error = %source, "request failed");
@@ -121,18 +132,41 @@ impl IntoResponse for ApiError {
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(page::index))
+        .route("/", get(web::index))
+        .route("/assets/{*path}", get(web::asset))
+        .route("/favicon.svg", get(web::favicon))
         .route("/api/v1/health", get(health))
         .route("/api/v1/ready", get(ready))
         .route("/api/v1/territories", get(territories))
         .route("/api/v1/territories/{name}/stats", get(stats))
         .route("/api/v1/territories/{name}/incidents", get(incidents::list))
         .route("/api/v1/territories/{name}/hotspots", get(hotspots::get_hotspots))
+        .route("/api/v1/territories/{name}/time", get(patterns::get_time))
+        .route("/api/v1/territories/{name}/boundaries", get(layers::boundaries))
+        .route("/api/v1/territories/{name}/points", get(layers::points))
+        .route("/api/v1/categories", get(layers::categories))
+        .route("/api/v1/mappings", get(imports::mappings))
+        .route(
+            "/api/v1/territories/{name}/imports",
+            post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(imports::MAX_UPLOAD_BYTES)),
+        )
+        .route("/api/v1/territories/{name}/compstat", get(patterns::get_compstat))
         .route("/api/v1/auth/login", post(session::login))
         .route("/api/v1/auth/logout", post(session::logout))
         .route("/api/v1/auth/me", get(session::me))
         .route("/api/v1/auth/password", post(session::change_password))
         .route("/api/v1/setup", post(setup::create_first_administrator))
+        .route("/api/v1/admin/users", get(admin::users).post(admin::add_user))
+        .route("/api/v1/admin/users/{login}/disable", post(admin::disable))
+        .route("/api/v1/admin/users/{login}/enable", post(admin::enable))
+        .route("/api/v1/admin/users/{login}/reset", post(admin::reset))
+        .route("/api/v1/admin/users/{login}/sessions/revoke", post(admin::revoke_user_sessions))
+        .route("/api/v1/admin/users/{login}/scopes", axum::routing::put(admin::set_scopes))
+        .route("/api/v1/admin/agencies", get(admin::agencies).post(admin::add_agency))
+        .route("/api/v1/admin/sessions", get(admin::sessions))
+        .route("/api/v1/admin/sessions/{id}", axum::routing::delete(admin::revoke_session))
+        .route("/api/v1/admin/audit", get(admin::audit))
+        .route("/api/v1/admin/audit/verify", get(admin::verify))
         .fallback(not_found)
         // Large JSON (a city's hotspot grid is several MB) travels gzip-compressed when the client accepts it.
         .layer(tower_http::compression::CompressionLayer::new())

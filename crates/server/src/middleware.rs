@@ -14,10 +14,12 @@ use crate::auth::random_bytes;
 pub const REQUEST_ID: &str = "x-request-id";
 
 const SECURITY_HEADERS: &[(&str, &str)] = &[
-    // No inline scripts or styles from elsewhere; nothing may frame Qalqan.
+    // Scripts only from Qalqan itself (no inline scripts, nothing from elsewhere: the UI works offline);
+    // the map library starts its workers from blob: URLs and draws canvases it may export as data:/blob: images.
+    // Nothing may frame Qalqan.
     (
         "content-security-policy",
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        "default-src 'self'; script-src 'self'; worker-src 'self' blob:; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     ),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),

@@ -82,6 +82,12 @@ impl FromRequestParts<AppState> for CurrentSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = cookie_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
         let session = state.store.session(&token_hash(&token)).await?.ok_or(ApiError::Unauthorized)?;
+        // A one-time password (new account, reset) must be replaced before anything else.
+        if session.user.password_state == PasswordState::MustChange
+            && !matches!(parts.uri.path(), "/api/v1/auth/me" | "/api/v1/auth/password" | "/api/v1/auth/logout")
+        {
+            return Err(ApiError::Forbidden("change your one-time password first (POST /api/v1/auth/password)".into()));
+        }
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -162,6 +162,24 @@ pub struct User {
     pub scopes: Vec<(TerritoryId, Option<DistrictId>)>,
 }
 
+/// A live session as the administrator sees it (no tokens).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub login: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Client address at login.
+    pub origin: String,
+}
+
+/// Which sessions to end.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionsOf<'a> {
+    Id(i64),
+    User(&'a Login),
+}
+
 /// A live server-side session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -463,6 +481,55 @@ impl Store {
         let audit =
             user_audit("user.scope", login, serde_json::json!({"territory": territory.0, "district": district.map(|d| d.0)}), actor);
         dispatch!(self, grant_scope(login.as_str(), territory.0, district.map(|d| d.0), &audit))
+    }
+
+    /// Replaces the territories and districts a user may see (audited).
+    pub async fn set_scopes(&self, login: &Login, scopes: &[(TerritoryId, Option<DistrictId>)], actor: &Actor) -> Result<(), StoreError> {
+        let listed: Vec<serde_json::Value> =
+            scopes.iter().map(|(t, d)| serde_json::json!({"territory": t.0, "district": d.map(|d| d.0)})).collect();
+        let audit = user_audit("user.scopes", login, serde_json::json!({"scopes": listed}), actor);
+        let rows: Vec<(i64, Option<i64>)> = scopes.iter().map(|(t, d)| (t.0, d.map(|d| d.0))).collect();
+        dispatch!(self, set_scopes(login.as_str(), &rows, &audit))
+    }
+
+    /// Agencies with their number of accounts, by name.
+    pub async fn agencies(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> = dispatch!(self, agencies())?;
+        Ok(rows.into_iter().map(|(n, c)| (n, c.max(0) as u64)).collect())
+    }
+
+    /// Registers an agency (audited); a name already there is a conflict.
+    pub async fn add_agency(&self, name: &str, actor: &Actor) -> Result<(), StoreError> {
+        let audit = NewAuditEntry {
+            actor: actor.clone(),
+            action: "agency.add".into(),
+            object: format!("agency:{name}"),
+            detail: "{}".into(),
+            purpose: None,
+        };
+        dispatch!(self, add_agency(name, &audit))
+    }
+
+    /// Sessions neither revoked nor expired, oldest first.
+    pub async fn live_sessions(&self) -> Result<Vec<SessionInfo>, StoreError> {
+        dispatch!(self, live_sessions(Utc::now()))
+    }
+
+    /// Ends one session by id, or every session of a user (audited as
+    /// `session.revoke`); returns how many were live.
+    pub async fn revoke_sessions(&self, which: SessionsOf<'_>, actor: &Actor) -> Result<u64, StoreError> {
+        let (id, login, object) = match which {
+            SessionsOf::Id(id) => (id, "", format!("session:{id}")),
+            SessionsOf::User(login) => (-1, login.as_str(), format!("user:{login}")),
+        };
+        let audit = NewAuditEntry { actor: actor.clone(), action: "session.revoke".into(), object, detail: "{}".into(), purpose: None };
+        dispatch!(self, revoke_sessions(id, login, &audit))
+    }
+
+    /// Audit entries older than `before` (newest first), at most `limit`, whose
+    /// action and actor contain the given texts (case-insensitive; empty matches all).
+    pub async fn audit_search(&self, before: Option<i64>, limit: u32, action: &str, actor: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self, audit_search(before.unwrap_or(i64::MAX), i64::from(limit), action, actor))
     }
 
     /// Whether any account exists (the first-administrator setup is offered only when none does).
@@ -827,6 +894,9 @@ pub(crate) fn audit_from_row(
     Ok(AuditEntry { id, at, actor, origin, action, object, detail, purpose, prev_hash, hash })
 }
 
+pub(crate) const LIVE_SESSIONS_SQL: &str = "SELECT s.id, u.login, s.created_at, s.expires_at, s.origin FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.revoked_at IS NULL";
+pub(crate) const AGENCIES_SQL: &str =
+    "SELECT a.name, count(u.id) FROM agencies a LEFT JOIN users u ON u.agency_id = a.id GROUP BY a.name ORDER BY a.name";
 pub(crate) const AUDIT_COLUMNS: &str = "id, at_us, actor, origin, action, object, detail, purpose, prev_hash, hash";
 
 /// Territory row as stored, before its geometry is parsed.

@@ -645,3 +645,76 @@ pub(crate) async fn data_version(pool: &PgPool, territory: TerritoryId) -> Resul
         .fetch_one(pool)
         .await?)
 }
+
+type SessionInfoRow = (i64, String, DateTime<Utc>, DateTime<Utc>, String);
+
+pub(crate) async fn live_sessions(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<crate::SessionInfo>, StoreError> {
+    let rows: Vec<SessionInfoRow> =
+        sqlx::query_as(AssertSqlSafe(format!("{} AND s.expires_at > $1 ORDER BY s.id", crate::LIVE_SESSIONS_SQL)))
+            .bind(now)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, login, created_at, expires_at, origin)| crate::SessionInfo { id, login, created_at, expires_at, origin })
+        .collect())
+}
+
+pub(crate) async fn revoke_sessions(pool: &PgPool, id: i64, login: &str, audit: &NewAuditEntry) -> Result<u64, StoreError> {
+    let mut tx = pool.begin().await?;
+    let n = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL AND (id = $2 OR user_id = (SELECT id FROM users WHERE login = $3))",
+    )
+    .bind(Utc::now())
+    .bind(id)
+    .bind(login)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+pub(crate) async fn agencies(pool: &PgPool) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as(crate::AGENCIES_SQL).fetch_all(pool).await?)
+}
+
+pub(crate) async fn add_agency(pool: &PgPool, name: &str, audit: &NewAuditEntry) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("INSERT INTO agencies (name) VALUES ($1)").bind(name).execute(&mut *tx).await.map_err(|e| conflict(e, "agency", name))?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn set_scopes(pool: &PgPool, login: &str, scopes: &[(i64, Option<i64>)], audit: &NewAuditEntry) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let id = user_id(&mut tx, login).await?;
+    sqlx::query("DELETE FROM user_scopes WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    for (territory, district) in scopes {
+        sqlx::query("INSERT INTO user_scopes (user_id, territory_id, district_id) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(territory)
+            .bind(district)
+            .execute(&mut *tx)
+            .await?;
+    }
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn audit_search(pool: &PgPool, before: i64, limit: i64, action: &str, actor: &str) -> Result<Vec<AuditEntry>, StoreError> {
+    let rows: Vec<crate::AuditRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {} FROM audit_log WHERE id < $1 AND strpos(lower(action), lower($2)) > 0 AND strpos(lower(actor), lower($3)) > 0 ORDER BY id DESC LIMIT $4",
+        crate::AUDIT_COLUMNS
+    )))
+    .bind(before)
+    .bind(action)
+    .bind(actor)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(crate::audit_from_row).collect()
+}

@@ -600,3 +600,92 @@ pub(crate) async fn data_version(pool: &SqlitePool, territory: TerritoryId) -> R
         .fetch_one(pool)
         .await?)
 }
+
+pub(crate) async fn live_sessions(pool: &SqlitePool, now: DateTime<Utc>) -> Result<Vec<crate::SessionInfo>, StoreError> {
+    let rows: Vec<(i64, String, i64, i64, String)> =
+        sqlx::query_as(AssertSqlSafe(format!("{} AND s.expires_at > ? ORDER BY s.id", crate::LIVE_SESSIONS_SQL)))
+            .bind(now.timestamp())
+            .fetch_all(pool)
+            .await?;
+    let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(|(id, login, created, expires, origin)| crate::SessionInfo {
+            id,
+            login,
+            created_at: at(created),
+            expires_at: at(expires),
+            origin,
+        })
+        .collect())
+}
+
+pub(crate) async fn revoke_sessions(pool: &SqlitePool, id: i64, login: &str, audit: &NewAuditEntry) -> Result<u64, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let n = sqlx::query(
+        "UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL AND (id = ? OR user_id = (SELECT id FROM users WHERE login = ?))",
+    )
+    .bind(Utc::now().timestamp())
+    .bind(id)
+    .bind(login)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+pub(crate) async fn agencies(pool: &SqlitePool) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as(crate::AGENCIES_SQL).fetch_all(pool).await?)
+}
+
+pub(crate) async fn add_agency(pool: &SqlitePool, name: &str, audit: &NewAuditEntry) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query("INSERT INTO agencies (name) VALUES (?)").bind(name).execute(&mut *tx).await.map_err(|e| conflict(e, "agency", name))?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn set_scopes(
+    pool: &SqlitePool,
+    login: &str,
+    scopes: &[(i64, Option<i64>)],
+    audit: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let id = user_id(&mut tx, login).await?;
+    sqlx::query("DELETE FROM user_scopes WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
+    for (territory, district) in scopes {
+        sqlx::query("INSERT INTO user_scopes (user_id, territory_id, district_id) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(territory)
+            .bind(district)
+            .execute(&mut *tx)
+            .await?;
+    }
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn audit_search(
+    pool: &SqlitePool,
+    before: i64,
+    limit: i64,
+    action: &str,
+    actor: &str,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let rows: Vec<crate::AuditRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {} FROM audit_log WHERE id < ? AND instr(lower(action), lower(?)) > 0 AND instr(lower(actor), lower(?)) > 0 ORDER BY id DESC LIMIT ?",
+        crate::AUDIT_COLUMNS
+    )))
+    .bind(before)
+    .bind(action)
+    .bind(actor)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(crate::audit_from_row).collect()
+}

@@ -1,0 +1,167 @@
+//! When and how much: the hour × weekday matrix, the monthly series and the
+//! CompStat table as JSON — one writer for the CLI (`qalqan analyze time |
+//! compstat --format json`) and the API (`GET …/time`, `GET …/compstat`).
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::NaiveDate;
+use qalqan_analysis::compstat::{CompStatRow, Comparison, DatedIncident, Period, Periods, compstat_table};
+use qalqan_analysis::time_pattern::{HourWeekdayParams, TimeRecord, hour_weekday, monthly_series};
+use qalqan_domain::{Territory, TerritoryName};
+use qalqan_store::IncidentRecord;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::scope::{Access, territory_access};
+use crate::session::CurrentSession;
+use crate::{ApiError, AppState};
+
+/// Weekday labels, Monday first (ISO 8601).
+pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// The hour × weekday matrix (aoristic) and the monthly series of `records`.
+pub fn time_json(territory: &Territory, filter: Value, records: &[IncidentRecord]) -> Value {
+    let tz = territory.time_zone;
+    let times: Vec<TimeRecord> = records.iter().map(|r| TimeRecord { start: r.start, end: r.end, precision: r.precision }).collect();
+    let matrix = hour_weekday(&times, tz, &HourWeekdayParams::default());
+    let months = monthly_series(&times, tz);
+    json!({
+        "territory": territory.name.as_str(),
+        "filter": filter,
+        "time_zone": tz.name(),
+        "incidents": times.len(),
+        "weekdays": WEEKDAYS,
+        "hour_weekday": matrix.cells,
+        "hour_unknown_by_weekday": matrix.hour_unknown,
+        "not_placed": matrix.not_placed,
+        "monthly": months.iter().map(|(m, n)| json!({"month": crate::dto::month_label(*m), "count": n})).collect::<Vec<_>>(),
+    })
+}
+
+/// Incidents as the CompStat table counts them: local day, district name, category code.
+pub fn dated_incidents(territory: &Territory, records: &[IncidentRecord]) -> Vec<DatedIncident> {
+    let names: HashMap<_, _> = territory.districts.iter().map(|d| (d.id, d.name.to_string())).collect();
+    records
+        .iter()
+        .map(|r| DatedIncident {
+            day: r.start.with_timezone(&territory.time_zone).date_naive(),
+            district: r.district.and_then(|d| names.get(&d).cloned()),
+            category: r.category.code().to_owned(),
+        })
+        .collect()
+}
+
+/// The CompStat table as of `date` (week to date, last 28 days and year to
+/// date, each against the same span a year earlier), with significance at `alpha`.
+pub fn compstat_json(territory: &Territory, table: &[CompStatRow], date: NaiveDate, alpha: f64) -> Value {
+    let periods = Periods::ending(date);
+    let cmp = |c: &Comparison| json!({"current": c.current, "previous": c.previous, "change_percent": c.change_percent, "p_value": c.p_value, "significant": c.significant(alpha)});
+    let rows: Vec<Value> = table
+        .iter()
+        .map(|r| {
+            json!({"district": r.district, "category": r.category, "week_to_date": cmp(&r.week_to_date),
+                   "last_28_days": cmp(&r.last_28_days), "year_to_date": cmp(&r.year_to_date)})
+        })
+        .collect();
+    let p = |p: &Period| json!({"first": p.first.to_string(), "last": p.last.to_string()});
+    json!({
+        "territory": territory.name.as_str(),
+        "date": date.to_string(),
+        "alpha": alpha,
+        "periods": {
+            "week_to_date": [p(&periods.week_to_date.0), p(&periods.week_to_date.1)],
+            "last_28_days": [p(&periods.last_28_days.0), p(&periods.last_28_days.1)],
+            "year_to_date": [p(&periods.year_to_date.0), p(&periods.year_to_date.1)],
+        },
+        "rows": rows,
+    })
+}
+
+/// Query of `GET …/time`.
+#[derive(Debug, Deserialize)]
+pub struct TimeQuery {
+    /// First local day, `YYYY-MM-DD` (inclusive).
+    pub from: Option<String>,
+    /// Last local day, `YYYY-MM-DD` (inclusive).
+    pub to: Option<String>,
+    /// A category code.
+    pub category: Option<String>,
+}
+
+/// Loads a territory the user may see whole (territory-wide aggregates).
+pub(crate) async fn whole_territory(state: &AppState, session: &qalqan_store::Session, name: &str) -> Result<Territory, ApiError> {
+    let name = TerritoryName::parse(name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let territory = state.store.territory(&name).await?;
+    match territory_access(&session.user, territory.id) {
+        // Out of scope looks exactly like absent: ids and names are not enumerable.
+        Access::None => Err(ApiError::NotFound(format!("territory '{name}' not found"))),
+        Access::Districts(_) => Err(ApiError::Forbidden(format!(
+            "your access to {name} is limited to some districts; territory-wide figures are not available to you"
+        ))),
+        Access::Whole => Ok(territory),
+    }
+}
+
+pub(crate) async fn get_time(
+    State(state): State<AppState>,
+    CurrentSession(session): CurrentSession,
+    Path(name): Path<String>,
+    Query(q): Query<TimeQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let territory = whole_territory(&state, &session, &name).await?;
+    let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
+    let records = state.store.incident_records(&filter).await?;
+    let described = json!({"from": q.from, "to": q.to, "category": q.category});
+    let v = tokio::task::spawn_blocking(move || time_json(&territory, described, &records))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(v))
+}
+
+/// Query of `GET …/compstat`.
+#[derive(Debug, Deserialize)]
+pub struct CompStatQuery {
+    /// The "as of" day, `YYYY-MM-DD`. Default: the last local day with an incident.
+    pub date: Option<String>,
+    /// A category code.
+    pub category: Option<String>,
+    /// Significance level of the two-sided binomial test. Default 0.05.
+    pub alpha: Option<f64>,
+}
+
+pub(crate) async fn get_compstat(
+    State(state): State<AppState>,
+    CurrentSession(session): CurrentSession,
+    Path(name): Path<String>,
+    Query(q): Query<CompStatQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let territory = whole_territory(&state, &session, &name).await?;
+    let alpha = q.alpha.unwrap_or(0.05);
+    if !(alpha > 0.0 && alpha < 1.0) {
+        return Err(ApiError::BadRequest(format!("alpha {alpha} must be between 0 and 1")));
+    }
+    let date = match q.date.as_deref() {
+        Some(d) => Some(
+            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("date: '{d}' is not a date YYYY-MM-DD")))?,
+        ),
+        None => None,
+    };
+    // The comparison reaches back to 1 January of the year before `date`.
+    let from = date.and_then(|d| NaiveDate::from_ymd_opt(chrono::Datelike::year(&d) - 1, 1, 1)).map(|d| d.to_string());
+    let to = date.map(|d| d.to_string());
+    let filter = crate::incident_filter(&territory, from.as_deref(), to.as_deref(), q.category.as_deref())?;
+    let records = state.store.incident_records(&filter).await?;
+    let v = tokio::task::spawn_blocking(move || {
+        let incidents = dated_incidents(&territory, &records);
+        let Some(date) = date.or_else(|| incidents.iter().map(|i| i.day).max()) else {
+            return json!({"territory": territory.name.as_str(), "date": null, "alpha": alpha, "periods": null, "rows": []});
+        };
+        let table = compstat_table(&incidents, date);
+        compstat_json(&territory, &table, date, alpha)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(v))
+}
