@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{generate_password, hash_password};
 use crate::session::{CurrentSession, actor};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorBody};
 
 fn require_admin(session: &Session) -> Result<(), ApiError> {
     if session.user.role == Role::Administrator {
@@ -46,7 +46,7 @@ async fn one_time_password(login: &Login) -> Result<(String, String), ApiError> 
 }
 
 /// A scope as the API names it.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, utoipa::ToSchema)]
 pub struct ScopeDto {
     pub territory: String,
     pub district: Option<String>,
@@ -74,6 +74,7 @@ async fn resolve_scopes(state: &AppState, scopes: &[ScopeDto]) -> Result<Vec<(Te
     Ok(out)
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", summary = "Accounts with scope and live sessions", responses((status = 200, description = "Accounts", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn users(State(state): State<AppState>, CurrentSession(session): CurrentSession) -> Result<Json<Value>, ApiError> {
     require_admin(&session)?;
     let territories = state.store.territories().await?;
@@ -109,7 +110,7 @@ pub(crate) async fn users(State(state): State<AppState>, CurrentSession(session)
 }
 
 /// Body of `POST /api/v1/admin/users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewUserRequest {
     pub login: String,
     pub display_name: Option<String>,
@@ -121,6 +122,7 @@ pub struct NewUserRequest {
     pub territories: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", summary = "Create an account; answers its one-time password once", request_body = NewUserRequest, responses((status = 201, description = "Created", body = serde_json::Value), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 409, description = "Already exists", body = ErrorBody)))]
 pub(crate) async fn add_user(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -169,6 +171,7 @@ pub(crate) async fn set_state(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/users/{login}/disable", tag = "admin", summary = "Disable an account and end its sessions", params(("login" = String, Path, description = "Account login")), responses((status = 204, description = "Disabled"), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn disable(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -178,6 +181,7 @@ pub(crate) async fn disable(
     set_state(&state, peer, &session, &l, AccountState::Disabled).await
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/users/{login}/enable", tag = "admin", summary = "Enable an account", params(("login" = String, Path, description = "Account login")), responses((status = 204, description = "Enabled"), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn enable(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -187,6 +191,7 @@ pub(crate) async fn enable(
     set_state(&state, peer, &session, &l, AccountState::Active).await
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/users/{login}/reset", tag = "admin", summary = "Issue a new one-time password; ends the account's sessions", params(("login" = String, Path, description = "Account login")), responses((status = 200, description = "The one-time password", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn reset(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -201,6 +206,7 @@ pub(crate) async fn reset(
     Ok(Json(json!({"login": l.as_str(), "password": plain})))
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/users/{login}/sessions/revoke", tag = "admin", summary = "End every session of an account", params(("login" = String, Path, description = "Account login")), responses((status = 200, description = "How many were ended", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn revoke_user_sessions(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -215,11 +221,12 @@ pub(crate) async fn revoke_user_sessions(
 }
 
 /// Body of `PUT /api/v1/admin/users/{login}/scopes`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ScopesRequest {
     pub scopes: Vec<ScopeDto>,
 }
 
+#[utoipa::path(put, path = "/api/v1/admin/users/{login}/scopes", tag = "admin", summary = "Replace the territories and districts an account may see", params(("login" = String, Path, description = "Account login")), request_body = ScopesRequest, responses((status = 204, description = "Replaced"), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn set_scopes(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -235,6 +242,7 @@ pub(crate) async fn set_scopes(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/agencies", tag = "admin", summary = "Agencies with their number of accounts", responses((status = 200, description = "Agencies", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn agencies(State(state): State<AppState>, CurrentSession(session): CurrentSession) -> Result<Json<Value>, ApiError> {
     require_admin(&session)?;
     let list = state.store.agencies().await?;
@@ -242,11 +250,12 @@ pub(crate) async fn agencies(State(state): State<AppState>, CurrentSession(sessi
 }
 
 /// Body of `POST /api/v1/admin/agencies`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AgencyRequest {
     pub name: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/agencies", tag = "admin", summary = "Register an agency", request_body = AgencyRequest, responses((status = 201, description = "Created"), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 409, description = "Already exists", body = ErrorBody)))]
 pub(crate) async fn add_agency(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -265,6 +274,7 @@ pub(crate) async fn add_agency(
     Ok(StatusCode::CREATED)
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/sessions", tag = "admin", summary = "Live sessions", responses((status = 200, description = "Sessions", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn sessions(State(state): State<AppState>, CurrentSession(session): CurrentSession) -> Result<Json<Value>, ApiError> {
     require_admin(&session)?;
     let list = state.store.live_sessions().await?;
@@ -278,6 +288,7 @@ pub(crate) async fn sessions(State(state): State<AppState>, CurrentSession(sessi
     )))
 }
 
+#[utoipa::path(delete, path = "/api/v1/admin/sessions/{id}", tag = "admin", summary = "End one session", params(("id" = i64, Path, description = "Session id")), responses((status = 204, description = "Ended"), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such live session", body = ErrorBody)))]
 pub(crate) async fn revoke_session(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -292,7 +303,8 @@ pub(crate) async fn revoke_session(
 }
 
 /// Query of `GET /api/v1/admin/audit`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries older than this sequence number (newest first). Default: the newest.
     pub before: Option<i64>,
@@ -304,6 +316,7 @@ pub struct AuditQuery {
     pub actor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", summary = "The audit trail, newest first (reading it is itself audited)", params(AuditQuery), responses((status = 200, description = "Entries and the cursor of the next page", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn audit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -334,6 +347,7 @@ pub(crate) async fn audit(
     Ok(Json(json!({"entries": list, "next_before": next_before})))
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/audit/verify", tag = "admin", summary = "Verify the audit trail's hash chain", responses((status = 200, description = "Intact, or the first broken entry", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn verify(State(state): State<AppState>, CurrentSession(session): CurrentSession) -> Result<Json<Value>, ApiError> {
     require_admin(&session)?;
     let (entries, result) = state.store.verify_audit().await?;

@@ -4,7 +4,7 @@ use qalqan_store::{IncidentStats, TerritorySummary};
 use serde::Serialize;
 
 /// A territory in lists.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TerritoryDto {
     pub name: String,
     pub time_zone: String,
@@ -26,7 +26,7 @@ impl From<&TerritorySummary> for TerritoryDto {
 }
 
 /// Incident counts by category, month and district.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatsDto {
     pub territory: String,
     pub total: u64,
@@ -35,20 +35,20 @@ pub struct StatsDto {
     pub by_district: Vec<DistrictCount>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CategoryCount {
     pub category: String,
     pub count: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MonthCount {
     /// `YYYY-MM`, local to the territory.
     pub month: String,
     pub count: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DistrictCount {
     /// `null` for incidents without a district.
     pub district: Option<String>,

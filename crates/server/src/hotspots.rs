@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::scope::{Access, territory_access};
 use crate::session::CurrentSession;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorBody};
 
 /// Properties of kept cell `k`, method-specific ones included.
 pub fn properties(map: &HotspotMap, k: usize) -> Vec<(&'static str, Value)> {
@@ -156,7 +156,8 @@ impl HotspotCache {
 }
 
 /// Query of `GET /api/v1/territories/{name}/hotspots`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HotspotQuery {
     /// grid (default), kde, gi or lisa.
     pub method: Option<String>,
@@ -218,6 +219,7 @@ fn params(q: &HotspotQuery) -> Result<HotspotParams, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/territories/{name}/hotspots", tag = "analysis", summary = "Hotspot grid: counts, KDE, Getis-Ord Gi* or Local Moran per cell, as GeoJSON (or CSV)", params(("name" = String, Path, description = "Territory name"), HotspotQuery), responses((status = 200, description = "GeoJSON FeatureCollection of cells with a `qalqan` metadata member", body = serde_json::Value), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 pub(crate) async fn get_hotspots(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,

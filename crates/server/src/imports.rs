@@ -19,7 +19,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::scope::{Access, territory_access};
 use crate::session::CurrentSession;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorBody};
 
 /// Mappings shipped with Qalqan: (name, TOML).
 pub const BUILT_IN_MAPPINGS: &[(&str, &str)] = &[("toronto-mci", include_str!("../../../data/mappings/toronto-mci.toml"))];
@@ -30,6 +30,7 @@ pub const MAX_UPLOAD_BYTES: usize = 512 << 20;
 /// Rejected rows listed in a response; all of them are counted.
 const REJECTS_SHOWN: usize = 1000;
 
+#[utoipa::path(get, path = "/api/v1/mappings", tag = "imports", summary = "Import mappings shipped with Qalqan", responses((status = 200, description = "Name and TOML text of each", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody)))]
 pub(crate) async fn mappings(CurrentSession(_): CurrentSession) -> Json<Value> {
     Json(Value::Array(BUILT_IN_MAPPINGS.iter().map(|(name, toml)| json!({"name": name, "toml": toml})).collect()))
 }
@@ -121,6 +122,7 @@ fn file_error(e: ImportError, dir: &FsPath) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/territories/{name}/imports", tag = "imports", summary = "Import an export (multipart: file, mapping, mode, dry_run) with the row-level report", params(("name" = String, Path, description = "Territory name")), request_body(content = String, content_type = "multipart/form-data", description = "Fields: file (.csv, .csv.gz, .geojson), mapping (TOML text), mode (all_or_nothing | skip_invalid), dry_run (true | false)"), responses((status = 200, description = "Imported, already imported, or checked: counts and rejected rows (line, field, reason)", body = serde_json::Value), (status = 422, description = "Invalid rows under all_or_nothing, or no valid row: nothing was written; the body is the same report", body = serde_json::Value), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 pub(crate) async fn upload(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

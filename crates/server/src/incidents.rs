@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::scope::{Access, territory_access};
 use crate::session::CurrentSession;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorBody};
 
 /// Query of the incident list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IncidentQuery {
     /// First local day, `YYYY-MM-DD` (inclusive).
     pub from: Option<String>,
@@ -35,7 +36,7 @@ pub struct IncidentQuery {
     pub purpose: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentDto {
     pub id: i64,
     pub external_id: Option<String>,
@@ -50,7 +51,7 @@ pub struct IncidentDto {
     pub premises: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentPage {
     pub incidents: Vec<IncidentDto>,
     /// Pass as `after` for the next page; `null` on the last page.
@@ -61,6 +62,7 @@ fn bad(m: String) -> ApiError {
     ApiError::BadRequest(m)
 }
 
+#[utoipa::path(get, path = "/api/v1/territories/{name}/incidents", tag = "incidents", summary = "Incidents, filtered and paged (audited read of incident detail)", params(("name" = String, Path, description = "Territory name"), IncidentQuery), responses((status = 200, description = "One page", body = IncidentPage), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

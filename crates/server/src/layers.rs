@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::scope::{Access, territory_access};
 use crate::session::CurrentSession;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorBody};
 
 fn multipolygon(shape: &MultiPolygon<f64>) -> Value {
     let ring = |r: &geo_types::LineString<f64>| r.0.iter().map(|c| [round7(c.x), round7(c.y)]).collect::<Vec<_>>();
@@ -32,6 +32,7 @@ fn round7(v: f64) -> f64 {
 
 /// `GET /api/v1/territories/{name}/boundaries`: the territory's boundary and
 /// its districts' (those the user may see) as one GeoJSON FeatureCollection.
+#[utoipa::path(get, path = "/api/v1/territories/{name}/boundaries", tag = "territories", summary = "Territory and district boundaries as GeoJSON", params(("name" = String, Path, description = "Territory name")), responses((status = 200, description = "GeoJSON FeatureCollection", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 pub(crate) async fn boundaries(
     State(state): State<AppState>,
     CurrentSession(session): CurrentSession,
@@ -62,6 +63,7 @@ pub(crate) async fn boundaries(
 }
 
 /// `GET /api/v1/categories`: the offence categories every import maps onto.
+#[utoipa::path(get, path = "/api/v1/categories", tag = "territories", summary = "Offence categories", responses((status = 200, description = "Category codes with descriptions", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody)))]
 pub(crate) async fn categories(CurrentSession(_): CurrentSession) -> Json<Value> {
     Json(Value::Array(OffenceCategory::ALL.iter().map(|c| json!({"code": c.code(), "description": c.description()})).collect()))
 }
@@ -145,7 +147,8 @@ pub fn decode_points(bytes: &[u8]) -> Option<(Value, Vec<LayerPoint>)> {
 }
 
 /// Query of the point layer.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PointsQuery {
     pub from: Option<String>,
     pub to: Option<String>,
@@ -157,6 +160,7 @@ pub struct PointsQuery {
 /// `GET /api/v1/territories/{name}/points`: every incident of the filter as a
 /// `QPT1` layer. Incident-level detail: refused to viewers and agency
 /// executors, limited to a district-scoped user's districts, and audited.
+#[utoipa::path(get, path = "/api/v1/territories/{name}/points", tag = "incidents", summary = "Every incident of the filter as a compact binary layer (QPT1; audited)", params(("name" = String, Path, description = "Territory name"), PointsQuery), responses((status = 200, description = "QPT1 layer: magic, count, JSON metadata, then f32 lon, f32 lat, u32 start hour, u8 category columns", content_type = "application/octet-stream", body = Vec<u8>), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 pub(crate) async fn points(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -15,6 +15,7 @@ pub mod imports;
 pub mod incidents;
 pub mod layers;
 pub mod middleware;
+pub mod openapi;
 mod page;
 pub mod patterns;
 pub mod scope;
@@ -63,6 +64,13 @@ impl AppState {
             web: web::WebAssets::from_env(),
         }
     }
+}
+
+/// The body of every error response.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for the user; never internals.
+    pub error: String,
 }
 
 /// Errors a handler can return.
@@ -135,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(web::index))
         .route("/assets/{*path}", get(web::asset))
         .route("/favicon.svg", get(web::favicon))
+        .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/health", get(health))
         .route("/api/v1/ready", get(ready))
         .route("/api/v1/territories", get(territories))
@@ -185,15 +194,18 @@ pub async fn serve(
         .await
 }
 
+#[utoipa::path(get, path = "/api/v1/health", tag = "system", summary = "Liveness: the process answers", responses((status = 200, description = "Alive", body = serde_json::Value)))]
 async fn health() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
+#[utoipa::path(get, path = "/api/v1/ready", tag = "system", summary = "Readiness: the database answers", responses((status = 200, description = "Ready", body = serde_json::Value), (status = 503, description = "The database is not available", body = ErrorBody)))]
 async fn ready(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     state.store.table_counts().await?;
     Ok(Json(serde_json::json!({ "status": "ready" })))
 }
 
+#[utoipa::path(get, path = "/api/v1/territories", tag = "territories", summary = "Territories the user may see", responses((status = 200, description = "Territories", body = Vec<dto::TerritoryDto>), (status = 401, description = "Not logged in", body = ErrorBody)))]
 async fn territories(State(state): State<AppState>, CurrentSession(session): CurrentSession) -> Result<impl IntoResponse, ApiError> {
     let list = state.store.territories().await?;
     Ok(Json(
@@ -205,7 +217,8 @@ async fn territories(State(state): State<AppState>, CurrentSession(session): Cur
 }
 
 /// Query of `GET /api/v1/territories/{name}/stats`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// First local day, `YYYY-MM-DD` (inclusive).
     pub from: Option<String>,
@@ -215,6 +228,7 @@ pub struct StatsQuery {
     pub category: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/territories/{name}/stats", tag = "analysis", summary = "Incident counts by category, month and district", params(("name" = String, Path, description = "Territory name"), StatsQuery), responses((status = 200, description = "Counts", body = dto::StatsDto), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 async fn stats(
     State(state): State<AppState>,
     CurrentSession(session): CurrentSession,

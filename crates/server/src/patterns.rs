@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::scope::{Access, territory_access};
 use crate::session::CurrentSession;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorBody};
 
 /// Weekday labels, Monday first (ISO 8601).
 pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -80,7 +80,8 @@ pub fn compstat_json(territory: &Territory, table: &[CompStatRow], date: NaiveDa
 }
 
 /// Query of `GET …/time`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimeQuery {
     /// First local day, `YYYY-MM-DD` (inclusive).
     pub from: Option<String>,
@@ -104,6 +105,7 @@ pub(crate) async fn whole_territory(state: &AppState, session: &qalqan_store::Se
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/territories/{name}/time", tag = "analysis", summary = "Hour × weekday matrix (aoristic) and monthly series", params(("name" = String, Path, description = "Territory name"), TimeQuery), responses((status = 200, description = "Time patterns", body = serde_json::Value), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 pub(crate) async fn get_time(
     State(state): State<AppState>,
     CurrentSession(session): CurrentSession,
@@ -121,7 +123,8 @@ pub(crate) async fn get_time(
 }
 
 /// Query of `GET …/compstat`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CompStatQuery {
     /// The "as of" day, `YYYY-MM-DD`. Default: the last local day with an incident.
     pub date: Option<String>,
@@ -131,6 +134,7 @@ pub struct CompStatQuery {
     pub alpha: Option<f64>,
 }
 
+#[utoipa::path(get, path = "/api/v1/territories/{name}/compstat", tag = "analysis", summary = "CompStat table: week to date, 28 days, year to date against a year earlier", params(("name" = String, Path, description = "Territory name"), CompStatQuery), responses((status = 200, description = "CompStat table", body = serde_json::Value), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 pub(crate) async fn get_compstat(
     State(state): State<AppState>,
     CurrentSession(session): CurrentSession,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{hash_password, random_bytes, verify_password};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorBody};
 
 /// Name of the session cookie.
 pub const COOKIE_NAME: &str = "qalqan_session";
@@ -133,14 +133,14 @@ pub(crate) fn actor(session: &Session, peer: SocketAddr) -> Actor {
 }
 
 /// Body of `POST /api/v1/auth/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub login: String,
     pub password: String,
 }
 
 /// Who is logged in, and the CSRF token for their requests.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub login: String,
     pub display_name: String,
@@ -171,6 +171,7 @@ fn wrong_credentials() -> ApiError {
 /// login does not exist, so both cases take the same time.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$cXFxcXFxcXFxcXFxcXFxcQ$4xV0XCaLmH7lzO7T5vDtTfIpkC5DmcXwD/mRM3pVJxI";
 
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", summary = "Log in: sets the session cookie", request_body = LoginRequest, responses((status = 200, description = "The user and the CSRF token", body = Me), (status = 401, description = "Not logged in", body = ErrorBody), (status = 429, description = "Too many attempts", body = ErrorBody)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -217,10 +218,12 @@ pub(crate) async fn login(
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", summary = "Who is logged in, with the CSRF token", responses((status = 200, description = "The user", body = Me), (status = 401, description = "Not logged in", body = ErrorBody)))]
 pub(crate) async fn me(CurrentSession(session): CurrentSession) -> Json<Me> {
     Json(Me::of(&session))
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", summary = "Log out: ends this session", responses((status = 204, description = "Logged out"), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -235,12 +238,13 @@ pub(crate) async fn logout(
 }
 
 /// Body of `POST /api/v1/auth/password`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PasswordChange {
     pub current: String,
     pub new: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", summary = "Change one's password", request_body = PasswordChange, responses((status = 204, description = "Changed; other sessions ended"), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody)))]
 pub(crate) async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -14,10 +14,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::auth::{hash_password, random_bytes};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, ErrorBody};
 
 /// Body of `POST /api/v1/setup`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SetupRequest {
     pub token: String,
     pub login: String,
@@ -39,6 +39,7 @@ pub async fn issue_token(state: &AppState) -> Result<Option<String>, ApiError> {
     Ok(Some(token))
 }
 
+#[utoipa::path(post, path = "/api/v1/setup", tag = "auth", summary = "Create the first administrator with the one-time setup token", request_body = SetupRequest, responses((status = 201, description = "Created"), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 403, description = "Setup is closed or the token is wrong", body = ErrorBody)))]
 pub(crate) async fn create_first_administrator(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
