@@ -46,7 +46,7 @@ pub async fn run(settings: &Settings, listen: SocketAddr) -> anyhow::Result<()> 
     let password = demo_account(&store, &actor).await?;
     println!("Log in as: demo / {password}   (a demo analyst for Toronto and Astana; the password is new at every start)");
 
-    crate::serve(store, listen).await
+    crate::serve(store, listen, settings).await
 }
 
 async fn ensure_territory(store: &Store, name: &str, zone: &str, boundary: Option<Shape>, actor: &Actor) -> anyhow::Result<()> {

@@ -37,7 +37,7 @@ struct Cli {
     /// Who is working, recorded in the audit trail [default: $USER]
     #[arg(long, global = true, env = "QALQAN_USER")]
     user: Option<String>,
-    /// Config file (TOML with database, data_dir, listen) [default: ./qalqan.toml if present]
+    /// Config file (TOML: database, database_password_file, data_dir, listen, secure_cookie, session_hours) [default: ./qalqan.toml if present]
     #[arg(long, global = true, env = "QALQAN_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -115,7 +115,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { listen } => demo::run(&settings, listen.unwrap_or(settings.listen)).await,
         Command::Serve { listen } => {
             let store = open_store(&settings).await?;
-            serve(store, listen.unwrap_or(settings.listen)).await
+            serve(store, listen.unwrap_or(settings.listen), &settings).await
         }
         Command::Migrate => {
             let store = open_store(&settings).await?;
@@ -148,10 +148,15 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 }
 
 /// Serves HTTP until Ctrl-C or SIGTERM.
-async fn serve(store: Store, listen: SocketAddr) -> anyhow::Result<()> {
+async fn serve(store: Store, listen: SocketAddr, settings: &Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
-    let state = qalqan_server::AppState::new(store.clone());
+    let mut state = qalqan_server::AppState::new(store.clone());
+    state.sessions.secure_cookie = settings.secure_cookie;
+    state.sessions.ttl = chrono::Duration::hours(i64::from(settings.session_hours));
+    if !qalqan_server::web::has_embedded_ui() && matches!(state.web, qalqan_server::web::WebAssets::Embedded) {
+        tracing::warn!("this binary was built without the web UI (web/dist); only the API is served");
+    }
     if let Some(token) = qalqan_server::setup::issue_token(&state).await.map_err(|e| anyhow::anyhow!("{e}"))? {
         println!("No accounts yet. Create the first administrator at this one-time link (valid until the server stops):");
         // The token travels in the URL fragment, which browsers never send to the server (or to its logs).

@@ -79,11 +79,7 @@ mod tests {
         let src = include_str!("lib.rs");
         let router = &src[src.find("pub fn router(").expect("router fn")..];
         let router = &router[..router.find("\n}\n").expect("end of router fn")];
-        router
-            .split('"')
-            .filter(|s| s.starts_with("/api/v1/") && *s != "/api/v1/openapi.json")
-            .map(str::to_owned)
-            .collect()
+        router.split('"').filter(|s| s.starts_with("/api/v1/") && *s != "/api/v1/openapi.json").map(str::to_owned).collect()
     }
 
     #[test]
