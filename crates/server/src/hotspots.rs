@@ -4,8 +4,7 @@
 use std::fmt::Write as _;
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use qalqan_analysis::grid::{CellShape, Contiguity, GridParams};
 use qalqan_analysis::hotspot::{CellStatistics, HotspotMap, HotspotMethod, HotspotParams, Neighbourhood, gi_class, hotspot_map};
 use qalqan_analysis::kde::{Bandwidth, KdeParams, Kernel};
@@ -14,6 +13,7 @@ use qalqan_domain::{TerritoryName, Wgs84Point};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::cache::CachedBody;
 use crate::scope::{Access, territory_access};
 use crate::session::CurrentSession;
 use crate::{ApiError, AppState, ErrorBody};
@@ -81,78 +81,6 @@ pub fn hotspot_csv(map: &HotspotMap) -> String {
         let _ = writeln!(out, "{},{},{}", values.join(","), round7(c.lon()), round7(c.lat()));
     }
     out
-}
-
-/// Computed maps, kept while the territory's data is unchanged: a map is a
-/// pure function of (data, query), so every user with access gets the same
-/// bytes. Least recently used entries go first beyond `max_bytes`.
-#[derive(Debug)]
-pub struct HotspotCache {
-    max_bytes: usize,
-    entries: std::sync::Mutex<Vec<(String, Cached)>>,
-}
-
-/// A computed response: body, content type, and its gzip form made once on first demand.
-#[derive(Debug)]
-pub struct CachedBody {
-    body: String,
-    content_type: &'static str,
-    gzip: std::sync::OnceLock<Vec<u8>>,
-}
-
-type Cached = std::sync::Arc<CachedBody>;
-
-impl CachedBody {
-    fn new(body: String, content_type: &'static str) -> Cached {
-        std::sync::Arc::new(Self { body, content_type, gzip: std::sync::OnceLock::new() })
-    }
-
-    /// The response, gzip-compressed (once, then kept) when the client accepts it:
-    /// a city's grid is several MB of GeoJSON and about a tenth of that compressed.
-    fn respond(&self, headers: &axum::http::HeaderMap) -> Response {
-        use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, VARY};
-        let gzip_ok = headers.get_all(ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).any(|v| v.contains("gzip"));
-        if gzip_ok {
-            let gz = self.gzip.get_or_init(|| {
-                use std::io::Write;
-                let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(self.body.len() / 8), flate2::Compression::fast());
-                let _ = enc.write_all(self.body.as_bytes());
-                enc.finish().unwrap_or_default()
-            });
-            if !gz.is_empty() {
-                return ([(CONTENT_TYPE, self.content_type), (CONTENT_ENCODING, "gzip"), (VARY, "accept-encoding")], gz.clone())
-                    .into_response();
-            }
-        }
-        ([(CONTENT_TYPE, self.content_type), (VARY, "accept-encoding")], self.body.clone()).into_response()
-    }
-}
-
-impl Default for HotspotCache {
-    /// 256 MiB.
-    fn default() -> Self {
-        Self { max_bytes: 256 << 20, entries: Default::default() }
-    }
-}
-
-impl HotspotCache {
-    fn get(&self, key: &str) -> Option<Cached> {
-        let mut entries = self.entries.lock().ok()?;
-        let pos = entries.iter().position(|(k, _)| k == key)?;
-        let entry = entries.remove(pos);
-        let value = entry.1.clone();
-        entries.push(entry); // most recently used last
-        Some(value)
-    }
-
-    fn put(&self, key: String, value: Cached) {
-        let Ok(mut entries) = self.entries.lock() else { return };
-        entries.retain(|(k, _)| *k != key);
-        entries.push((key, value));
-        while entries.iter().map(|(_, v)| v.body.len()).sum::<usize>() > self.max_bytes && entries.len() > 1 {
-            entries.remove(0);
-        }
-    }
 }
 
 /// Query of `GET /api/v1/territories/{name}/hotspots`.
@@ -239,8 +167,8 @@ pub(crate) async fn get_hotspots(
         Access::Whole => {}
     }
     let params = params(&q)?;
-    let key = format!("{}|{}|{q:?}", territory.id.0, state.store.data_version(territory.id).await?);
-    if let Some(hit) = state.hotspots.get(&key) {
+    let key = format!("hotspots|{}|{}|{q:?}", territory.id.0, state.store.data_version(territory.id).await?);
+    if let Some(hit) = state.responses.get(&key) {
         return Ok(hit.respond(&headers));
     }
     let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
@@ -252,8 +180,8 @@ pub(crate) async fn get_hotspots(
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| bad(e.to_string()))?;
     if q.format.as_deref() == Some("csv") {
-        let body = CachedBody::new(hotspot_csv(&map), "text/csv; charset=utf-8");
-        state.hotspots.put(key, body.clone());
+        let body = CachedBody::new(key.clone(), hotspot_csv(&map), "text/csv; charset=utf-8");
+        state.responses.put(key, body.clone());
         return Ok(body.respond(&headers));
     }
     let metadata = json!({
@@ -267,25 +195,7 @@ pub(crate) async fn get_hotspots(
         "seed": q.seed.unwrap_or(12345),
         "qalqan_version": env!("CARGO_PKG_VERSION"),
     });
-    let body = CachedBody::new(hotspot_geojson(&map, metadata).to_string(), "application/json");
-    state.hotspots.put(key, body.clone());
+    let body = CachedBody::new(key.clone(), hotspot_geojson(&map, metadata).to_string(), "application/json");
+    state.responses.put(key, body.clone());
     Ok(body.respond(&headers))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cache_evicts_the_least_recently_used_beyond_its_budget() {
-        let cache = HotspotCache { max_bytes: 10, entries: Default::default() };
-        let v = |s: &str| CachedBody::new(s.to_owned(), "text/plain");
-        cache.put("a".into(), v("aaaa"));
-        cache.put("b".into(), v("bbbb"));
-        assert!(cache.get("a").is_some()); // a is now the most recent
-        cache.put("c".into(), v("cccc")); // 12 bytes > 10: evict b
-        assert!(cache.get("b").is_none());
-        assert_eq!(cache.get("a").unwrap().body, "aaaa");
-        assert_eq!(cache.get("c").unwrap().body, "cccc");
-    }
 }

@@ -6,8 +6,7 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use geo_types::MultiPolygon;
 use qalqan_domain::account::Role;
 use qalqan_domain::audit::NewAuditEntry;
@@ -15,6 +14,7 @@ use qalqan_domain::{OffenceCategory, TerritoryName};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::cache::CachedBody;
 use crate::scope::{Access, territory_access};
 use crate::session::CurrentSession;
 use crate::{ApiError, AppState, ErrorBody};
@@ -163,6 +163,7 @@ pub struct PointsQuery {
 #[utoipa::path(get, path = "/api/v1/territories/{name}/points", tag = "incidents", summary = "Every incident of the filter as a compact binary layer (QPT1; audited)", params(("name" = String, Path, description = "Territory name"), PointsQuery), responses((status = 200, description = "QPT1 layer: magic, count, JSON metadata, then f32 lon, f32 lat, u32 start hour, u8 category columns", content_type = "application/octet-stream", body = Vec<u8>), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 pub(crate) async fn points(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     CurrentSession(session): CurrentSession,
     Path(name): Path<String>,
@@ -179,32 +180,55 @@ pub(crate) async fn points(
         Access::Whole => None,
     };
     let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
-    let records = state.store.incident_records(&filter).await?;
-    let points: Vec<LayerPoint> = records
-        .iter()
-        .filter(|r| allowed.as_ref().is_none_or(|ids| r.district.is_some_and(|d| ids.contains(&d))))
-        .map(|r| LayerPoint {
-            lon: r.location.lon() as f32,
-            lat: r.location.lat() as f32,
-            start_hour: (r.start.timestamp().max(0) / 3600).min(i64::from(u32::MAX)) as u32,
-            category: OffenceCategory::ALL.iter().position(|c| *c == r.category).unwrap_or(0) as u8,
-        })
-        .collect();
+    let key = format!(
+        "points|{}|{}|{:?}|{:?}|{:?}|{allowed:?}",
+        territory.id.0,
+        state.store.data_version(territory.id).await?,
+        q.from,
+        q.to,
+        q.category
+    );
+    let (layer, returned) = match state.responses.get(&key) {
+        Some(hit) => {
+            let n = decode_count(hit.bytes());
+            (hit, n)
+        }
+        None => {
+            let records = state.store.incident_records(&filter).await?;
+            let points: Vec<LayerPoint> = records
+                .iter()
+                .filter(|r| allowed.as_ref().is_none_or(|ids| r.district.is_some_and(|d| ids.contains(&d))))
+                .map(|r| LayerPoint {
+                    lon: r.location.lon() as f32,
+                    lat: r.location.lat() as f32,
+                    start_hour: (r.start.timestamp().max(0) / 3600).min(i64::from(u32::MAX)) as u32,
+                    category: OffenceCategory::ALL.iter().position(|c| *c == r.category).unwrap_or(0) as u8,
+                })
+                .collect();
+            let metadata = json!({
+                "territory": territory.name.as_str(),
+                "categories": OffenceCategory::ALL.iter().map(|c| c.code()).collect::<Vec<_>>(),
+                "incidents": points.len(),
+                "from": q.from, "to": q.to, "category": q.category,
+            });
+            let layer = CachedBody::detail(encode_points(&points, &metadata), "application/octet-stream");
+            state.responses.put(key, layer.clone());
+            (layer, points.len())
+        }
+    };
+    // Every read is recorded before the data leaves the server, cached or not.
     let entry = NewAuditEntry {
         actor: crate::session::actor(&session, peer),
         action: "incident.points".into(),
         object: format!("territory:{}", territory.id.0),
-        detail: json!({"from": q.from, "to": q.to, "category": q.category, "returned": points.len()}).to_string(),
+        detail: json!({"from": q.from, "to": q.to, "category": q.category, "returned": returned}).to_string(),
         purpose: q.purpose.clone().filter(|p| !p.trim().is_empty()),
     };
     state.store.audit(&entry).await?;
-    let metadata = json!({
-        "territory": territory.name.as_str(),
-        "categories": OffenceCategory::ALL.iter().map(|c| c.code()).collect::<Vec<_>>(),
-        "incidents": points.len(),
-        "from": q.from, "to": q.to, "category": q.category,
-    });
-    let body = encode_points(&points, &metadata);
-    // Incident detail: never kept by the browser or a proxy.
-    Ok(([(CONTENT_TYPE, "application/octet-stream"), (CACHE_CONTROL, "no-store")], body).into_response())
+    Ok(layer.respond(&headers))
+}
+
+/// The point count in a `QPT1` header.
+fn decode_count(bytes: &[u8]) -> usize {
+    bytes.get(4..8).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
 }

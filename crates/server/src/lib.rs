@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cache;
 pub mod dto;
 pub mod hotspots;
 pub mod imports;
@@ -47,8 +48,8 @@ pub struct AppState {
     pub setup_token: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     /// Login attempts per client address.
     pub login_attempts: std::sync::Arc<session::AttemptLimiter>,
-    /// Computed hotspot maps.
-    pub hotspots: std::sync::Arc<hotspots::HotspotCache>,
+    /// Computed aggregates (hotspot maps, statistics, time patterns, CompStat tables).
+    pub responses: std::sync::Arc<cache::ResponseCache>,
     /// Where the web UI's files come from.
     pub web: web::WebAssets,
 }
@@ -60,7 +61,7 @@ impl AppState {
             sessions: session::SessionPolicy::default(),
             setup_token: Default::default(),
             login_attempts: Default::default(),
-            hotspots: Default::default(),
+            responses: Default::default(),
             web: web::WebAssets::from_env(),
         }
     }
@@ -231,10 +232,11 @@ pub struct StatsQuery {
 #[utoipa::path(get, path = "/api/v1/territories/{name}/stats", tag = "analysis", summary = "Incident counts by category, month and district", params(("name" = String, Path, description = "Territory name"), StatsQuery), responses((status = 200, description = "Counts", body = dto::StatsDto), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 async fn stats(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     CurrentSession(session): CurrentSession,
     Path(name): Path<String>,
     Query(q): Query<StatsQuery>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let name = TerritoryName::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let territory = state.store.territory(&name).await?;
     match scope::territory_access(&session.user, territory.id) {
@@ -248,8 +250,11 @@ async fn stats(
         Access::Whole => {}
     }
     let filter = incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
-    let stats = state.store.incident_stats(&filter).await?;
-    Ok(Json(dto::StatsDto::new(territory.name.as_str(), &stats)))
+    cached_json(&state, &headers, territory.id, "stats", &q, || async {
+        let stats = state.store.incident_stats(&filter).await?;
+        serde_json::to_value(dto::StatsDto::new(territory.name.as_str(), &stats)).map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await
 }
 
 /// The incident filter of a request: local days `from`/`to` (inclusive,
@@ -274,6 +279,30 @@ pub(crate) fn incident_filter(
         to: day("to", to)?.and_then(|d| d.succ_opt()).map(to_utc).transpose()?,
         category: category.map(|c| c.parse::<OffenceCategory>().map_err(|e| ApiError::BadRequest(e.to_string()))).transpose()?,
     })
+}
+
+/// A territory-wide aggregate as JSON, computed once per data version and
+/// query (see [`cache`]). `what` and `query` make the key with the
+/// territory's data version; call only after the scope check.
+pub(crate) async fn cached_json<Fut>(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    territory: qalqan_domain::TerritoryId,
+    what: &str,
+    query: &impl std::fmt::Debug,
+    compute: impl FnOnce() -> Fut,
+) -> Result<Response, ApiError>
+where
+    Fut: Future<Output = Result<serde_json::Value, ApiError>>,
+{
+    let key = format!("{what}|{}|{}|{query:?}", territory.0, state.store.data_version(territory).await?);
+    if let Some(hit) = state.responses.get(&key) {
+        return Ok(hit.respond(headers));
+    }
+    let value = compute().await?;
+    let body = cache::CachedBody::new(key.clone(), value.to_string(), "application/json");
+    state.responses.put(key, body.clone());
+    Ok(body.respond(headers))
 }
 
 async fn not_found() -> impl IntoResponse {

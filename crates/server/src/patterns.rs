@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::response::Response;
 use chrono::NaiveDate;
 use qalqan_analysis::compstat::{CompStatRow, Comparison, DatedIncident, Period, Periods, compstat_table};
 use qalqan_analysis::time_pattern::{HourWeekdayParams, TimeRecord, hour_weekday, monthly_series};
@@ -108,18 +108,20 @@ pub(crate) async fn whole_territory(state: &AppState, session: &qalqan_store::Se
 #[utoipa::path(get, path = "/api/v1/territories/{name}/time", tag = "analysis", summary = "Hour × weekday matrix (aoristic) and monthly series", params(("name" = String, Path, description = "Territory name"), TimeQuery), responses((status = 200, description = "Time patterns", body = serde_json::Value), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 pub(crate) async fn get_time(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     CurrentSession(session): CurrentSession,
     Path(name): Path<String>,
     Query(q): Query<TimeQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let territory = whole_territory(&state, &session, &name).await?;
     let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
-    let records = state.store.incident_records(&filter).await?;
-    let described = json!({"from": q.from, "to": q.to, "category": q.category});
-    let v = tokio::task::spawn_blocking(move || time_json(&territory, described, &records))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Json(v))
+    let id = territory.id;
+    crate::cached_json(&state, &headers, id, "time", &q, || async {
+        let records = state.store.incident_records(&filter).await?;
+        let described = json!({"from": q.from, "to": q.to, "category": q.category});
+        tokio::task::spawn_blocking(move || time_json(&territory, described, &records)).await.map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await
 }
 
 /// Query of `GET …/compstat`.
@@ -137,10 +139,11 @@ pub struct CompStatQuery {
 #[utoipa::path(get, path = "/api/v1/territories/{name}/compstat", tag = "analysis", summary = "CompStat table: week to date, 28 days, year to date against a year earlier", params(("name" = String, Path, description = "Territory name"), CompStatQuery), responses((status = 200, description = "CompStat table", body = serde_json::Value), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 pub(crate) async fn get_compstat(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     CurrentSession(session): CurrentSession,
     Path(name): Path<String>,
     Query(q): Query<CompStatQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let territory = whole_territory(&state, &session, &name).await?;
     let alpha = q.alpha.unwrap_or(0.05);
     if !(alpha > 0.0 && alpha < 1.0) {
@@ -156,16 +159,19 @@ pub(crate) async fn get_compstat(
     let from = date.and_then(|d| NaiveDate::from_ymd_opt(chrono::Datelike::year(&d) - 1, 1, 1)).map(|d| d.to_string());
     let to = date.map(|d| d.to_string());
     let filter = crate::incident_filter(&territory, from.as_deref(), to.as_deref(), q.category.as_deref())?;
-    let records = state.store.incident_records(&filter).await?;
-    let v = tokio::task::spawn_blocking(move || {
-        let incidents = dated_incidents(&territory, &records);
-        let Some(date) = date.or_else(|| incidents.iter().map(|i| i.day).max()) else {
-            return json!({"territory": territory.name.as_str(), "date": null, "alpha": alpha, "periods": null, "rows": []});
-        };
-        let table = compstat_table(&incidents, date);
-        compstat_json(&territory, &table, date, alpha)
+    let id = territory.id;
+    crate::cached_json(&state, &headers, id, "compstat", &q, || async {
+        let records = state.store.incident_records(&filter).await?;
+        tokio::task::spawn_blocking(move || {
+            let incidents = dated_incidents(&territory, &records);
+            let Some(date) = date.or_else(|| incidents.iter().map(|i| i.day).max()) else {
+                return json!({"territory": territory.name.as_str(), "date": null, "alpha": alpha, "periods": null, "rows": []});
+            };
+            let table = compstat_table(&incidents, date);
+            compstat_json(&territory, &table, date, alpha)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Json(v))
 }

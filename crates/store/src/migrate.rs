@@ -19,11 +19,13 @@ const SQLITE: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") },
     Migration { version: 2, name: "audit_log", sql: include_str!("../migrations/sqlite/0002_audit_log.sql") },
     Migration { version: 3, name: "accounts", sql: include_str!("../migrations/sqlite/0003_accounts.sql") },
+    Migration { version: 4, name: "incident_paging", sql: include_str!("../migrations/sqlite/0004_incident_paging.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
     Migration { version: 2, name: "audit_log", sql: include_str!("../migrations/postgres/0002_audit_log.sql") },
     Migration { version: 3, name: "accounts", sql: include_str!("../migrations/postgres/0003_accounts.sql") },
+    Migration { version: 4, name: "incident_paging", sql: include_str!("../migrations/postgres/0004_incident_paging.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.
