@@ -29,8 +29,8 @@ BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target
 
 YEAR = "from=2019-01-01&to=2019-12-31"
 ENDPOINTS = [
-    ("one-year Gi* hotspot grid, 250 m (cached)", f"/api/v1/territories/Toronto/hotspots?method=gi&cell=250&{YEAR}"),
-    ("one-year hotspot counts, 250 m (cached)", f"/api/v1/territories/Toronto/hotspots?method=grid&cell=250&{YEAR}"),
+    ("one-year Gi* hotspot map layer, 250 m (cached; `cells=nonempty`, as the UI asks)", f"/api/v1/territories/Toronto/hotspots?method=gi&cell=250&cells=nonempty&{YEAR}"),
+    ("one-year Gi* full grid, 250 m, all 19,680 cells (cached)", f"/api/v1/territories/Toronto/hotspots?method=gi&cell=250&{YEAR}"),
     ("incident page, 100 rows (audited read)", f"/api/v1/territories/Toronto/incidents?limit=100&{YEAR}"),
     ("territory stats, one year", f"/api/v1/territories/Toronto/stats?{YEAR}"),
     ("session check (/auth/me)", "/api/v1/auth/me"),

@@ -18,7 +18,7 @@ use qalqan_domain::Wgs84Point;
 use qalqan_store::Store;
 use serde_json::json;
 
-use qalqan_server::hotspots::{hotspot_csv, hotspot_geojson};
+use qalqan_server::hotspots::{CellSelection, hotspot_csv, hotspot_geojson};
 
 use crate::filter::FilterArgs;
 
@@ -352,7 +352,7 @@ async fn hotspots(store: &Store, args: HotspotArgs) -> anyhow::Result<()> {
         "qalqan_version": env!("CARGO_PKG_VERSION"),
     });
     let text = match format {
-        OutputFormat::Geojson => hotspot_geojson(&map, metadata).to_string(),
+        OutputFormat::Geojson => hotspot_geojson(&map, metadata, CellSelection::All).to_string(),
         OutputFormat::Csv => hotspot_csv(&map),
     };
     write_atomically(&args.out, text.as_bytes())?;

@@ -1197,6 +1197,15 @@ fn web_api_serves_layers_imports_and_administration() {
     assert_eq!(c["date"], "2024-03-06", "as of the last day with data");
     let all = c["rows"].as_array().unwrap().iter().find(|r| r["district"].is_null() && r["category"].is_null()).unwrap();
     assert_eq!(all["week_to_date"]["current"], 2);
+    // The map's grid: only cells worth drawing.
+    let (_, all) = json(&viewer, "GET", "/api/v1/territories/Astana/hotspots?method=gi&cell=500&permutations=0", "");
+    let (_, drawn) = json(&viewer, "GET", "/api/v1/territories/Astana/hotspots?method=gi&cell=500&permutations=0&cells=nonempty", "");
+    let (all, drawn) = (all["features"].as_array().unwrap(), drawn["features"].as_array().unwrap());
+    assert!(drawn.len() < all.len() && !drawn.is_empty(), "{} of {}", drawn.len(), all.len());
+    assert!(drawn.iter().all(|f| f["properties"]["count"].as_u64() > Some(0) || f["properties"]["gi_class"] != 0));
+    let kept = all.iter().filter(|f| f["properties"]["count"].as_u64() > Some(0) || f["properties"]["gi_class"] != 0).count();
+    assert_eq!(drawn.len(), kept, "every cell worth drawing is kept");
+    assert_eq!(json(&viewer, "GET", "/api/v1/territories/Astana/hotspots?cells=some", "").0, 400);
     let (_, cats) = json(&viewer, "GET", "/api/v1/categories", "");
     assert!(cats.as_array().unwrap().iter().any(|c| c["code"] == "burglary"));
     let (_, maps) = json(&viewer, "GET", "/api/v1/mappings", "");

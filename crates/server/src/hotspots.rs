@@ -49,8 +49,53 @@ pub fn properties(map: &HotspotMap, k: usize) -> Vec<(&'static str, Value)> {
     p
 }
 
-pub fn hotspot_geojson(map: &HotspotMap, metadata: Value) -> Value {
+/// Which cells a map carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CellSelection {
+    /// Every cell of the grid inside the territory (the default: what the statistics were computed on).
+    #[default]
+    All,
+    /// Only cells worth drawing: with incidents, or significant (Gi* class, LISA cluster), or for
+    /// KDE with at least 1 % of the peak density. Empty, insignificant cells are transparent on a map
+    /// anyway, and a city grid is mostly empty: the map layer shrinks about threefold.
+    NonEmpty,
+}
+
+/// For each cell, whether it is worth drawing (see [`CellSelection::NonEmpty`]).
+pub fn informative(map: &HotspotMap) -> Vec<bool> {
+    (0..map.cells.len())
+        .map(|k| {
+            map.counts[k] > 0
+                || match &map.statistics {
+                    // KDE: by density, computed once in `density_floor`.
+                    CellStatistics::Counts | CellStatistics::Density { .. } => false,
+                    CellStatistics::GiStar { gi, q } => gi_class(gi.z[k], q[k]) != 0,
+                    CellStatistics::LocalMoran { lisa, .. } => lisa.p_sim.as_ref().is_some_and(|ps| ps[k] <= 0.05),
+                }
+        })
+        .zip(density_floor(map))
+        .map(|(a, b)| a || b)
+        .collect()
+}
+
+/// KDE cells at or above 1 % of the peak density (all false for other methods).
+fn density_floor(map: &HotspotMap) -> Vec<bool> {
+    match &map.statistics {
+        CellStatistics::Density { density_km2, .. } => {
+            let peak = density_km2.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+            density_km2.iter().map(|&v| peak > 0.0 && v >= 0.01 * peak).collect()
+        }
+        _ => vec![false; map.cells.len()],
+    }
+}
+
+pub fn hotspot_geojson(map: &HotspotMap, metadata: Value, selection: CellSelection) -> Value {
+    let keep = match selection {
+        CellSelection::All => vec![true; map.cells.len()],
+        CellSelection::NonEmpty => informative(map),
+    };
     let features: Vec<Value> = (0..map.cells.len())
+        .filter(|&k| keep[k])
         .map(|k| {
             let ring: Vec<[f64; 2]> = map.outline(k).iter().map(|p| [round7(p.lon()), round7(p.lat())]).collect();
             let props: serde_json::Map<String, Value> = properties(map, k).into_iter().map(|(key, v)| (key.to_owned(), v)).collect();
@@ -108,6 +153,9 @@ pub struct HotspotQuery {
     pub category: Option<String>,
     /// geojson (default) or csv.
     pub format: Option<String>,
+    /// all (default: every cell of the grid) or nonempty (cells with incidents or a significant
+    /// statistic, or for KDE at least 1 % of the peak density: what a map draws).
+    pub cells: Option<String>,
 }
 
 fn bad(m: impl Into<String>) -> ApiError {
@@ -167,6 +215,11 @@ pub(crate) async fn get_hotspots(
         Access::Whole => {}
     }
     let params = params(&q)?;
+    let selection = match q.cells.as_deref().unwrap_or("all") {
+        "all" => CellSelection::All,
+        "nonempty" => CellSelection::NonEmpty,
+        c => return Err(bad(format!("cells '{c}' must be all or nonempty"))),
+    };
     let key = format!("hotspots|{}|{}|{q:?}", territory.id.0, state.store.data_version(territory.id).await?);
     if let Some(hit) = state.responses.get(&key) {
         return Ok(hit.respond(&headers));
@@ -190,12 +243,13 @@ pub(crate) async fn get_hotspots(
         "incidents": incidents,
         "method": q.method.as_deref().unwrap_or("grid"),
         "cell_metres": map.grid.cell_area().sqrt(),
+        "cells": q.cells.as_deref().unwrap_or("all"),
         "projection": format!("EPSG:{}", map.projection.epsg()),
         "permutations": q.permutations.unwrap_or(999).min(99_999),
         "seed": q.seed.unwrap_or(12345),
         "qalqan_version": env!("CARGO_PKG_VERSION"),
     });
-    let body = CachedBody::new(key.clone(), hotspot_geojson(&map, metadata).to_string(), "application/json");
+    let body = CachedBody::new(key.clone(), hotspot_geojson(&map, metadata, selection).to_string(), "application/json");
     state.responses.put(key, body.clone());
     Ok(body.respond(&headers))
 }
