@@ -9,12 +9,11 @@ use qalqan_analysis::grid::{CellShape, Contiguity, GridParams};
 use qalqan_analysis::hotspot::{CellStatistics, HotspotMap, HotspotMethod, HotspotParams, Neighbourhood, gi_class, hotspot_map};
 use qalqan_analysis::kde::{Bandwidth, KdeParams, Kernel};
 use qalqan_analysis::local::Permutations;
-use qalqan_domain::{TerritoryName, Wgs84Point};
+use qalqan_domain::Wgs84Point;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cache::CachedBody;
-use crate::scope::{Access, territory_access};
 use crate::session::CurrentSession;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -203,17 +202,7 @@ pub(crate) async fn get_hotspots(
     Path(name): Path<String>,
     Query(q): Query<HotspotQuery>,
 ) -> Result<Response, ApiError> {
-    let name = TerritoryName::parse(&name).map_err(|e| bad(e.to_string()))?;
-    let territory = state.store.territory(&name).await?;
-    match territory_access(&session.user, territory.id) {
-        Access::None => return Err(ApiError::NotFound(format!("territory '{name}' not found"))),
-        Access::Districts(_) => {
-            return Err(ApiError::Forbidden(format!(
-                "your access to {name} is limited to some districts; territory-wide maps are not available to you"
-            )));
-        }
-        Access::Whole => {}
-    }
+    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
     let params = params(&q)?;
     let selection = match q.cells.as_deref().unwrap_or("all") {
         "all" => CellSelection::All,

@@ -32,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use qalqan_domain::{OffenceCategory, TerritoryName, time::local_day_start};
+use qalqan_domain::{OffenceCategory, time::local_day_start};
 use qalqan_store::{IncidentFilter, Store, StoreError};
 
 use crate::scope::Access;
@@ -237,18 +237,7 @@ async fn stats(
     Path(name): Path<String>,
     Query(q): Query<StatsQuery>,
 ) -> Result<Response, ApiError> {
-    let name = TerritoryName::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let territory = state.store.territory(&name).await?;
-    match scope::territory_access(&session.user, territory.id) {
-        // Out of scope looks exactly like absent: ids and names are not enumerable.
-        Access::None => return Err(ApiError::NotFound(format!("territory '{name}' not found"))),
-        Access::Districts(_) => {
-            return Err(ApiError::Forbidden(format!(
-                "your access to {name} is limited to some districts; territory-wide figures are not available to you"
-            )));
-        }
-        Access::Whole => {}
-    }
+    let territory = scope::whole_territory(&state, &session, &name).await?;
     let filter = incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
     cached_json(&state, &headers, territory.id, "stats", &q, || async {
         let stats = state.store.incident_stats(&filter).await?;

@@ -9,12 +9,11 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use qalqan_analysis::compstat::{CompStatRow, Comparison, DatedIncident, Period, Periods, compstat_table};
 use qalqan_analysis::time_pattern::{HourWeekdayParams, TimeRecord, hour_weekday, monthly_series};
-use qalqan_domain::{Territory, TerritoryName};
+use qalqan_domain::Territory;
 use qalqan_store::IncidentRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::scope::{Access, territory_access};
 use crate::session::CurrentSession;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -91,20 +90,6 @@ pub struct TimeQuery {
     pub category: Option<String>,
 }
 
-/// Loads a territory the user may see whole (territory-wide aggregates).
-pub(crate) async fn whole_territory(state: &AppState, session: &qalqan_store::Session, name: &str) -> Result<Territory, ApiError> {
-    let name = TerritoryName::parse(name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let territory = state.store.territory(&name).await?;
-    match territory_access(&session.user, territory.id) {
-        // Out of scope looks exactly like absent: ids and names are not enumerable.
-        Access::None => Err(ApiError::NotFound(format!("territory '{name}' not found"))),
-        Access::Districts(_) => Err(ApiError::Forbidden(format!(
-            "your access to {name} is limited to some districts; territory-wide figures are not available to you"
-        ))),
-        Access::Whole => Ok(territory),
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/territories/{name}/time", tag = "analysis", summary = "Hour × weekday matrix (aoristic) and monthly series", params(("name" = String, Path, description = "Territory name"), TimeQuery), responses((status = 200, description = "Time patterns", body = serde_json::Value), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
 pub(crate) async fn get_time(
     State(state): State<AppState>,
@@ -113,7 +98,7 @@ pub(crate) async fn get_time(
     Path(name): Path<String>,
     Query(q): Query<TimeQuery>,
 ) -> Result<Response, ApiError> {
-    let territory = whole_territory(&state, &session, &name).await?;
+    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
     let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
     let id = territory.id;
     crate::cached_json(&state, &headers, id, "time", &q, || async {
@@ -144,7 +129,7 @@ pub(crate) async fn get_compstat(
     Path(name): Path<String>,
     Query(q): Query<CompStatQuery>,
 ) -> Result<Response, ApiError> {
-    let territory = whole_territory(&state, &session, &name).await?;
+    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
     let alpha = q.alpha.unwrap_or(0.05);
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(ApiError::BadRequest(format!("alpha {alpha} must be between 0 and 1")));

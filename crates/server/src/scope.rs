@@ -43,3 +43,21 @@ pub fn territory_access(user: &User, territory: TerritoryId) -> Access {
     }
     if districts.is_empty() { Access::None } else { Access::Districts(districts) }
 }
+
+/// Loads a territory the user may see whole (territory-wide aggregates).
+pub(crate) async fn whole_territory(
+    state: &crate::AppState,
+    session: &qalqan_store::Session,
+    name: &str,
+) -> Result<qalqan_domain::Territory, crate::ApiError> {
+    let name = qalqan_domain::TerritoryName::parse(name).map_err(|e| crate::ApiError::BadRequest(e.to_string()))?;
+    let territory = state.store.territory(&name).await?;
+    match territory_access(&session.user, territory.id) {
+        // Out of scope looks exactly like absent: ids and names are not enumerable.
+        Access::None => Err(crate::ApiError::NotFound(format!("territory '{name}' not found"))),
+        Access::Districts(_) => Err(crate::ApiError::Forbidden(format!(
+            "your access to {name} is limited to some districts; territory-wide figures are not available to you"
+        ))),
+        Access::Whole => Ok(territory),
+    }
+}
