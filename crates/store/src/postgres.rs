@@ -663,7 +663,7 @@ pub(crate) async fn live_sessions(pool: &PgPool, now: DateTime<Utc>) -> Result<V
 pub(crate) async fn revoke_sessions(pool: &PgPool, id: i64, login: &str, audit: &NewAuditEntry) -> Result<u64, StoreError> {
     let mut tx = pool.begin().await?;
     let n = sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL AND (id = $2 OR user_id = (SELECT id FROM users WHERE login = $3))",
+        "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL AND expires_at > $1 AND (id = $2 OR user_id = (SELECT id FROM users WHERE login = $3))",
     )
     .bind(Utc::now())
     .bind(id)

@@ -623,7 +623,7 @@ pub(crate) async fn live_sessions(pool: &SqlitePool, now: DateTime<Utc>) -> Resu
 pub(crate) async fn revoke_sessions(pool: &SqlitePool, id: i64, login: &str, audit: &NewAuditEntry) -> Result<u64, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let n = sqlx::query(
-        "UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL AND (id = ? OR user_id = (SELECT id FROM users WHERE login = ?))",
+        "UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL AND expires_at > ?1 AND (id = ?2 OR user_id = (SELECT id FROM users WHERE login = ?3))",
     )
     .bind(Utc::now().timestamp())
     .bind(id)

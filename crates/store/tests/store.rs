@@ -451,3 +451,58 @@ async fn sessions_live_until_revoked_expired_or_the_account_is_disabled(store: S
     assert!(store.verify_audit().await.unwrap().1.is_ok());
 }
 on_both!(sessions_live_until_revoked_expired_or_the_account_is_disabled);
+
+async fn administration_lists_and_ends_sessions_sets_scopes_and_searches_the_audit_trail(store: Store) {
+    use qalqan_domain::account::{Login, Role};
+    use qalqan_store::{NewUser, PasswordState, SessionsOf};
+    let t = astana(&store).await;
+    let ids = store
+        .add_districts(t.id, &[NewDistrict { name: DistrictName::parse("Yesil").unwrap(), parent: None, boundary: None }], &actor())
+        .await
+        .unwrap();
+    let login = Login::parse("cmd.astana").unwrap();
+    let new = NewUser {
+        login: login.clone(),
+        display_name: "Commander".into(),
+        role: Role::Commander,
+        agency: Some("DP Astana".into()),
+        password_hash: "h".into(),
+        password_state: PasswordState::Set,
+    };
+    store.add_user(&new, &actor()).await.unwrap();
+    store.add_agency("Akimat", &actor()).await.unwrap();
+    assert!(matches!(store.add_agency("Akimat", &actor()).await, Err(StoreError::Conflict { what: "agency", .. })));
+    assert_eq!(store.agencies().await.unwrap(), vec![("Akimat".to_owned(), 0), ("DP Astana".to_owned(), 1)]);
+
+    store.set_scopes(&login, &[(t.id, None), (t.id, Some(ids[0]))], &actor()).await.unwrap();
+    assert_eq!(store.user(&login).await.unwrap().unwrap().scopes.len(), 2);
+    store.set_scopes(&login, &[(t.id, Some(ids[0]))], &actor()).await.unwrap();
+    assert_eq!(store.user(&login).await.unwrap().unwrap().scopes, vec![(t.id, Some(ids[0]))], "replaced, not added");
+
+    let user = store.user(&login).await.unwrap().unwrap();
+    let later = Utc::now() + chrono::Duration::hours(1);
+    let a = store.create_session(&user, "hash-1", "c1", later, &actor()).await.unwrap();
+    store.create_session(&user, "hash-2", "c2", later, &actor()).await.unwrap();
+    store.create_session(&user, "hash-3", "c3", Utc::now() - chrono::Duration::seconds(1), &actor()).await.unwrap();
+    let live = store.live_sessions().await.unwrap();
+    assert_eq!(live.len(), 2, "the expired one is not live");
+    assert!(live.iter().all(|s| s.login == "cmd.astana" && s.expires_at > Utc::now() && s.created_at <= Utc::now()));
+    assert_eq!(store.revoke_sessions(SessionsOf::Id(a), &actor()).await.unwrap(), 1);
+    assert!(store.session("hash-1").await.unwrap().is_none());
+    assert!(store.session("hash-2").await.unwrap().is_some());
+    assert_eq!(store.revoke_sessions(SessionsOf::User(&login), &actor()).await.unwrap(), 1);
+    assert!(store.live_sessions().await.unwrap().is_empty());
+
+    let newest = store.audit_search(None, 3, "", "").await.unwrap();
+    assert_eq!(newest.len(), 3);
+    assert!(newest[0].id > newest[1].id && newest[1].id > newest[2].id, "newest first");
+    assert_eq!(newest[0].action, "session.revoke");
+    let revokes = store.audit_search(None, 100, "REVOKE", "").await.unwrap();
+    assert_eq!(revokes.len(), 2, "case-insensitive substring of the action");
+    let older = store.audit_search(Some(revokes[0].id), 100, "revoke", "").await.unwrap();
+    assert_eq!(older.len(), 1);
+    assert!(store.audit_search(None, 100, "", "nobody-like-this").await.unwrap().is_empty());
+    let (_, chain) = store.verify_audit().await.unwrap();
+    assert!(chain.is_ok());
+}
+on_both!(administration_lists_and_ends_sessions_sets_scopes_and_searches_the_audit_trail);
