@@ -149,21 +149,13 @@ pub async fn run(store: &Store, cmd: AnalyzeCommand) -> anyhow::Result<()> {
 
 async fn places(store: &Store, args: FilterArgs, top: usize, format: TableFormat) -> anyhow::Result<()> {
     let (territory, filter) = args.resolve(store).await?;
-    let points: Vec<Wgs84Point> = store.incident_records(&filter).await?.into_iter().map(|r| r.location).collect();
+    let records = store.incident_records(&filter).await?;
+    let points: Vec<Wgs84Point> = records.iter().map(|r| r.location).collect();
     let c = repeat_places(&points);
     let mut out = String::new();
     match format {
         TableFormat::Json => {
-            let v = json!({
-                "territory": territory.name.as_str(),
-                "filter": args.describe(),
-                "incidents": c.incidents,
-                "places": c.ranked.len(),
-                "gini": c.gini,
-                "top_shares": c.top_shares.iter().map(|(p, s)| json!({"top_share_of_places": p, "share_of_incidents": s})).collect::<Vec<_>>(),
-                "lorenz": c.lorenz.iter().map(|(p, s)| [p, s]).collect::<Vec<_>>(),
-                "ranked": c.ranked.iter().take(top).map(|p| json!({"lat": p.location.lat(), "lon": p.location.lon(), "incidents": p.incidents})).collect::<Vec<_>>(),
-            });
+            let v = qalqan_server::patterns::places_json(&territory, json!(args.describe()), &records, top);
             out = serde_json::to_string_pretty(&v)? + "\n";
         }
         TableFormat::Csv => {

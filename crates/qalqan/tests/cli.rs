@@ -1023,16 +1023,17 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         "/api/v1/territories/Astana/boundaries",
         "/api/v1/admin/users",
         "/api/v1/admin/audit",
+        "/api/v1/territories/Astana/places",
     ];
     // Expected status per user (rows) and endpoint (columns); the first column also gives the number of territories listed.
-    let expected: [[(u16, usize); 12]; 6] = [
-        // territories, stats, hotspots, incidents, incidents of Yesil, Toronto, time, compstat, points, boundaries, users, audit
-        [(200, 2), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0)], // administrator: everything
-        [(200, 1), (200, 0), (200, 0), (200, 0), (200, 0), (404, 0), (200, 0), (200, 0), (200, 0), (200, 0), (403, 0), (403, 0)], // analyst with Astana
-        [(200, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (403, 0), (403, 0)], // commander without scope: nothing exists
-        [(200, 1), (403, 0), (403, 0), (200, 0), (404, 0), (404, 0), (403, 0), (403, 0), (200, 0), (200, 0), (403, 0), (403, 0)], // inspector of Saryarka: own district only
-        [(200, 1), (200, 0), (200, 0), (403, 0), (403, 0), (404, 0), (200, 0), (200, 0), (403, 0), (200, 0), (403, 0), (403, 0)], // agency executor: aggregates only
-        [(200, 1), (200, 0), (200, 0), (403, 0), (403, 0), (404, 0), (200, 0), (200, 0), (403, 0), (200, 0), (403, 0), (403, 0)], // viewer: aggregates only
+    let expected: [[(u16, usize); 13]; 6] = [
+        // territories, stats, hotspots, incidents, incidents of Yesil, Toronto, time, compstat, points, boundaries, users, audit, places
+        [(200, 2), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0), (200, 0)], // administrator: everything
+        [(200, 1), (200, 0), (200, 0), (200, 0), (200, 0), (404, 0), (200, 0), (200, 0), (200, 0), (200, 0), (403, 0), (403, 0), (200, 0)], // analyst with Astana
+        [(200, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (404, 0), (403, 0), (403, 0), (404, 0)], // commander without scope: nothing exists
+        [(200, 1), (403, 0), (403, 0), (200, 0), (404, 0), (404, 0), (403, 0), (403, 0), (200, 0), (200, 0), (403, 0), (403, 0), (403, 0)], // inspector of Saryarka: own district only
+        [(200, 1), (200, 0), (200, 0), (403, 0), (403, 0), (404, 0), (200, 0), (200, 0), (403, 0), (200, 0), (403, 0), (403, 0), (403, 0)], // agency executor: aggregates only
+        [(200, 1), (200, 0), (200, 0), (403, 0), (403, 0), (404, 0), (200, 0), (200, 0), (403, 0), (200, 0), (403, 0), (403, 0), (403, 0)], // viewer: aggregates only
     ];
     let (mut server, addr) = serve(&env);
     for path in endpoints {

@@ -161,6 +161,7 @@ pub fn router(state: AppState) -> Router {
             post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(imports::MAX_UPLOAD_BYTES)),
         )
         .route("/api/v1/territories/{name}/compstat", get(patterns::get_compstat))
+        .route("/api/v1/territories/{name}/places", get(patterns::get_places))
         .route("/api/v1/auth/login", post(session::login))
         .route("/api/v1/auth/logout", post(session::logout))
         .route("/api/v1/auth/me", get(session::me))

@@ -38,7 +38,7 @@ impl utoipa::Modify for Security {
     security(("session" = [])),
     paths(
         crate::health, crate::ready, crate::territories, crate::stats,
-        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat,
+        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places,
         layers::boundaries, layers::points, layers::categories,
         imports::mappings, imports::upload,
         session::login, session::logout, session::me, session::change_password, setup::create_first_administrator,

@@ -78,6 +78,76 @@ pub fn compstat_json(territory: &Territory, table: &[CompStatRow], date: NaiveDa
     })
 }
 
+/// Repeat places of `records`: how concentrated incidents are over exact
+/// locations (shares at the top 1/5/10 % of places, Lorenz curve, Gini) and
+/// the `top` busiest places.
+pub fn places_json(territory: &Territory, filter: Value, records: &[IncidentRecord], top: usize) -> Value {
+    let points: Vec<_> = records.iter().map(|r| r.location).collect();
+    let c = qalqan_analysis::concentration::repeat_places(&points);
+    json!({
+        "territory": territory.name.as_str(),
+        "filter": filter,
+        "incidents": c.incidents,
+        "places": c.ranked.len(),
+        "gini": c.gini,
+        "top_shares": c.top_shares.iter().map(|(p, s)| json!({"top_share_of_places": p, "share_of_incidents": s})).collect::<Vec<_>>(),
+        "lorenz": c.lorenz.iter().map(|(p, s)| [p, s]).collect::<Vec<_>>(),
+        "ranked": c.ranked.iter().take(top).map(|p| json!({"lat": p.location.lat(), "lon": p.location.lon(), "incidents": p.incidents})).collect::<Vec<_>>(),
+    })
+}
+
+/// Query of `GET …/places`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlacesQuery {
+    /// First local day, `YYYY-MM-DD` (inclusive).
+    pub from: Option<String>,
+    /// Last local day, `YYYY-MM-DD` (inclusive).
+    pub to: Option<String>,
+    /// A category code.
+    pub category: Option<String>,
+    /// How many of the busiest places to list, 0–1000. Default 20.
+    pub top: Option<usize>,
+    /// Why the list is needed; recorded in the audit trail.
+    pub purpose: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/territories/{name}/places", tag = "analysis", summary = "Repeat places: concentration over exact locations and the busiest places (audited: places can point at one address)", params(("name" = String, Path, description = "Territory name"), PlacesQuery), responses((status = 200, description = "Concentration and ranked places", body = serde_json::Value), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
+pub(crate) async fn get_places(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    CurrentSession(session): CurrentSession,
+    Path(name): Path<String>,
+    Query(q): Query<PlacesQuery>,
+) -> Result<Response, ApiError> {
+    // A busy "place" can be one address: detail for the roles that work cases and places.
+    if matches!(session.user.role, qalqan_domain::account::Role::Viewer | qalqan_domain::account::Role::AgencyExecutor) {
+        return Err(ApiError::Forbidden(format!("the {} role sees aggregated figures only, not individual places", session.user.role)));
+    }
+    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
+    let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
+    let top = q.top.unwrap_or(20).min(1000);
+    let entry = qalqan_domain::audit::NewAuditEntry {
+        actor: crate::session::actor(&session, peer),
+        action: "incident.places".into(),
+        object: format!("territory:{}", territory.id.0),
+        detail: json!({"from": q.from, "to": q.to, "category": q.category, "top": top}).to_string(),
+        purpose: q.purpose.clone().filter(|p| !p.trim().is_empty()),
+    };
+    state.store.audit(&entry).await?;
+    let id = territory.id;
+    let key = (&q.from, &q.to, &q.category, top);
+    crate::cached_json(&state, &headers, id, "places", &key, || async {
+        let records = state.store.incident_records(&filter).await?;
+        let described = json!({"from": q.from, "to": q.to, "category": q.category});
+        tokio::task::spawn_blocking(move || places_json(&territory, described, &records, top))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await
+}
+
 /// Query of `GET …/time`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
