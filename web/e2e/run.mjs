@@ -1,0 +1,638 @@
+#!/usr/bin/env node
+// End-to-end tests of the web UI against the real qalqan binary.
+//
+//   node e2e/run.mjs --bin PATH_TO_QALQAN [--out DIR] [--embedded] [--only N,M]
+//
+// Starts its own servers (fresh temp data dirs, free ports), drives Debian's
+// chromium through playwright-core, saves a screenshot per step into --out,
+// prints one line per scenario and exits non-zero on any failure. Servers are
+// killed on exit, also on failure. Every wait is bounded.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const WEB = path.resolve(HERE, '..');
+const REPO = path.resolve(WEB, '..');
+
+// ---- Arguments ----
+const argv = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] ? argv[i + 1] : def;
+};
+const DEFAULT_BIN = [path.join(REPO, 'target', 'release', 'qalqan'), path.join(REPO, 'target', 'debug', 'qalqan')].find((p) => existsSync(p)) || '';
+const BIN = path.resolve(opt('--bin', process.env.QALQAN_BIN || DEFAULT_BIN));
+const OUT = path.resolve(opt('--out', path.join(HERE, 'artifacts')));
+const EMBEDDED = argv.includes('--embedded');
+const ONLY = opt('--only', '')
+  .split(',')
+  .filter(Boolean)
+  .map(Number);
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const TOTAL_LIMIT_MS = 170_000;
+
+if (!process.env.QALQAN_BIN && !argv.includes('--bin') && !DEFAULT_BIN) {
+  console.error('usage: node e2e/run.mjs --bin PATH_TO_QALQAN [--out DIR]   (or set QALQAN_BIN)');
+  process.exit(2);
+}
+if (!existsSync(BIN)) {
+  console.error(`qalqan binary not found: ${BIN}`);
+  process.exit(2);
+}
+if (!EMBEDDED && !existsSync(path.join(WEB, 'dist', 'index.html'))) {
+  console.error('web/dist/index.html is missing: run `npm run build` first (or pass --embedded)');
+  process.exit(2);
+}
+if (!existsSync(CHROMIUM)) {
+  console.error(`chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
+  process.exit(2);
+}
+mkdirSync(OUT, { recursive: true });
+
+// ---- Process management ----
+const children = [];
+const tempDirs = [];
+let browser = null;
+
+function cleanup() {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      try {
+        c.kill('SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  for (const d of tempDirs) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      /* ignore */
+    }
+  }
+}
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+const hardStop = setTimeout(() => {
+  console.error(`FAILED: the whole run exceeded ${TOTAL_LIMIT_MS / 1000} s`);
+  cleanup();
+  process.exit(1);
+}, TOTAL_LIMIT_MS);
+hardStop.unref();
+
+function tempDir(prefix) {
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start `qalqan ARGS`, collect its output, resolve when `ready(text)` returns a value. */
+function startQalqan(args, ready, timeoutMs, label) {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, QALQAN_USER: 'e2e', NO_COLOR: '1' };
+    if (!EMBEDDED) env.QALQAN_WEB_DIR = path.join(WEB, 'dist');
+    const child = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let text = '';
+    let done = false;
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      reject(new Error(`${label}: not ready within ${timeoutMs / 1000} s; output:\n${text.slice(-2000)}`));
+    }, timeoutMs);
+    const onData = (b) => {
+      text += b.toString();
+      if (done) return;
+      const v = ready(text);
+      if (v) {
+        done = true;
+        clearTimeout(timer);
+        resolve({ child, value: v, output: () => text });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      reject(new Error(`${label}: exited with ${code}; output:\n${text.slice(-2000)}`));
+    });
+  });
+}
+
+function runQalqan(args, timeoutMs = 30_000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, { env: { ...process.env, QALQAN_USER: 'e2e' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let text = '';
+    child.stdout.on('data', (b) => (text += b));
+    child.stderr.on('data', (b) => (text += b));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`qalqan ${args.join(' ')}: timed out`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(text);
+      else reject(new Error(`qalqan ${args.join(' ')} exited with ${code}:\n${text}`));
+    });
+  });
+}
+
+async function waitHealthy(base, timeoutMs = 20_000) {
+  const end = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(`${base}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) return;
+      last = `HTTP ${r.status}`;
+    } catch (e) {
+      last = String(e);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${base} not healthy: ${last}`);
+}
+
+// ---- Helpers for scenarios ----
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function withTimeout(p, ms, what) {
+  let timer;
+  const t = new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`${what}: timed out after ${ms / 1000} s`)), ms)));
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function shooter(page, n, name) {
+  let step = 0;
+  return async (label) => {
+    step++;
+    const file = path.join(OUT, `${n}-${name}-${String(step).padStart(2, '0')}-${label}.png`);
+    try {
+      await page.screenshot({ path: file, timeout: 10_000 });
+    } catch {
+      /* a failed screenshot must not hide the real failure */
+    }
+  };
+}
+
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true, locale: 'ru-RU' });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e.message || e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) errors.push(m.text());
+  });
+  // No request may leave the server's origin (closed network).
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!/^(https?:\/\/127\.0\.0\.1:\d+\/|data:|blob:|about:)/.test(u)) errors.push(`external request: ${u}`);
+  });
+  return { context, page, errors };
+}
+
+async function login(page, base, user, password) {
+  await page.goto(`${base}/#/login`);
+  await page.fill('[data-testid=login-login]', user);
+  await page.fill('[data-testid=login-password]', password);
+  await page.click('[data-testid=login-submit]');
+}
+
+async function waitHook(page, fn, arg, ms, what) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: ms, polling: 200 });
+  } catch {
+    const hook = await page.evaluate(() => {
+      const q = window.__qalqan;
+      return q ? { cells: q.cells, cellsDrawn: q.cellsDrawn, points: q.points, pointsState: q.pointsState, hotspotsState: q.hotspotsState } : null;
+    });
+    const notes = await page.locator('[data-testid=map-notes]').innerText().catch(() => '');
+    throw new Error(`${what} (map state ${JSON.stringify(hook)}${notes ? `; page says: ${notes}` : ''})`);
+  }
+}
+
+// ---- Scenarios ----
+const ctx = {};
+
+const scenarios = [
+  {
+    n: 1,
+    name: 'first-admin-setup',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 1, 'setup');
+      try {
+        const link = ctx.setupLink;
+        await page.goto(link);
+        await page.waitForSelector('[data-testid=setup-form]');
+        const token = await page.inputValue('[data-testid=setup-token]');
+        assert(/^[0-9a-f]{32}$/.test(token), `setup token not prefilled from the link (got "${token}")`);
+        await shot('form');
+        await page.fill('[data-testid=setup-login]', 'chief');
+        await page.fill('[data-testid=setup-name]', 'Главный администратор');
+        await page.fill('[data-testid=setup-password]', 'Astana-Admin-2024!');
+        await page.fill('[data-testid=setup-repeat]', 'Astana-Admin-2024!');
+        await page.click('[data-testid=setup-submit]');
+        await page.waitForSelector('[data-testid=role]');
+        const role = await page.innerText('[data-testid=role]');
+        assert(role === 'Администратор', `logged in with role "${role}", expected Администратор`);
+        await shot('logged-in');
+        await page.click('[data-nav=admin]');
+        await page.waitForSelector('[data-testid=create-user-form]');
+        await page.waitForSelector('[data-testid=users-table]');
+        await page.fill('[data-testid=new-login]', 'analyst7');
+        await page.fill('[data-testid=new-name]', 'Аналитик Семь');
+        await page.selectOption('[data-testid=new-role]', 'analyst');
+        await page.click('[data-testid=create-user]');
+        const pw = await page.waitForSelector('[data-testid=one-time-password]');
+        const oneTime = (await pw.innerText()).trim();
+        assert(oneTime.length >= 12, `one-time password too short: "${oneTime}"`);
+        await page.waitForFunction(() => document.querySelector('[data-testid=users-table]')?.textContent?.includes('analyst7'), null, { timeout: 10_000 });
+        await shot('user-created');
+        // The new account can log in with its one-time password and must change it first.
+        const second = await newPage();
+        try {
+          await login(second.page, ctx.freshBase, 'analyst7', oneTime);
+          await second.page.waitForSelector('[data-testid=password-form]');
+        } finally {
+          await second.context.close();
+        }
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    n: 2,
+    name: 'demo-map-hotspots-points',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 2, 'map');
+      try {
+        let hotspotFeatures = -1;
+        page.on('response', async (r) => {
+          if (/\/hotspots\?/.test(r.url()) && r.status() === 200) {
+            try {
+              hotspotFeatures = (await r.json()).features.length;
+            } catch {
+              /* ignore */
+            }
+          }
+        });
+        await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
+        await page.waitForSelector('[data-testid=map]');
+        await waitHook(page, () => window.__qalqan?.hotspotsState === 'loaded' && window.__qalqan.cellsDrawn > 0, null, 45_000, 'hotspot cells were not drawn');
+        await waitHook(page, () => window.__qalqan?.pointsState === 'loaded', null, 45_000, 'incident points were not loaded');
+        await waitHook(page, () => window.__qalqan.map.queryRenderedFeatures({ layers: ['cells-fill'] }).length > 0, null, 10_000, 'no hotspot cell is rendered on the map');
+        await shot('loaded');
+        const state = await page.evaluate(() => {
+          const q = window.__qalqan;
+          const rendered = q.map.queryRenderedFeatures({ layers: ['cells-fill'] }).length;
+          return { cells: q.cells, cellsDrawn: q.cellsDrawn, points: q.points, rendered, layer: !!q.map.getLayer('incident-points') };
+        });
+        assert(state.cells === hotspotFeatures, `map holds ${state.cells} cells, the response had ${hotspotFeatures}`);
+        assert(state.rendered > 0, 'no hotspot cell is rendered on the map');
+        assert(state.points > 1000 && state.layer, `point layer: ${JSON.stringify(state)}`);
+        const legendRows = await page.locator('[data-testid=legend] .legend-row').count();
+        assert(legendRows >= 3, `legend has ${legendRows} rows`);
+        const status = await page.innerText('[data-testid=map-status]');
+        assert(/\d/.test(status), `status line has no counts: "${status}"`);
+        // Click a drawn cell: its figures appear in the side panel.
+        const pt = await page.evaluate(() => {
+          const m = window.__qalqan.map;
+          const f = m.queryRenderedFeatures({ layers: ['cells-fill'] }).find((x) => Number(x.properties.count) > 0);
+          const ring = f.geometry.coordinates[0];
+          const cx = ring.slice(0, -1).reduce((a, c) => a + c[0], 0) / (ring.length - 1);
+          const cy = ring.slice(0, -1).reduce((a, c) => a + c[1], 0) / (ring.length - 1);
+          const p = m.project([cx, cy]);
+          const r = m.getCanvas().getBoundingClientRect();
+          return { x: r.left + p.x, y: r.top + p.y };
+        });
+        await page.mouse.click(pt.x, pt.y);
+        await page.waitForSelector('[data-testid=cell-info] [data-prop=count]', { timeout: 10_000 });
+        await shot('cell-clicked');
+        // Switch to the grid method: a sequential legend.
+        await page.selectOption('[data-testid=method]', 'grid');
+        await waitHook(page, () => window.__qalqan?.hotspotsState === 'loaded' && window.__qalqan.cellsDrawn > 0, null, 30_000, 'grid cells were not drawn');
+        await shot('grid');
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    n: 3,
+    name: 'import-row-errors',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 3, 'import');
+      try {
+        const dir = tempDir('qalqan-e2e-csv-');
+        const file = path.join(dir, 'e2e-incidents.csv');
+        const header = 'occurrencedate,occurrencehour,premises_type,occurrencemonth,occurrencedayofweek,MCI,Neighbourhood,occurrenceday,occurrencedayofyear,Pub_Id,Park_Id,PS_Id,Lat,Long';
+        const rows = [
+          '2022/03/02 05:00:00+00,8,House,March,Wednesday,Assault,E2E Test Hood,2,61,0,0,0,43.701011,-79.401011', // line 2
+          '2022/03/03 05:00:00+00,9,House,March,Thursday,Assault,E2E Test Hood,3,62,0,0,0,not-a-number,-79.401022', // line 3: bad Lat
+          '2022/03/04 05:00:00+00,10,Commercial,March,Friday,Robbery,E2E Test Hood,4,63,0,0,0,43.701033,-79.401033', // line 4
+          'yesterday-ish,11,House,March,Saturday,Auto Theft,E2E Test Hood,5,64,0,0,0,43.701044,-79.401044', // line 5: bad date
+          '2022/03/06 05:00:00+00,12,House,March,Sunday,Break and Enter,E2E Test Hood,6,65,0,0,0,43.701055,-79.401055', // line 6
+          '2022/03/07 05:00:00+00,13,Apartment,March,Monday,Theft Over,E2E Test Hood,7,66,0,0,0,43.701066,-79.401066', // line 7
+        ];
+        writeFileSync(file, [header, ...rows].join('\n') + '\n');
+        await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
+        await page.waitForSelector('[data-nav=import]');
+        await page.click('[data-nav=import]');
+        await page.waitForSelector('[data-testid=import-form]');
+        await page.selectOption('[data-testid=import-territory]', 'Toronto');
+        await page.setInputFiles('[data-testid=import-file]', file);
+        const options = await page.locator('[data-testid=import-mapping] option').evaluateAll((os) => os.map((o) => o.value));
+        assert(options.includes('toronto-mci'), `built-in mapping toronto-mci not offered (options: ${options.join(', ')})`);
+        await page.selectOption('[data-testid=import-mapping]', 'toronto-mci');
+        const toml = await page.inputValue('[data-testid=import-mapping-text]');
+        assert(toml.includes('[columns]'), 'the chosen mapping was not loaded into the editor');
+        await shot('form');
+        // All or nothing (default): rejected, with the row-level report.
+        await page.click('[data-testid=import-submit]');
+        await page.waitForSelector('[data-testid=import-report]', { timeout: 30_000 });
+        const status1 = await page.getAttribute('[data-testid=import-report]', 'data-status');
+        assert(status1 === 'rejected', `all-or-nothing import: status ${status1}, expected rejected`);
+        const rejects = await page.locator('[data-testid=rejects-table] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())));
+        await shot('rejected');
+        const lines = rejects.map((r) => Number(r[0])).sort((a, b) => a - b);
+        assert(JSON.stringify(lines) === '[3,5]', `rejected lines ${JSON.stringify(lines)}, expected [3,5]`);
+        const byLine = Object.fromEntries(rejects.map((r) => [Number(r[0]), r]));
+        assert(/lat/i.test(byLine[3][1]), `line 3 rejected for field "${byLine[3][1]}", expected the latitude`);
+        assert(/occurrencedate|date|time/i.test(byLine[5][1]), `line 5 rejected for field "${byLine[5][1]}", expected the date`);
+        assert(byLine[3][3].length > 0 && byLine[5][3].length > 0, 'a rejected row has no reason');
+        // Skip invalid rows: the four valid ones are imported.
+        await page.check('[data-testid=mode-skip]');
+        await page.click('[data-testid=import-submit]');
+        await page.waitForSelector('[data-testid=import-report][data-status=imported]', { timeout: 30_000 });
+        const imported = await page.innerText('[data-testid=import-report] [data-count=imported] b');
+        assert(imported.replace(/\D/g, '') === '4', `imported ${imported}, expected 4`);
+        const rejected = await page.innerText('[data-testid=import-report] [data-count=rejected] b');
+        assert(rejected.replace(/\D/g, '') === '2', `rejected ${rejected}, expected 2`);
+        await shot('imported');
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    n: 4,
+    name: 'language-switch',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 4, 'lang');
+      try {
+        // A wrong password: the 401 message, in Russian by default.
+        await login(page, ctx.demoBase, 'demo', 'definitely-not-the-password');
+        await page.waitForSelector('[data-testid=login-form] .msg-error');
+        const err = await page.innerText('[data-testid=login-form] .msg-error');
+        assert(err.includes('Неверный логин или пароль'), `wrong-password message: "${err}"`);
+        await shot('wrong-password');
+        await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
+        await page.waitForSelector('[data-nav=dashboard]');
+        const expect = {
+          ru: { nav: 'Сводка', logout: 'Выйти', role: 'Аналитик' },
+          kk: { nav: 'Жиынтық', logout: 'Шығу', role: 'Талдаушы' },
+          en: { nav: 'Dashboard', logout: 'Log out', role: 'Analyst' },
+        };
+        for (const lang of ['ru', 'kk', 'en']) {
+          if (lang !== 'ru') await page.selectOption('[data-testid=lang]', lang);
+          await page.waitForFunction((l) => document.documentElement.lang === l, lang, { timeout: 5000 });
+          const got = {
+            nav: (await page.innerText('[data-nav=dashboard]')).trim(),
+            logout: (await page.innerText('[data-testid=logout]')).trim(),
+            role: (await page.innerText('[data-testid=role]')).trim(),
+          };
+          assert(JSON.stringify(got) === JSON.stringify(expect[lang]), `${lang}: labels ${JSON.stringify(got)}, expected ${JSON.stringify(expect[lang])}`);
+          await shot(lang);
+        }
+        // Remembered across a reload.
+        await page.reload();
+        await page.waitForSelector('[data-nav=dashboard]');
+        assert((await page.innerText('[data-nav=dashboard]')).trim() === 'Dashboard', 'language not remembered after reload');
+        assert((await page.evaluate(() => document.documentElement.lang)) === 'en', '<html lang> not restored after reload');
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    n: 5,
+    name: 'viewer-forbidden-admin',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 5, 'viewer');
+      try {
+        await login(page, ctx.demoBase, 'viewer5', ctx.viewerPassword);
+        await page.waitForSelector('[data-testid=password-form]');
+        await shot('must-change');
+        await page.fill('[data-testid=pw-current]', ctx.viewerPassword);
+        await page.fill('[data-testid=pw-new]', 'Viewer-New-Pass-77');
+        await page.fill('[data-testid=pw-repeat]', 'Viewer-New-Pass-77');
+        await page.click('[data-testid=pw-submit]');
+        await page.waitForSelector('[data-nav=map]');
+        assert((await page.locator('[data-nav=admin]').count()) === 0, 'the viewer sees the admin link');
+        assert((await page.locator('[data-nav=import]').count()) === 0, 'the viewer sees the import link');
+        await page.goto(`${ctx.demoBase}/#/admin`);
+        await page.waitForSelector('[data-testid=forbidden]');
+        const text = await page.innerText('[data-testid=forbidden]');
+        assert(text.includes('Доступ запрещён'), `forbidden block says "${text}"`);
+        await shot('forbidden');
+        // The API itself refuses too.
+        const status = await page.evaluate(async () => (await fetch('/api/v1/admin/users')).status);
+        assert(status === 403, `GET /admin/users as viewer answered ${status}`);
+        await page.goto(`${ctx.demoBase}/#/map`);
+        await waitHook(page, () => window.__qalqan?.hotspotsState === 'loaded' && window.__qalqan.cellsDrawn > 0, null, 45_000, 'the viewer map shows no hotspot grid');
+        await waitHook(page, () => window.__qalqan?.pointsState === 'forbidden', null, 10_000, 'points not marked forbidden for the viewer');
+        assert((await page.locator('[data-testid=toggle-points]').count()) === 0, 'the viewer has a points toggle');
+        await waitHook(page, () => window.__qalqan.map.queryRenderedFeatures({ layers: ['cells-fill'] }).length > 0, null, 10_000, 'no grid cell rendered for the viewer');
+        await shot('map');
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    n: 6,
+    name: 'dashboard-compstat-export',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 6, 'dashboard');
+      try {
+        await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
+        await page.waitForSelector('[data-nav=dashboard]');
+        await page.click('[data-nav=dashboard]');
+        await page.waitForSelector('[data-testid=compstat-table] tbody tr', { timeout: 30_000 });
+        const rows = await page.locator('[data-testid=compstat-table] tbody tr').count();
+        assert(rows >= 2, `CompStat table has ${rows} rows`);
+        const first = await page.innerText('[data-testid=compstat-table] tbody tr:first-child');
+        assert(/\d/.test(first), `CompStat first row has no figures: ${first}`);
+        await page.waitForSelector('[data-testid=heat-canvas]', { timeout: 30_000 });
+        await page.waitForSelector('[data-testid=trend-canvas]', { timeout: 30_000 });
+        await page.waitForTimeout(400);
+        const drawn = await page.evaluate(() => {
+          const distinct = (sel) => {
+            const c = document.querySelector(sel);
+            if (!c || c.width < 100) return 0;
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const colors = new Set();
+            for (let i = 0; i < d.length; i += 4 * 37) colors.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+            return colors.size;
+          };
+          return { heat: distinct('[data-testid=heat-canvas]'), trend: distinct('[data-testid=trend-canvas]') };
+        });
+        assert(drawn.heat > 10, `heat matrix looks empty (${drawn.heat} colours)`);
+        assert(drawn.trend > 2, `trend chart looks empty (${drawn.trend} colours)`);
+        await shot('loaded');
+        const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click('[data-testid=compstat] [data-export=csv]')]);
+        const file = path.join(OUT, `6-${download.suggestedFilename()}`);
+        await download.saveAs(file);
+        const csv = readFileSync(file, 'utf8').replace(/^\ufeff/, '');
+        const lines = csv.trim().split(/\r?\n/);
+        assert(lines[0].includes('week_to_date_current') && lines[0].includes('year_to_date_change_percent'), `CSV header: ${lines[0]}`);
+        assert(lines.length === rows + 1, `CSV has ${lines.length - 1} data lines, the table ${rows}`);
+        const [png] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click('[data-testid=heat] [data-export=png]')]);
+        const pngFile = path.join(OUT, `6-${png.suggestedFilename()}`);
+        await png.saveAs(pngFile);
+        const sig = readFileSync(pngFile).subarray(0, 8).toString('hex');
+        assert(sig === '89504e470d0a1a0a', `PNG export is not a PNG (${sig})`);
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
+];
+
+// ---- Main ----
+async function main() {
+  const t0 = Date.now();
+  const freshDir = tempDir('qalqan-e2e-fresh-');
+  const demoDir = tempDir('qalqan-e2e-demo-');
+  const [freshPort, demoPort] = [await freePort(), await freePort()];
+  ctx.freshBase = `http://127.0.0.1:${freshPort}`;
+  ctx.demoBase = `http://127.0.0.1:${demoPort}`;
+
+  const freshP = startQalqan(
+    ['--data-dir', freshDir, 'serve', '--listen', `127.0.0.1:${freshPort}`],
+    (text) => {
+      const m = text.match(/\/#\/setup\?token=([0-9a-f]{32})/) || text.match(/"token":"([0-9a-f]{32})"/);
+      return m && /serving/i.test(text) ? m[1] : null;
+    },
+    30_000,
+    'fresh server',
+  );
+  const demoP = startQalqan(
+    ['--data-dir', demoDir, 'demo', '--listen', `127.0.0.1:${demoPort}`],
+    (text) => {
+      const m = text.match(/Log in as: demo \/ (\S+)/);
+      return m && /serving/i.test(text) ? m[1] : null;
+    },
+    90_000,
+    'demo server',
+  );
+  const [fresh, demo] = await Promise.all([freshP, demoP]);
+  ctx.setupLink = `${ctx.freshBase}/#/setup?token=${fresh.value}`;
+  ctx.demoPassword = demo.value;
+  await Promise.all([waitHealthy(ctx.freshBase), waitHealthy(ctx.demoBase)]);
+
+  // A viewer for scenario 5, made with the CLI on the demo database.
+  const out = await runQalqan(['--data-dir', demoDir, 'user', 'add', 'viewer5', '--role', 'viewer', '--territory', 'Toronto']);
+  const m = out.match(/to be changed at first login:\s*\n\s*(\S+)/);
+  if (!m) throw new Error(`no one-time password in the output of "user add":\n${out}`);
+  ctx.viewerPassword = m[1];
+  console.log(`servers ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (fresh ${ctx.freshBase}, demo ${ctx.demoBase})`);
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    timeout: 30_000,
+  });
+  let passed = 0, failed = 0;
+  for (const s of scenarios) {
+    if (ONLY.length && !ONLY.includes(s.n)) continue;
+    const st = Date.now();
+    try {
+      await withTimeout(s.run(), 75_000, `scenario ${s.n}`);
+      passed++;
+      console.log(`ok     ${s.n} ${s.name} (${((Date.now() - st) / 1000).toFixed(1)} s)`);
+    } catch (e) {
+      failed++;
+      console.log(`FAILED ${s.n} ${s.name}: ${String(e && e.message ? e.message : e).split('\n').slice(0, 6).join(' / ')}`);
+    }
+  }
+  await browser.close().catch(() => {});
+  console.log(`e2e: ${passed} passed, ${failed} failed (screenshots in ${OUT}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  return failed === 0 ? 0 : 1;
+}
+
+main()
+  .then((code) => {
+    cleanup();
+    process.exit(code);
+  })
+  .catch((e) => {
+    console.log(`FAILED setup: ${e && e.stack ? e.stack : e}`);
+    cleanup();
+    process.exit(1);
+  });

@@ -1,0 +1,221 @@
+// JSON API client for /api/v1: session cookie + X-CSRF-Token on every write.
+
+export const API = '/api/v1';
+
+export class ApiError extends Error {
+  constructor(public status: number, message: string, public body?: unknown) {
+    super(message);
+  }
+}
+
+export interface Me {
+  login: string;
+  display_name: string;
+  role: Role;
+  agency: string | null;
+  must_change_password: boolean;
+  csrf_token: string;
+}
+
+export type Role = 'administrator' | 'analyst' | 'commander' | 'district_inspector' | 'agency_executor' | 'viewer';
+
+let csrf = '';
+let onUnauthorized: () => void = () => {};
+
+export function setCsrf(token: string): void {
+  csrf = token;
+}
+export function setUnauthorizedHandler(fn: () => void): void {
+  onUnauthorized = fn;
+}
+
+export function qs(params: Record<string, string | number | boolean | null | undefined>): string {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === null || v === undefined || v === '') continue;
+    u.set(k, String(v));
+  }
+  const s = u.toString();
+  return s ? `?${s}` : '';
+}
+
+export interface RequestOptions {
+  method?: string;
+  json?: unknown;
+  form?: FormData;
+  /** Do not send to login on 401 (the login and setup calls themselves). */
+  noRedirect?: boolean;
+  signal?: AbortSignal;
+}
+
+export async function request(path: string, opts: RequestOptions = {}): Promise<Response> {
+  const method = opts.method ?? (opts.json !== undefined || opts.form ? 'POST' : 'GET');
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  let body: BodyInit | undefined;
+  if (opts.json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(opts.json);
+  } else if (opts.form) {
+    body = opts.form;
+  }
+  if (method !== 'GET' && method !== 'HEAD' && csrf) headers['X-CSRF-Token'] = csrf;
+  const res = await fetch(API + path, { method, headers, body, credentials: 'same-origin', signal: opts.signal });
+  if (!res.ok) {
+    let message = res.statusText;
+    let parsed: unknown;
+    try {
+      const text = await res.text();
+      try {
+        parsed = JSON.parse(text);
+        if (parsed && typeof parsed === 'object' && 'error' in parsed) message = String((parsed as { error: unknown }).error);
+      } catch {
+        if (text) message = text.slice(0, 300);
+      }
+    } catch {
+      /* body unreadable */
+    }
+    if (res.status === 401 && !opts.noRedirect) onUnauthorized();
+    throw new ApiError(res.status, message, parsed);
+  }
+  return res;
+}
+
+export async function getJson<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  const res = await request(path, opts);
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export async function postJson<T>(path: string, json: unknown, opts: RequestOptions = {}): Promise<T> {
+  return getJson<T>(path, { ...opts, method: opts.method ?? 'POST', json });
+}
+
+export async function getBinary(path: string, signal?: AbortSignal): Promise<ArrayBuffer> {
+  const res = await request(path, { signal });
+  return res.arrayBuffer();
+}
+
+// ---- Types of the contract ----
+
+export interface Territory {
+  name: string;
+  time_zone: string;
+  has_boundary: boolean;
+  districts: number;
+  incidents: number;
+}
+
+export interface Stats {
+  territory: string;
+  total: number;
+  by_category: { category: string; count: number }[];
+  by_month: { month: string; count: number }[];
+  by_district: { district: string | null; count: number }[];
+}
+
+export interface TimeProfile {
+  territory: string;
+  time_zone: string;
+  incidents: number;
+  weekdays: string[];
+  hour_weekday: number[][];
+  hour_unknown_by_weekday: number[];
+  not_placed: number;
+  monthly: { month: string; count: number }[];
+}
+
+export interface CompstatCell {
+  current: number;
+  previous: number;
+  change_percent: number | null;
+  p_value: number | null;
+  significant: boolean;
+}
+export interface Period {
+  first: string;
+  last: string;
+}
+export type PeriodKey = 'week_to_date' | 'last_28_days' | 'year_to_date';
+export interface Compstat {
+  territory: string;
+  date: string;
+  alpha: number;
+  periods: Record<PeriodKey, Period[]>;
+  rows: ({ district: string | null; category: string | null } & Record<PeriodKey, CompstatCell>)[];
+}
+
+export interface Incident {
+  id: number;
+  external_id: string | null;
+  category: string;
+  subcategory: string | null;
+  occurred_from: string;
+  occurred_to: string;
+  precision: string;
+  lat: number | null;
+  lon: number | null;
+  district: string | null;
+  premises: string | null;
+}
+
+export interface ImportReport {
+  status: 'imported' | 'already_imported' | 'checked' | 'rejected';
+  file: string;
+  rows_read: number;
+  rows_valid: number;
+  imported: number;
+  identical_in_file: number;
+  already_present: number;
+  rejected: number;
+  districts_created: number;
+  batch: number | string | null;
+  rejects: { line: number; field: string; value: string | null; reason: string }[];
+  rejects_total: number;
+}
+
+export interface AdminUser {
+  login: string;
+  display_name: string;
+  role: Role;
+  agency: string | null;
+  state: 'active' | 'disabled';
+  locked_until: string | null;
+  must_change_password: boolean;
+  scopes: { territory: string; district: string | null }[];
+  sessions: number;
+}
+
+export interface AdminSession {
+  id: string | number;
+  login: string;
+  created_at: string;
+  expires_at: string;
+  origin: string | null;
+  current?: boolean;
+}
+
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actor: string;
+  origin: string | null;
+  action: string;
+  object: string | null;
+  detail: unknown;
+  purpose: string | null;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_before: number | null;
+}
+
+export interface AuditVerify {
+  ok: boolean;
+  entries: number;
+  head: string | null;
+  break: { seq: number; reason: string } | null;
+}
+
+export const enc = encodeURIComponent;

@@ -1,0 +1,249 @@
+// Canvas charts drawn by hand (PNG export is canvas.toBlob).
+
+export const FONT = "12px system-ui, 'Segoe UI', 'Noto Sans', 'DejaVu Sans', Arial, sans-serif";
+export const FONT_BOLD = "600 12px system-ui, 'Segoe UI', 'Noto Sans', 'DejaVu Sans', Arial, sans-serif";
+export const TEXT = '#1d2733';
+export const MUTED = '#5e6b7a';
+export const GRID = '#e3e7ec';
+
+/** Size a canvas for the device pixel ratio, paint it white, return its 2D context in CSS pixels. */
+export function setup(canvas: HTMLCanvasElement, width: number, height: number): CanvasRenderingContext2D {
+  const dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
+  canvas.width = Math.round(width * dpr);
+  canvas.height = Math.round(height * dpr);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  const ctx = canvas.getContext('2d')!;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, width, height);
+  ctx.font = FONT;
+  ctx.fillStyle = TEXT;
+  ctx.textBaseline = 'middle';
+  return ctx;
+}
+
+/** "Nice" axis maximum and step for a maximum value. */
+export function niceScale(max: number, ticks = 5): { max: number; step: number } {
+  if (!(max > 0)) return { max: 1, step: 1 };
+  const raw = max / ticks;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const norm = raw / mag;
+  const step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 2.5 ? 2.5 : norm <= 5 ? 5 : 10) * mag;
+  return { max: Math.ceil(max / step) * step, step };
+}
+
+/** Sequential colour (YlOrRd) for t in [0, 1]. */
+export function heatColor(t: number): string {
+  const stops: [number, number, number][] = [
+    [255, 255, 229],
+    [255, 237, 160],
+    [254, 217, 118],
+    [254, 178, 76],
+    [253, 141, 60],
+    [252, 78, 42],
+    [227, 26, 28],
+    [177, 0, 38],
+  ];
+  const x = Math.max(0, Math.min(1, t)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const f = x - i;
+  const c = stops[i].map((v, k) => Math.round(v + (stops[i + 1][k] - v) * f));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+export function fmtAxis(v: number): string {
+  if (v >= 10000) return `${Math.round(v / 1000)}k`;
+  if (v >= 1000) return `${(v / 1000).toFixed(1).replace(/\.0$/, '')}k`;
+  return String(Math.round(v * 100) / 100);
+}
+
+/** Hour × weekday matrix (rows = weekdays). */
+export function drawHeat(canvas: HTMLCanvasElement, width: number, matrix: number[][], rowLabels: string[], title: string): void {
+  const left = 38, top = title ? 26 : 8, right = 70, bottom = 26;
+  const cw = Math.max(10, (width - left - right) / 24);
+  const ch = 24;
+  const height = top + ch * 7 + bottom;
+  const ctx = setup(canvas, width, height);
+  if (title) {
+    ctx.font = FONT_BOLD;
+    ctx.fillText(title, left, 12);
+    ctx.font = FONT;
+  }
+  let max = 0, min = Infinity;
+  for (const r of matrix)
+    for (const v of r) {
+      max = Math.max(max, v);
+      min = Math.min(min, v);
+    }
+  if (!Number.isFinite(min) || min >= max) min = 0;
+  for (let d = 0; d < 7; d++) {
+    ctx.fillStyle = MUTED;
+    ctx.textAlign = 'right';
+    ctx.fillText(rowLabels[d] ?? '', left - 6, top + d * ch + ch / 2);
+    for (let hr = 0; hr < 24; hr++) {
+      const v = matrix[d]?.[hr] ?? 0;
+      ctx.fillStyle = heatColor(max > min ? (v - min) / (max - min) : 0);
+      ctx.fillRect(left + hr * cw, top + d * ch, cw - 1, ch - 1);
+    }
+  }
+  ctx.fillStyle = MUTED;
+  ctx.textAlign = 'center';
+  for (let hr = 0; hr < 24; hr += cw < 18 ? 2 : 1) ctx.fillText(String(hr).padStart(2, '0'), left + hr * cw + cw / 2, top + 7 * ch + 10);
+  // Colour key.
+  const kx = width - right + 14, kh = ch * 7;
+  for (let i = 0; i < kh; i++) {
+    ctx.fillStyle = heatColor(1 - i / kh);
+    ctx.fillRect(kx, top + i, 12, 1);
+  }
+  ctx.fillStyle = MUTED;
+  ctx.textAlign = 'left';
+  ctx.fillText(fmtAxis(max), kx + 16, top + 5);
+  ctx.fillText(fmtAxis(min), kx + 16, top + kh - 5);
+}
+
+/** A line chart of a series with category labels on the x axis. */
+export function drawLine(canvas: HTMLCanvasElement, width: number, labels: string[], values: number[], title: string): void {
+  const height = 260;
+  const left = 52, right = 16, top = title ? 30 : 12, bottom = 44;
+  const ctx = setup(canvas, width, height);
+  if (title) {
+    ctx.font = FONT_BOLD;
+    ctx.fillText(title, left, 13);
+    ctx.font = FONT;
+  }
+  const { max, step } = niceScale(Math.max(0, ...values));
+  const pw = width - left - right, ph = height - top - bottom;
+  const y = (v: number) => top + ph - (v / max) * ph;
+  ctx.strokeStyle = GRID;
+  ctx.lineWidth = 1;
+  ctx.textAlign = 'right';
+  for (let v = 0; v <= max + 1e-9; v += step) {
+    ctx.beginPath();
+    ctx.moveTo(left, Math.round(y(v)) + 0.5);
+    ctx.lineTo(width - right, Math.round(y(v)) + 0.5);
+    ctx.stroke();
+    ctx.fillStyle = MUTED;
+    ctx.fillText(fmtAxis(v), left - 6, y(v));
+  }
+  const n = values.length;
+  const x = (i: number) => left + (n <= 1 ? pw / 2 : (i / (n - 1)) * pw);
+  // X labels: at most ~12.
+  ctx.font = FONT;
+  const labelW = Math.max(40, ...labels.map((l) => ctx.measureText(l).width + 12));
+  const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(pw / labelW))));
+  ctx.textAlign = 'center';
+  ctx.fillStyle = MUTED;
+  for (let i = 0; i < n; i += every) ctx.fillText(labels[i], x(i), height - bottom + 16);
+  if (n === 0) return;
+  ctx.strokeStyle = '#1f3a5f';
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  values.forEach((v, i) => (i === 0 ? ctx.moveTo(x(i), y(v)) : ctx.lineTo(x(i), y(v))));
+  ctx.stroke();
+  ctx.fillStyle = 'rgba(31,58,95,0.08)';
+  ctx.lineTo(x(n - 1), y(0));
+  ctx.lineTo(x(0), y(0));
+  ctx.closePath();
+  ctx.fill();
+  if (n <= 48) {
+    ctx.fillStyle = '#1f3a5f';
+    values.forEach((v, i) => {
+      ctx.beginPath();
+      ctx.arc(x(i), y(v), 2.5, 0, Math.PI * 2);
+      ctx.fill();
+    });
+  }
+}
+
+/** Horizontal bar chart. */
+export function drawBars(canvas: HTMLCanvasElement, width: number, labels: string[], values: number[], title: string, color = '#2c4f7c'): void {
+  const rowH = 22;
+  const top = title ? 28 : 8;
+  const height = top + Math.max(1, labels.length) * rowH + 24;
+  const ctx = setup(canvas, width, height);
+  if (title) {
+    ctx.font = FONT_BOLD;
+    ctx.fillText(title, 8, 13);
+    ctx.font = FONT;
+  }
+  let labelW = 60;
+  for (const l of labels) labelW = Math.max(labelW, ctx.measureText(l).width + 12);
+  labelW = Math.min(labelW, width * 0.45);
+  const left = labelW, right = 60;
+  const { max, step } = niceScale(Math.max(0, ...values));
+  const pw = width - left - right;
+  ctx.strokeStyle = GRID;
+  ctx.textAlign = 'center';
+  for (let v = 0; v <= max + 1e-9; v += step) {
+    const x = left + (v / max) * pw;
+    ctx.beginPath();
+    ctx.moveTo(Math.round(x) + 0.5, top);
+    ctx.lineTo(Math.round(x) + 0.5, top + labels.length * rowH);
+    ctx.stroke();
+    ctx.fillStyle = MUTED;
+    ctx.fillText(fmtAxis(v), x, top + labels.length * rowH + 12);
+  }
+  labels.forEach((l, i) => {
+    const yy = top + i * rowH;
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = 'right';
+    ctx.fillText(ellipsize(ctx, l, labelW - 10), left - 6, yy + rowH / 2);
+    const w = (values[i] / max) * pw;
+    ctx.fillStyle = color;
+    ctx.fillRect(left, yy + 4, Math.max(1, w), rowH - 8);
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = 'left';
+    ctx.fillText(values[i].toLocaleString('en-US').replace(/,/g, '\u202f'), left + w + 4, yy + rowH / 2);
+  });
+}
+
+function ellipsize(ctx: CanvasRenderingContext2D, s: string, w: number): string {
+  if (ctx.measureText(s).width <= w) return s;
+  let t = s;
+  while (t.length > 1 && ctx.measureText(`${t}…`).width > w) t = t.slice(0, -1);
+  return `${t}…`;
+}
+
+/** Draw a table (header + rows of text) to a canvas, for PNG export. */
+export function drawTable(canvas: HTMLCanvasElement, title: string, header: string[], rows: string[][], numeric: boolean[] = []): void {
+  const probe = document.createElement('canvas').getContext('2d')!;
+  probe.font = FONT_BOLD;
+  const widths = header.map((h) => probe.measureText(h).width + 16);
+  probe.font = FONT;
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, probe.measureText(c).width + 16)));
+  const rowH = 22, top = title ? 30 : 6;
+  const width = Math.ceil(widths.reduce((a, b) => a + b, 0)) + 16;
+  const height = top + rowH * (rows.length + 1) + 10;
+  const ctx = setup(canvas, Math.max(width, 200), height);
+  if (title) {
+    ctx.font = FONT_BOLD;
+    ctx.fillText(title, 8, 14);
+  }
+  let y = top;
+  ctx.fillStyle = '#f3f5f8';
+  ctx.fillRect(8, y, width - 16, rowH);
+  const drawRow = (cells: string[], bold: boolean) => {
+    let x = 8;
+    ctx.font = bold ? FONT_BOLD : FONT;
+    cells.forEach((c, i) => {
+      ctx.fillStyle = TEXT;
+      if (numeric[i]) {
+        ctx.textAlign = 'right';
+        ctx.fillText(c, x + widths[i] - 8, y + rowH / 2);
+      } else {
+        ctx.textAlign = 'left';
+        ctx.fillText(c, x + 8, y + rowH / 2);
+      }
+      x += widths[i];
+    });
+    ctx.strokeStyle = GRID;
+    ctx.beginPath();
+    ctx.moveTo(8, y + rowH + 0.5);
+    ctx.lineTo(width - 8, y + rowH + 0.5);
+    ctx.stroke();
+    y += rowH;
+  };
+  drawRow(header, true);
+  for (const r of rows) drawRow(r, false);
+}

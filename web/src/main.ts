@@ -1,0 +1,174 @@
+import './styles.css';
+import { ApiError, getJson, postJson, setCsrf, setUnauthorizedHandler, type Me } from './api';
+import { h, replace } from './dom';
+import { LANGS, initLang, lang, setLang, t, type Key, type Lang } from './i18n';
+import { can, resetCaches, session } from './state';
+import { forbidden, message } from './ui';
+import { go, setRenderer } from './router';
+import { renderLogin, renderPasswordChange, renderSetup } from './pages/auth';
+
+export type Cleanup = (() => void) | void;
+export type PageRender = (root: HTMLElement, params: URLSearchParams) => Cleanup | Promise<Cleanup>;
+
+interface Route {
+  path: string;
+  nav?: Key;
+  allowed?: () => boolean;
+  load: () => Promise<PageRender>;
+}
+
+const ROUTES: Route[] = [
+  { path: 'map', nav: 'nav.map', load: () => import('./pages/map').then((m) => m.render) },
+  { path: 'dashboard', nav: 'nav.dashboard', load: () => import('./pages/dashboard').then((m) => m.render) },
+  { path: 'import', nav: 'nav.import', allowed: () => can.import(session.me?.role), load: () => import('./pages/import').then((m) => m.render) },
+  { path: 'admin', nav: 'nav.admin', allowed: () => can.admin(session.me?.role), load: () => import('./pages/admin').then((m) => m.render) },
+  { path: 'audit', nav: 'nav.audit', allowed: () => can.audit(session.me?.role), load: () => import('./pages/audit').then((m) => m.render) },
+  { path: 'api', nav: 'nav.api', load: () => import('./pages/apidoc').then((m) => m.render) },
+];
+
+const app = document.getElementById('app')!;
+let cleanup: Cleanup = undefined;
+let renderSeq = 0;
+
+function parseHash(): { path: string; params: URLSearchParams } {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [path, query] = raw.split('?', 2);
+  return { path: path || '', params: new URLSearchParams(query ?? '') };
+}
+
+
+function runCleanup(): void {
+  if (typeof cleanup === 'function') {
+    try {
+      cleanup();
+    } catch {
+      /* ignore */
+    }
+  }
+  cleanup = undefined;
+}
+
+function header(active: string): HTMLElement {
+  const me = session.me;
+  const langSel = h('select', { 'aria-label': t('header.language'), 'data-testid': 'lang', class: 'lang' });
+  for (const l of LANGS) langSel.appendChild(h('option', { value: l.code }, l.label));
+  langSel.value = lang();
+  langSel.addEventListener('change', () => {
+    setLang(langSel.value as Lang);
+    void render();
+  });
+  const nav = h('nav', { class: 'nav' });
+  if (me && !me.must_change_password) {
+    for (const r of ROUTES) {
+      if (!r.nav || (r.allowed && !r.allowed())) continue;
+      nav.appendChild(h('a', { href: `#/${r.path}`, class: r.path === active ? 'active' : '', 'data-nav': r.path }, t(r.nav)));
+    }
+  }
+  return h(
+    'header',
+    { class: 'topbar' },
+    h('div', { class: 'brand' }, h('img', { src: '/favicon.svg', alt: '', width: 26, height: 26 }), h('span', { class: 'brand-name' }, 'Qalqan'), h('span', { class: 'brand-tag' }, t('app.tagline'))),
+    nav,
+    h(
+      'div',
+      { class: 'userbox' },
+      me ? h('span', { class: 'user', 'data-testid': 'user' }, h('b', null, me.display_name || me.login), ' · ', h('span', { 'data-testid': 'role' }, t(`role.${me.role}` as Key))) : null,
+      langSel,
+      me ? h('button', { type: 'button', class: 'btn-link', 'data-testid': 'logout', onclick: logout }, t('header.logout')) : null,
+    ),
+  );
+}
+
+async function logout(): Promise<void> {
+  try {
+    await postJson('/auth/logout', {}, { noRedirect: true });
+  } catch {
+    /* the session may already be gone */
+  }
+  session.me = null;
+  setCsrf('');
+  resetCaches();
+  go('login');
+}
+
+async function render(): Promise<void> {
+  const seq = ++renderSeq;
+  runCleanup();
+  document.documentElement.lang = lang();
+  const { path, params } = parseHash();
+
+  if (path === 'setup') {
+    replace(app, header(''), h('main', { class: 'main narrow' }, renderSetup(params)));
+    return;
+  }
+  if (!session.me && path !== 'login') {
+    try {
+      const me = await getJson<Me>('/auth/me', { noRedirect: true });
+      if (seq !== renderSeq) return;
+      session.me = me;
+      setCsrf(me.csrf_token);
+    } catch (e) {
+      if (seq !== renderSeq) return;
+      if (!(e instanceof ApiError && e.status === 401)) {
+        replace(app, header(''), h('main', { class: 'main narrow' }, message('error', t('err.network'))));
+        return;
+      }
+    }
+  }
+  if (!session.me) {
+    if (path !== 'login') {
+      location.replace('#/login');
+      return;
+    }
+    replace(app, header(''), h('main', { class: 'main narrow' }, renderLogin()));
+    return;
+  }
+  if (path === 'login') {
+    go('map');
+    return;
+  }
+  if (session.me.must_change_password || path === 'password') {
+    if (path !== 'password') {
+      location.replace('#/password');
+      return;
+    }
+    replace(app, header(''), h('main', { class: 'main narrow' }, renderPasswordChange(session.me.must_change_password)));
+    return;
+  }
+  const route = ROUTES.find((r) => r.path === path);
+  if (!route) {
+    location.replace('#/map');
+    return;
+  }
+  const main = h('main', { class: `main page-${route.path}` });
+  replace(app, header(route.path), main);
+  document.title = `${route.nav ? t(route.nav) : ''} · Qalqan`;
+  if (route.allowed && !route.allowed()) {
+    main.appendChild(forbidden());
+    return;
+  }
+  const page = await route.load();
+  if (seq !== renderSeq) return;
+  try {
+    const c = await page(main, params);
+    if (seq !== renderSeq) {
+      if (typeof c === 'function') c();
+      return;
+    }
+    cleanup = c;
+  } catch (e) {
+    main.appendChild(message('error', String(e instanceof Error ? e.message : e)));
+  }
+}
+
+setUnauthorizedHandler(() => {
+  if (!session.me) return;
+  session.me = null;
+  setCsrf('');
+  go('login');
+});
+
+initLang();
+setRenderer(() => void render());
+window.addEventListener('hashchange', () => void render());
+void render();

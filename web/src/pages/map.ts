@@ -1,0 +1,618 @@
+// The map: territory boundary and districts, hotspot cells coloured by the
+// chosen statistic, incident points (custom WebGL layer). Fully offline style.
+
+import { Map as MlMap, NavigationControl, ScaleControl, setWorkerUrl, type GeoJSONSource, type LngLatBoundsLike, type MapOptions, type StyleSpecification } from 'maplibre-gl';
+import 'maplibre-gl/dist/maplibre-gl.css';
+import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url';
+import { ApiError, enc, getBinary, getJson, qs, type Incident, type Stats, type Territory } from '../api';
+import { h, replace, select } from '../dom';
+import { catName, fmtInt, t, type Key } from '../i18n';
+import { GI_CLASSES, LISA_CLUSTERS, colorProperty, featureColor, formatNumber, giClassKey, rampColors, sequentialBreaks, type Method } from '../map/colors';
+import { PointLayer, categoryColor } from '../map/pointlayer';
+import { decodePoints, pointsBounds, type Points } from '../map/points';
+import { can, categories, defaultTerritory, filters, role, territories } from '../state';
+import { errorText, forbidden, loading, message } from '../ui';
+import { defaultRange } from './range';
+
+setWorkerUrl(workerUrl);
+
+type FC = GeoJSON.FeatureCollection<GeoJSON.Geometry, Record<string, unknown>> & { qalqan?: Record<string, unknown> };
+
+const mapState: { method: Method; cell: string; shape: string; showPoints: boolean; showCells: boolean; showBounds: boolean; district: string } = {
+  method: 'gi',
+  cell: '250',
+  shape: 'square',
+  showPoints: true,
+  showCells: true,
+  showBounds: true,
+  district: '',
+};
+
+/** The view when the page was left (a language switch re-renders the page). */
+let savedView: { territory: string; center: [number, number]; zoom: number } | null = null;
+
+/** Last points download, kept across re-renders (language switch). */
+let pointsCache: { key: string; points: Points } | null = null;
+
+interface TestHook {
+  map: MlMap | null;
+  cells: number;
+  cellsDrawn: number;
+  points: number;
+  pointsState: 'off' | 'loading' | 'loaded' | 'forbidden' | 'unavailable' | 'error';
+  hotspotsState: 'loading' | 'loaded' | 'forbidden' | 'error';
+  boundaries: number;
+}
+declare global {
+  interface Window {
+    __qalqan?: TestHook;
+  }
+}
+
+const EMPTY: FC = { type: 'FeatureCollection', features: [] };
+
+function style(): StyleSpecification {
+  return {
+    version: 8,
+    sources: {
+      cells: { type: 'geojson', data: EMPTY },
+      bounds: { type: 'geojson', data: EMPTY },
+      selected: { type: 'geojson', data: EMPTY },
+    },
+    layers: [
+      { id: 'background', type: 'background', paint: { 'background-color': '#e9edf1' } },
+      { id: 'territory-fill', type: 'fill', source: 'bounds', filter: ['==', ['get', 'kind'], 'territory'], paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.85 } },
+      { id: 'cells-fill', type: 'fill', source: 'cells', filter: ['has', '_c'], paint: { 'fill-color': ['get', '_c'], 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 12, 0.78, 16, 0.5] } },
+      { id: 'cells-line', type: 'line', source: 'cells', filter: ['has', '_c'], minzoom: 12, paint: { 'line-color': '#ffffff', 'line-width': 0.4, 'line-opacity': 0.6 } },
+      { id: 'district-line', type: 'line', source: 'bounds', filter: ['==', ['get', 'kind'], 'district'], paint: { 'line-color': '#5b6b7c', 'line-width': 1, 'line-dasharray': [3, 2] } },
+      { id: 'territory-line', type: 'line', source: 'bounds', filter: ['==', ['get', 'kind'], 'territory'], paint: { 'line-color': '#1f3a5f', 'line-width': 2.2 } },
+      { id: 'selected-line', type: 'line', source: 'selected', paint: { 'line-color': '#111111', 'line-width': 2.5 } },
+    ],
+  };
+}
+
+function webglAvailable(): boolean {
+  try {
+    const c = document.createElement('canvas');
+    return !!(c.getContext('webgl2') || c.getContext('webgl'));
+  } catch {
+    return false;
+  }
+}
+
+function bboxOf(fc: FC, keep?: (p: Record<string, unknown>) => boolean): [number, number, number, number] | null {
+  let a = Infinity, b = Infinity, c = -Infinity, d = -Infinity;
+  const visit = (co: unknown): void => {
+    if (Array.isArray(co) && typeof co[0] === 'number') {
+      const [x, y] = co as number[];
+      if (x < a) a = x;
+      if (x > c) c = x;
+      if (y < b) b = y;
+      if (y > d) d = y;
+    } else if (Array.isArray(co)) co.forEach(visit);
+  };
+  for (const f of fc.features) {
+    if (!f.geometry || (keep && !keep(f.properties ?? {}))) continue;
+    if ('coordinates' in f.geometry) visit(f.geometry.coordinates);
+  }
+  return a <= c ? [a, b, c, d] : null;
+}
+
+export async function render(root: HTMLElement): Promise<() => void> {
+  const hook: TestHook = { map: null, cells: 0, cellsDrawn: 0, points: 0, pointsState: 'off', hotspotsState: 'loading', boundaries: 0 };
+  window.__qalqan = hook;
+  root.appendChild(loading());
+  let list: Territory[];
+  try {
+    list = await territories();
+  } catch (e) {
+    replace(root, e instanceof ApiError && e.status === 403 ? forbidden() : message('error', errorText(e)));
+    return () => {};
+  }
+  if (list.length === 0) {
+    replace(root, message('info', t('common.noTerritories')));
+    return () => {};
+  }
+  if (!webglAvailable()) {
+    replace(root, message('error', t('map.webglMissing')));
+    return () => {};
+  }
+  filters.territory = defaultTerritory(list);
+  const showPointsAllowed = can.incidents(role());
+
+  // ---- Controls ----
+  const terrSel = select('territory', list.map((x) => [x.name, x.name]), filters.territory, { 'data-testid': 'territory' });
+  const fromIn = h('input', { type: 'date', name: 'from', 'data-testid': 'from' });
+  const toIn = h('input', { type: 'date', name: 'to', 'data-testid': 'to' });
+  const catSel = select('category', [['', t('common.allCategories')]], '', { 'data-testid': 'category' });
+  const distSel = select('district', [['', t('common.allDistricts')]], '', { 'data-testid': 'district' });
+  const methodSel = select(
+    'method',
+    (['grid', 'gi', 'lisa', 'kde'] as Method[]).map((m) => [m, t(`method.${m}` as Key)]),
+    mapState.method,
+    { 'data-testid': 'method' },
+  );
+  const cellSel = select('cell', ['100', '150', '200', '250', '300', '400', '500', '750', '1000'].map((c) => [c, c]), mapState.cell, { 'data-testid': 'cell' });
+  const shapeSel = select('shape', [['square', t('shape.square')], ['hex', t('shape.hex')]], mapState.shape, { 'data-testid': 'shape' });
+  const cellsChk = h('input', { type: 'checkbox', checked: mapState.showCells, 'data-testid': 'toggle-cells' });
+  const pointsChk = h('input', { type: 'checkbox', checked: mapState.showPoints, 'data-testid': 'toggle-points' });
+  const boundsChk = h('input', { type: 'checkbox', checked: mapState.showBounds, 'data-testid': 'toggle-bounds' });
+  const applyBtn = h('button', { type: 'submit', class: 'btn-primary', 'data-testid': 'apply' }, t('common.apply'));
+  const fitBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'fit' }, t('map.fit'));
+
+  const form = h(
+    'form',
+    { class: 'toolbar map-toolbar', 'data-testid': 'map-filters' },
+    lab(t('common.territory'), terrSel),
+    lab(t('common.from'), fromIn),
+    lab(t('common.to'), toIn),
+    lab(t('common.category'), catSel),
+    lab(t('common.district'), distSel),
+    lab(t('map.method'), methodSel),
+    lab(t('map.cell'), cellSel),
+    lab(t('map.shape'), shapeSel),
+    h('div', { class: 'tb-actions' }, applyBtn, fitBtn),
+  );
+  const toggles = h(
+    'div',
+    { class: 'map-toggles' },
+    h('label', null, cellsChk, ' ', t('map.showCells')),
+    showPointsAllowed ? h('label', { 'data-testid': 'points-toggle-label' }, pointsChk, ' ', t('map.showPoints')) : null,
+    h('label', null, boundsChk, ' ', t('map.showBoundaries')),
+  );
+  const statusBar = h('div', { class: 'map-status', 'data-testid': 'map-status' });
+  const hint = h('div', { class: 'map-hint' }, showPointsAllowed ? t('map.clickHint') : t('map.clickHintCells'));
+  const legend = h('div', { class: 'legend', 'data-testid': 'legend' });
+  const side = h('aside', { class: 'side-panel', 'data-testid': 'side-panel', hidden: true });
+  const closeSide = (): void => {
+    side.hidden = true;
+    replace(side);
+    (map.getSource('selected') as GeoJSONSource | undefined)?.setData(EMPTY);
+  };
+  const mapDiv = h('div', { class: 'map', 'data-testid': 'map' });
+  const notes = h('div', { class: 'map-notes', 'data-testid': 'map-notes' });
+  replace(root, form, h('div', { class: 'map-wrap' }, mapDiv, h('div', { class: 'map-overlay-top' }, toggles, statusBar, notes), legend, side, hint));
+
+  // Categories, dates, districts.
+  const codes = await categories().catch(() => [] as string[]);
+  for (const c of codes) catSel.appendChild(h('option', { value: c }, catName(c)));
+  catSel.value = filters.category;
+
+  async function loadTerritoryDefaults(): Promise<void> {
+    const terr = terrSel.value;
+    if (!filters.from && !filters.to) {
+      const r = await defaultRange(terr).catch(() => null);
+      if (r) {
+        filters.from = r.from;
+        filters.to = r.to;
+      }
+    }
+    fromIn.value = filters.from;
+    toIn.value = filters.to;
+    // Districts: names from the statistics (all of them, even without polygons).
+    replace(distSel, h('option', { value: '' }, t('common.allDistricts')));
+    try {
+      const st = await getJson<Stats>(`/territories/${enc(terr)}/stats`);
+      const names = st.by_district.map((d) => d.district).filter((d): d is string => !!d).sort((a, b) => a.localeCompare(b));
+      for (const n of names) distSel.appendChild(h('option', { value: n }, n));
+    } catch {
+      /* districts stay "all" */
+    }
+    distSel.value = mapState.district;
+  }
+  await loadTerritoryDefaults();
+
+  // ---- Map ----
+  const map = new MlMap({
+    container: mapDiv,
+    style: style(),
+    center: [0, 20],
+    zoom: 1,
+    attributionControl: false,
+    maxZoom: 19,
+    dragRotate: false,
+    pitchWithRotate: false,
+    canvasContextAttributes: { preserveDrawingBuffer: true },
+  } as MapOptions);
+  map.addControl(new NavigationControl({ showCompass: false }), 'top-right');
+  map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-right');
+  hook.map = map;
+  const loaded = new Promise<void>((res) => map.once('load', () => res()));
+
+  let pointLayer: PointLayer | null = null;
+  let boundsFc: FC = EMPTY;
+  let cellsFc: FC = EMPTY;
+  let currentPoints: Points | null = null;
+  let aborter: AbortController | null = null;
+  let disposed = false;
+
+  function setNote(kind: 'info' | 'warn' | 'error', text: string, id: string): void {
+    const old = notes.querySelector(`[data-note="${id}"]`);
+    old?.remove();
+    if (text) {
+      const m = message(kind, text);
+      m.dataset.note = id;
+      notes.appendChild(m);
+    }
+  }
+
+  function fit(): void {
+    // The container may have been laid out after the map was created (route changes): measure it again first.
+    map.resize();
+    const bb = bboxOf(boundsFc, (p) => p.kind === 'territory') ?? bboxOf(cellsFc, (p) => Number(p.count) > 0) ?? (currentPoints ? pointsBounds(currentPoints) : null);
+    if (bb) map.fitBounds(bb as LngLatBoundsLike, { padding: 30, duration: 0, maxZoom: 15 });
+  }
+
+  function updateStatus(): void {
+    const meta = (cellsFc.qalqan ?? {}) as Record<string, unknown>;
+    const parts: string[] = [];
+    if (hook.hotspotsState === 'loaded') parts.push(t('map.cellsCount', { n: fmtInt(hook.cellsDrawn), m: fmtInt(Number(meta.incidents ?? 0)) }));
+    if (hook.pointsState === 'loaded') parts.push(t('map.pointsCount', { n: fmtInt(hook.points) }));
+    if (hook.pointsState === 'loading') parts.push(t('map.pointsLoading'));
+    if (hook.hotspotsState === 'loading') parts.push(t('map.computing'));
+    statusBar.textContent = parts.join(' · ');
+  }
+
+  function drawLegend(breaks: number[], colors: string[]): void {
+    const m = mapState.method;
+    const rows: HTMLElement[] = [];
+    const sw = (color: string, label: string, cls = 'sw'): HTMLElement => h('div', { class: 'legend-row' }, h('span', { class: cls, style: `background:${color}` }), h('span', null, label));
+    if (mapState.showCells) {
+      if (m === 'gi') for (const g of GI_CLASSES) rows.push(sw(g.color, t(`gi.${g.key}` as Key)));
+      else if (m === 'lisa') for (const l of LISA_CLUSTERS) rows.push(sw(l.color, t(`lisa.${l.key}` as Key)));
+      else {
+        rows.push(sw('transparent', t('legend.zero')));
+        let lo = 0;
+        breaks.forEach((b, i) => {
+          rows.push(sw(colors[i], `${formatNumber(lo)} – ${formatNumber(b)}`));
+          lo = b;
+        });
+      }
+    }
+    const title = m === 'gi' ? t('legend.gi') : m === 'lisa' ? t('legend.lisa') : m === 'kde' ? t('legend.kde') : t('legend.count');
+    const extra: HTMLElement[] = [];
+    if (mapState.showBounds && boundsFc.features.some((f) => f.geometry && f.properties?.kind === 'territory')) {
+      extra.push(h('div', { class: 'legend-row' }, h('span', { class: 'sw-line' }), h('span', null, t('legend.boundary'))));
+      if (boundsFc.features.some((f) => f.geometry && f.properties?.kind === 'district')) extra.push(h('div', { class: 'legend-row' }, h('span', { class: 'sw-line dashed' }), h('span', null, t('legend.district'))));
+    }
+    if (pointLayer && mapState.showPoints && currentPoints) {
+      // Only the categories that occur in the loaded points.
+      const seen = new Set<number>();
+      for (let i = 0; i < currentPoints.n; i++) seen.add(currentPoints.category[i]);
+      currentPoints.meta.categories.forEach((c, i) => {
+        if (!seen.has(i)) return;
+        const [r, g, b] = categoryColor(c);
+        extra.push(sw(`rgb(${r},${g},${b})`, catName(c), 'sw-dot'));
+      });
+    }
+    replace(legend, mapState.showCells ? h('div', { class: 'legend-title' }, title) : null, ...rows, ...extra);
+    legend.hidden = rows.length + extra.length === 0;
+  }
+
+  async function loadBoundaries(): Promise<void> {
+    boundsFc = EMPTY;
+    try {
+      boundsFc = await getJson<FC>(`/territories/${enc(terrSel.value)}/boundaries`);
+    } catch (e) {
+      if (!(e instanceof ApiError && (e.status === 404 || e.status === 403))) setNote('warn', errorText(e), 'bounds');
+    }
+    hook.boundaries = boundsFc.features.filter((f) => f.geometry).length;
+    await loaded;
+    (map.getSource('bounds') as GeoJSONSource).setData(boundsFc);
+  }
+
+  async function loadHotspots(signal: AbortSignal): Promise<void> {
+    hook.hotspotsState = 'loading';
+    hook.cells = 0;
+    hook.cellsDrawn = 0;
+    updateStatus();
+    setNote('info', '', 'hotspots');
+    let fc: FC;
+    try {
+      fc = await getJson<FC>(
+        `/territories/${enc(terrSel.value)}/hotspots${qs({ method: mapState.method, cell: mapState.cell, shape: mapState.shape, cells: 'nonempty', from: filters.from, to: filters.to, category: filters.category })}`,
+        { signal },
+      );
+    } catch (e) {
+      if (signal.aborted) return;
+      hook.hotspotsState = e instanceof ApiError && e.status === 403 ? 'forbidden' : 'error';
+      setNote('error', e instanceof ApiError && e.status === 403 ? t('map.hotspotsForbidden') : errorText(e), 'hotspots');
+      cellsFc = EMPTY;
+      (map.getSource('cells') as GeoJSONSource).setData(EMPTY);
+      updateStatus();
+      return;
+    }
+    const prop = colorProperty(mapState.method);
+    const values = fc.features.map((f) => Number(f.properties?.[prop] ?? 0));
+    const breaks = mapState.method === 'grid' || mapState.method === 'kde' ? sequentialBreaks(values) : [];
+    const colors = rampColors(breaks.length);
+    let drawn = 0;
+    for (const f of fc.features) {
+      const p = (f.properties ??= {});
+      const c = featureColor(mapState.method, p, breaks, colors);
+      if (c) {
+        p._c = c;
+        drawn++;
+      }
+    }
+    cellsFc = fc;
+    hook.cells = fc.features.length;
+    hook.cellsDrawn = drawn;
+    hook.hotspotsState = 'loaded';
+    await loaded;
+    if (signal.aborted) return;
+    // Only coloured cells go to the map: fewer features to tile.
+    (map.getSource('cells') as GeoJSONSource).setData({ type: 'FeatureCollection', features: fc.features.filter((f) => f.properties && '_c' in f.properties) });
+    drawLegend(breaks, colors);
+    if (Number((fc.qalqan ?? {}).incidents ?? 1) === 0) setNote('info', t('map.noIncidents'), 'hotspots');
+    updateStatus();
+  }
+
+  async function loadPoints(signal: AbortSignal): Promise<void> {
+    if (!showPointsAllowed) {
+      hook.pointsState = 'forbidden';
+      setNote('info', t('map.pointsHidden'), 'points');
+      return;
+    }
+    if (!mapState.showPoints) {
+      hook.pointsState = 'off';
+      return;
+    }
+    const path = `/territories/${enc(terrSel.value)}/points${qs({ from: filters.from, to: filters.to, category: filters.category })}`;
+    let pts: Points;
+    if (pointsCache && pointsCache.key === path) pts = pointsCache.points;
+    else {
+      hook.pointsState = 'loading';
+      updateStatus();
+      try {
+        pts = decodePoints(await getBinary(path, signal));
+        pointsCache = { key: path, points: pts };
+      } catch (e) {
+        if (signal.aborted) return;
+        if (e instanceof ApiError && e.status === 403) {
+          hook.pointsState = 'forbidden';
+          setNote('info', t('map.pointsHidden'), 'points');
+          toggles.querySelector('[data-testid="points-toggle-label"]')?.remove();
+        } else if (e instanceof ApiError && e.status === 404) {
+          hook.pointsState = 'unavailable';
+        } else {
+          hook.pointsState = 'error';
+          setNote('error', errorText(e), 'points');
+        }
+        updateStatus();
+        return;
+      }
+    }
+    await loaded;
+    if (signal.aborted) return;
+    removePoints();
+    currentPoints = pts;
+    pointLayer = new PointLayer('incident-points', pts);
+    map.addLayer(pointLayer);
+    hook.points = pointLayer.drawn;
+    hook.pointsState = 'loaded';
+    updateStatus();
+  }
+
+  function removePoints(): void {
+    if (pointLayer && map.getLayer(pointLayer.id)) map.removeLayer(pointLayer.id);
+    pointLayer = null;
+    currentPoints = null;
+    hook.points = 0;
+    if (hook.pointsState === 'loaded') hook.pointsState = 'off';
+  }
+
+  async function reload(refit: boolean, territoryChanged = false): Promise<void> {
+    aborter?.abort();
+    const ctl = new AbortController();
+    aborter = ctl;
+    removePoints();
+    closeSide();
+    const tasks: Promise<void>[] = [loadHotspots(ctl.signal), loadPoints(ctl.signal)];
+    if (territoryChanged) tasks.push(loadBoundaries());
+    await Promise.all(tasks);
+    if (ctl.signal.aborted || disposed) return;
+    drawLegend(...currentBreaks());
+    applyVisibility();
+    if (refit) fit();
+  }
+
+  function currentBreaks(): [number[], string[]] {
+    if (mapState.method !== 'grid' && mapState.method !== 'kde') return [[], []];
+    const prop = colorProperty(mapState.method);
+    const b = sequentialBreaks(cellsFc.features.map((f) => Number(f.properties?.[prop] ?? 0)));
+    return [b, rampColors(b.length)];
+  }
+
+  function applyVisibility(): void {
+    if (!map.isStyleLoaded()) return;
+    const vis = (on: boolean) => (on ? 'visible' : 'none');
+    for (const id of ['cells-fill', 'cells-line']) map.setLayoutProperty(id, 'visibility', vis(mapState.showCells));
+    for (const id of ['territory-fill', 'territory-line', 'district-line']) map.setLayoutProperty(id, 'visibility', vis(mapState.showBounds));
+    map.triggerRepaint();
+  }
+
+  // ---- Interaction ----
+  map.on('click', async (ev) => {
+    const feats = mapState.showCells ? map.queryRenderedFeatures(ev.point, { layers: ['cells-fill'] }) : [];
+    const content: HTMLElement[] = [];
+    if (feats.length) {
+      const p = feats[0].properties as Record<string, unknown>;
+      (map.getSource('selected') as GeoJSONSource).setData({ type: 'FeatureCollection', features: [{ type: 'Feature', geometry: feats[0].geometry, properties: {} }] });
+      content.push(cellInfo(p));
+    } else {
+      (map.getSource('selected') as GeoJSONSource).setData(EMPTY);
+    }
+    const nearbyBox = h('div', { class: 'nearby' });
+    if (pointLayer && mapState.showPoints && map.getZoom() >= 13) content.push(nearbyBox);
+    if (!content.length) return closeSide();
+    side.hidden = false;
+    replace(side, h('button', { type: 'button', class: 'side-close', title: t('common.close'), 'aria-label': t('common.close'), onclick: closeSide }, '×'), content);
+    if (content.includes(nearbyBox)) {
+      const r = 8;
+      const a = map.unproject([ev.point.x - r, ev.point.y + r]);
+      const b = map.unproject([ev.point.x + r, ev.point.y - r]);
+      const bbox = [a.lng, a.lat, b.lng, b.lat].map((x) => x.toFixed(6)).join(',');
+      nearbyBox.appendChild(loading());
+      try {
+        const res = await getJson<{ incidents: Incident[] }>(
+          `/territories/${enc(terrSel.value)}/incidents${qs({ bbox, limit: 20, from: filters.from, to: filters.to, category: filters.category, district: mapState.district })}`,
+        );
+        replace(nearbyBox, nearbyList(res.incidents, list.find((x) => x.name === terrSel.value)?.time_zone));
+      } catch (e) {
+        replace(nearbyBox, e instanceof ApiError && e.status === 403 ? message('info', t('map.pointsHidden')) : message('error', errorText(e)));
+      }
+    }
+  });
+  map.on('mousemove', (ev) => {
+    if (!map.isStyleLoaded()) return;
+    const f = mapState.showCells ? map.queryRenderedFeatures(ev.point, { layers: ['cells-fill'] }) : [];
+    map.getCanvas().style.cursor = f.length ? 'pointer' : '';
+  });
+
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const terrChanged = terrSel.value !== filters.territory;
+    filters.territory = terrSel.value;
+    filters.from = fromIn.value;
+    filters.to = toIn.value;
+    filters.category = catSel.value;
+    mapState.method = methodSel.value as Method;
+    mapState.cell = cellSel.value;
+    mapState.shape = shapeSel.value;
+    void reload(terrChanged, terrChanged);
+  });
+  terrSel.addEventListener('change', async () => {
+    filters.territory = terrSel.value;
+    filters.from = '';
+    filters.to = '';
+    mapState.district = '';
+    await loadTerritoryDefaults();
+    void reload(true, true);
+  });
+  for (const sel of [methodSel, cellSel, shapeSel, catSel]) sel.addEventListener('change', () => form.requestSubmit());
+  distSel.addEventListener('change', async () => {
+    mapState.district = distSel.value;
+    if (!distSel.value) {
+      (map.getSource('selected') as GeoJSONSource).setData(EMPTY);
+      return fit();
+    }
+    const poly = boundsFc.features.find((f) => f.properties?.kind === 'district' && f.properties?.name === distSel.value);
+    if (poly) {
+      const fc: FC = { type: 'FeatureCollection', features: [poly] };
+      (map.getSource('selected') as GeoJSONSource).setData(fc);
+      const bb = bboxOf(fc);
+      if (bb) map.fitBounds(bb as LngLatBoundsLike, { padding: 40, duration: 300 });
+      return;
+    }
+    // No polygon: frame the district's incidents (a sample).
+    try {
+      const res = await getJson<{ incidents: Incident[] }>(`/territories/${enc(terrSel.value)}/incidents${qs({ district: distSel.value, limit: 500, from: filters.from, to: filters.to })}`);
+      const pts = res.incidents.filter((i) => i.lon !== null && i.lat !== null);
+      if (pts.length) {
+        const xs = pts.map((i) => i.lon!), ys = pts.map((i) => i.lat!);
+        map.fitBounds([Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)], { padding: 40, duration: 300, maxZoom: 15 });
+      }
+    } catch {
+      /* incident detail not allowed: keep the view */
+    }
+  });
+  cellsChk.addEventListener('change', () => {
+    mapState.showCells = cellsChk.checked;
+    applyVisibility();
+    drawLegend(...currentBreaks());
+  });
+  boundsChk.addEventListener('change', () => {
+    mapState.showBounds = boundsChk.checked;
+    applyVisibility();
+    drawLegend(...currentBreaks());
+  });
+  pointsChk.addEventListener('change', async () => {
+    mapState.showPoints = pointsChk.checked;
+    if (!mapState.showPoints) {
+      removePoints();
+      map.triggerRepaint();
+      updateStatus();
+    } else {
+      const ctl = new AbortController();
+      await loadPoints(ctl.signal);
+    }
+    drawLegend(...currentBreaks());
+  });
+  fitBtn.addEventListener('click', fit);
+
+  const restore = savedView && savedView.territory === terrSel.value ? savedView : null;
+  if (restore) map.jumpTo({ center: restore.center, zoom: restore.zoom });
+  void reload(!restore, true);
+
+  return () => {
+    const c = map.getCenter();
+    savedView = { territory: terrSel.value, center: [c.lng, c.lat], zoom: map.getZoom() };
+    disposed = true;
+    aborter?.abort();
+    map.remove();
+    hook.map = null;
+  };
+}
+
+function lab(label: string, control: HTMLElement): HTMLElement {
+  return h('label', { class: 'tb-field' }, h('span', null, label), control);
+}
+
+const PROP_ORDER = ['count', 'density_km2', 'kde_km2', 'gi_z', 'gi_p', 'gi_q', 'gi_p_sim', 'gi_class', 'lisa_i', 'lisa_quadrant', 'lisa_p_sim', 'lisa_q', 'lisa_cluster', 'lisa_cluster_fdr'];
+
+function cellInfo(p: Record<string, unknown>): HTMLElement {
+  const rows: HTMLElement[] = [];
+  for (const k of PROP_ORDER) {
+    if (!(k in p)) continue;
+    let v: string;
+    const raw = p[k];
+    if (k === 'gi_class') v = t(`gi.${giClassKey(raw)}` as Key);
+    else if (k === 'lisa_cluster' || k === 'lisa_cluster_fdr') v = t(`lisa.${String(raw)}` as Key) ?? String(raw);
+    else if (typeof raw === 'number') v = fmtStat(raw);
+    else v = String(raw);
+    rows.push(h('tr', null, h('th', null, t(`prop.${k}` as Key)), h('td', { 'data-prop': k }, v)));
+  }
+  return h('div', { class: 'cell-info', 'data-testid': 'cell-info' }, h('h4', null, t('map.cellTitle', { cell: String(p.cell ?? '') })), h('table', { class: 'kv' }, rows));
+}
+
+function fmtStat(x: number): string {
+  if (Number.isInteger(x)) return fmtInt(x);
+  if (x !== 0 && Math.abs(x) < 0.001) return x.toExponential(2);
+  return String(Number(x.toPrecision(4)));
+}
+
+function fmtInZone(iso: string, tz?: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  try {
+    return new Intl.DateTimeFormat('sv-SE', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).format(d);
+  } catch {
+    return d.toISOString().slice(0, 16).replace('T', ' ');
+  }
+}
+
+function nearbyList(incidents: Incident[], tz?: string): HTMLElement {
+  if (incidents.length === 0) return h('div', { 'data-testid': 'nearby' }, h('h4', null, t('map.nearby')), h('p', null, t('map.nearbyNone')));
+  return h(
+    'div',
+    { 'data-testid': 'nearby' },
+    h('h4', null, t('map.nearby'), ` (${incidents.length})`),
+    h(
+      'ul',
+      { class: 'incident-list' },
+      incidents.map((i) =>
+        h(
+          'li',
+          null,
+          h('b', null, catName(i.category)),
+          i.subcategory ? ` · ${i.subcategory}` : '',
+          h('br'),
+          h('span', { class: 'muted' }, `${fmtInZone(i.occurred_from, tz)} · ${i.district ?? t('common.none')}${i.premises ? ` · ${i.premises}` : ''}`),
+          h('br'),
+          h('span', { class: 'muted small' }, `${t('inc.id')} ${i.external_id ?? i.id}`),
+        ),
+      ),
+    ),
+  );
+}

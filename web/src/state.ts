@@ -1,0 +1,66 @@
+// Session-wide state: the logged-in user, territories, categories.
+
+import { ApiError, getJson, type Me, type Role, type Territory } from './api';
+import { CATEGORY_CODES } from './i18n';
+
+export const session: { me: Me | null } = { me: null };
+
+let territoriesCache: Promise<Territory[]> | null = null;
+let categoriesCache: Promise<string[]> | null = null;
+
+export function territories(): Promise<Territory[]> {
+  if (!territoriesCache) {
+    territoriesCache = getJson<Territory[]>('/territories');
+    territoriesCache.catch(() => (territoriesCache = null));
+  }
+  return territoriesCache;
+}
+
+export function forgetTerritories(): void {
+  territoriesCache = null;
+}
+
+/** Category codes from the server; the built-in list while /categories is missing (404). */
+export function categories(): Promise<string[]> {
+  if (!categoriesCache) {
+    categoriesCache = getJson<{ code: string }[]>('/categories')
+      .then((list) => list.map((c) => c.code))
+      .catch((e: unknown) => {
+        if (e instanceof ApiError && e.status === 404) return CATEGORY_CODES;
+        categoriesCache = null;
+        throw e;
+      });
+  }
+  return categoriesCache;
+}
+
+export function resetCaches(): void {
+  territoriesCache = null;
+  categoriesCache = null;
+}
+
+export const can = {
+  incidents: (r: Role | undefined) => r === 'administrator' || r === 'analyst' || r === 'commander' || r === 'district_inspector',
+  import: (r: Role | undefined) => r === 'administrator' || r === 'analyst',
+  admin: (r: Role | undefined) => r === 'administrator',
+  audit: (r: Role | undefined) => r === 'administrator',
+};
+
+export function role(): Role | undefined {
+  return session.me?.role;
+}
+
+/** Filters shared between the map and the dashboard (kept while the page is open). */
+export const filters: { territory: string; from: string; to: string; category: string } = {
+  territory: '',
+  from: '',
+  to: '',
+  category: '',
+};
+
+/** Pick the territory to show first: the one with the most incidents. */
+export function defaultTerritory(list: Territory[]): string {
+  if (filters.territory && list.some((x) => x.name === filters.territory)) return filters.territory;
+  const best = [...list].sort((a, b) => b.incidents - a.incidents)[0];
+  return best ? best.name : '';
+}
