@@ -496,9 +496,19 @@ fn demo_loads_toronto_and_astana_and_serves_the_page() {
         }
     };
     assert_eq!(password.chars().count(), 20, "the demo prints its account");
+    // The web UI is compiled into the binary; the page itself holds no data.
     let (status, page) = http_get(&addr, "/");
     assert_eq!(status, 200);
-    assert!(page.contains("Toronto") && page.contains("240992") && page.contains("Astana"), "{page}");
+    assert!(page.contains("<title>Qalqan</title>") && page.contains("<div id=\"app\">"), "{page}");
+    assert!(!page.contains("Toronto"), "nothing from the database before login");
+    let script = page.split("src=\"").nth(1).and_then(|s| s.split('"').next()).expect("a script tag").to_owned();
+    assert!(script.starts_with("/assets/"), "{script}");
+    let (status, head, js) = http(&addr, "GET", &script, &[], "");
+    assert_eq!(status, 200);
+    assert!(head.to_lowercase().contains("content-type: text/javascript"), "{head}");
+    assert!(head.to_lowercase().contains("immutable"), "hashed assets are cached: {head}");
+    assert!(js.len() > 1000);
+    assert_eq!(http_get(&addr, "/assets/..%2Fbuild.rs").0, 404);
     let (status, _) = http_get(&addr, "/api/v1/territories");
     assert_eq!(status, 401, "the API needs a login");
     let (status, head, body) = http(&addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"demo","password":"{password}"}}"#));
