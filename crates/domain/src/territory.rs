@@ -95,6 +95,34 @@ impl Territory {
         self.districts.iter().find(|d| d.name.as_str() == name)
     }
 
+    /// `id` and every district nested in it, at any depth.
+    pub fn district_and_descendants(&self, id: DistrictId) -> Vec<DistrictId> {
+        let mut out = vec![id];
+        let mut i = 0;
+        while i < out.len() && out.len() <= self.districts.len() {
+            let parent = out[i];
+            out.extend(
+                self.districts.iter().filter(|d| d.parent == Some(parent) && !out.contains(&d.id)).map(|d| d.id).collect::<Vec<_>>(),
+            );
+            i += 1;
+        }
+        out
+    }
+
+    /// `id` and the districts it is nested in, innermost first.
+    pub fn district_and_ancestors(&self, id: DistrictId) -> Vec<DistrictId> {
+        let mut out = vec![id];
+        let mut current = self.districts.iter().find(|d| d.id == id).and_then(|d| d.parent);
+        while let Some(parent) = current {
+            if out.contains(&parent) {
+                break; // a cycle cannot come out of the store, but never loop forever
+            }
+            out.push(parent);
+            current = self.districts.iter().find(|d| d.id == parent).and_then(|d| d.parent);
+        }
+        out
+    }
+
     fn depth(&self, id: DistrictId) -> usize {
         let mut depth = 0;
         let mut current = self.districts.iter().find(|d| d.id == id).and_then(|d| d.parent);
@@ -296,5 +324,8 @@ mod tests {
         assert_eq!(t.locate_district(pt(51.8, 71.8)), Some(DistrictId(1)));
         assert_eq!(t.locate_district(pt(50.0, 71.8)), None);
         assert!(t.covers(pt(10.0, 10.0)), "no boundary covers everything");
+        assert_eq!(t.district_and_descendants(DistrictId(1)), vec![DistrictId(1), DistrictId(2)]);
+        assert_eq!(t.district_and_descendants(DistrictId(2)), vec![DistrictId(2)]);
+        assert_eq!(t.district_and_ancestors(DistrictId(2)), vec![DistrictId(2), DistrictId(1)]);
     }
 }

@@ -1119,6 +1119,8 @@ fn web_api_serves_layers_imports_and_administration() {
     let admin_pw = env.ok(&["user", "add", "chief", "--role", "administrator"]).lines().last().unwrap().to_owned();
     let analyst_pw = env.ok(&["user", "add", "ana", "--role", "analyst", "--territory", "Astana"]).lines().last().unwrap().to_owned();
     let viewer_pw = env.ok(&["user", "add", "vie", "--role", "viewer", "--territory", "Astana"]).lines().last().unwrap().to_owned();
+    let insp_pw = env.ok(&["user", "add", "insp", "--role", "district_inspector"]).lines().last().unwrap().to_owned();
+    env.ok(&["user", "grant", "insp", "--territory", "Astana", "--district", "Saryarka"]);
     let (mut server, addr) = serve(&env);
 
     // A one-time password opens nothing but the password change.
@@ -1208,6 +1210,27 @@ fn web_api_serves_layers_imports_and_administration() {
     assert_eq!(c["date"], "2024-03-06", "as of the last day with data");
     let all = c["rows"].as_array().unwrap().iter().find(|r| r["district"].is_null() && r["category"].is_null()).unwrap();
     assert_eq!(all["week_to_date"]["current"], 2);
+    // District aggregates: a district inspector gets those of their district, nothing else.
+    let inspector = login_cookie(&addr, "insp", &insp_pw);
+    let (status, t) = json(&inspector, "GET", "/api/v1/territories/Astana/time?district=Saryarka", "");
+    assert_eq!((status, t["incidents"].as_u64()), (200, Some(1)), "{t}");
+    assert_eq!(json(&inspector, "GET", "/api/v1/territories/Astana/time?district=Yesil", "").0, 404);
+    assert_eq!(json(&inspector, "GET", "/api/v1/territories/Astana/time", "").0, 403);
+    let (status, st) = json(&inspector, "GET", "/api/v1/territories/Astana/stats?district=Saryarka", "");
+    assert_eq!((status, st["total"].as_u64()), (200, Some(1)), "{st}");
+    assert_eq!(st["by_district"][0]["district"], "Saryarka");
+    assert_eq!(st["by_month"][0]["month"], "2024-03");
+    let (_, whole) = json(&analyst, "GET", "/api/v1/territories/Astana/stats", "");
+    let yesil = whole["by_district"].as_array().unwrap().iter().find(|d| d["district"] == "Yesil").unwrap()["count"].clone();
+    let (_, part) = json(&analyst, "GET", "/api/v1/territories/Astana/stats?district=Yesil", "");
+    assert_eq!(part["total"], yesil, "a district's statistics agree with the territory's breakdown");
+    let (status, h) =
+        json(&inspector, "GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0&method=gi", "");
+    assert_eq!((status, h["qalqan"]["incidents"].as_u64()), (200, Some(1)), "{h}");
+    let (_, c) = json(&analyst, "GET", "/api/v1/territories/Astana/compstat?district=Yesil", "");
+    assert_eq!(c["date"], "2024-03-04", "the last day with data in Yesil: {c}");
+    assert_eq!(json(&analyst, "GET", "/api/v1/territories/Astana/compstat?district=Nowhere", "").0, 404);
+
     // The map's grid: only cells worth drawing.
     let (_, all) = json(&viewer, "GET", "/api/v1/territories/Astana/hotspots?method=gi&cell=500&permutations=0", "");
     let (_, drawn) = json(&viewer, "GET", "/api/v1/territories/Astana/hotspots?method=gi&cell=500&permutations=0&cells=nonempty", "");

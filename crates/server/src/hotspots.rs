@@ -152,6 +152,9 @@ pub struct HotspotQuery {
     pub category: Option<String>,
     /// geojson (default) or csv.
     pub format: Option<String>,
+    /// Only this district (and the districts nested in it); its boundary, if it has one, is the study area.
+    /// District-scoped users may ask for their districts.
+    pub district: Option<String>,
     /// all (default: every cell of the grid) or nonempty (cells with incidents or a significant
     /// statistic, or for KDE at least 1 % of the peak density: what a map draws).
     pub cells: Option<String>,
@@ -202,7 +205,8 @@ pub(crate) async fn get_hotspots(
     Path(name): Path<String>,
     Query(q): Query<HotspotQuery>,
 ) -> Result<Response, ApiError> {
-    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
+    let area = crate::scope::aggregate_area(&state, &session, &name, q.district.as_deref()).await?;
+    let territory = &area.territory;
     let params = params(&q)?;
     let selection = match q.cells.as_deref().unwrap_or("all") {
         "all" => CellSelection::All,
@@ -213,10 +217,11 @@ pub(crate) async fn get_hotspots(
     if let Some(hit) = state.responses.get(&key) {
         return Ok(hit.respond(&headers));
     }
-    let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
-    let points: Vec<Wgs84Point> = state.store.incident_records(&filter).await?.into_iter().map(|r| r.location).collect();
+    let filter = crate::incident_filter(territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
+    let points: Vec<Wgs84Point> = area.keep(state.store.incident_records(&filter).await?).into_iter().map(|r| r.location).collect();
     let incidents = points.len();
-    let boundary = territory.boundary.clone();
+    // Within a district, the district is the study area.
+    let boundary = area.boundary();
     let map = tokio::task::spawn_blocking(move || hotspot_map(&points, boundary.as_ref(), &params))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -228,6 +233,7 @@ pub(crate) async fn get_hotspots(
     }
     let metadata = json!({
         "territory": territory.name.as_str(),
+        "district": q.district,
         "from": q.from, "to": q.to, "category": q.category,
         "incidents": incidents,
         "method": q.method.as_deref().unwrap_or("grid"),

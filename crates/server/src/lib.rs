@@ -228,6 +228,8 @@ pub struct StatsQuery {
     pub to: Option<String>,
     /// A Qalqan category code.
     pub category: Option<String>,
+    /// Only this district (and those nested in it); district-scoped users may ask for theirs.
+    pub district: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/territories/{name}/stats", tag = "analysis", summary = "Incident counts by category, month and district", params(("name" = String, Path, description = "Territory name"), StatsQuery), responses((status = 200, description = "Counts", body = dto::StatsDto), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
@@ -238,13 +240,45 @@ async fn stats(
     Path(name): Path<String>,
     Query(q): Query<StatsQuery>,
 ) -> Result<Response, ApiError> {
-    let territory = scope::whole_territory(&state, &session, &name).await?;
-    let filter = incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
-    cached_json(&state, &headers, territory.id, "stats", &q, || async {
-        let stats = state.store.incident_stats(&filter).await?;
-        serde_json::to_value(dto::StatsDto::new(territory.name.as_str(), &stats)).map_err(|e| ApiError::Internal(e.to_string()))
+    let area = scope::aggregate_area(&state, &session, &name, q.district.as_deref()).await?;
+    let filter = incident_filter(&area.territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
+    cached_json(&state, &headers, area.territory.id, "stats", &q, || async {
+        let stats = match &area.district {
+            None => state.store.incident_stats(&filter).await?,
+            // One district: counted from its records (the SQL statistics cover whole territories).
+            Some(_) => district_stats(&area.territory, &area.keep(state.store.incident_records(&filter).await?)),
+        };
+        serde_json::to_value(dto::StatsDto::new(area.territory.name.as_str(), &stats)).map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await
+}
+
+/// Counts by category, local month and district of some records, ordered as the store orders them.
+fn district_stats(territory: &qalqan_domain::Territory, records: &[qalqan_store::IncidentRecord]) -> qalqan_store::IncidentStats {
+    use chrono::Datelike;
+    use std::collections::HashMap;
+    let mut by_category: HashMap<String, u64> = HashMap::new();
+    let mut by_month: std::collections::BTreeMap<i32, u64> = Default::default();
+    let mut by_district: HashMap<Option<String>, u64> = HashMap::new();
+    for r in records {
+        *by_category.entry(r.category.code().to_owned()).or_default() += 1;
+        let local = r.start.with_timezone(&territory.time_zone);
+        *by_month.entry(local.year() * 100 + local.month() as i32).or_default() += 1;
+        let name = r.district.and_then(|id| territory.districts.iter().find(|d| d.id == id)).map(|d| d.name.to_string());
+        *by_district.entry(name).or_default() += 1;
+    }
+    let busiest_first = |mut v: Vec<(String, u64)>| {
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    };
+    let mut districts: Vec<(Option<String>, u64)> = by_district.into_iter().collect();
+    districts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    qalqan_store::IncidentStats {
+        total: records.len() as u64,
+        by_category: busiest_first(by_category.into_iter().collect()),
+        by_month: by_month.into_iter().collect(),
+        by_district: districts,
+    }
 }
 
 /// The incident filter of a request: local days `from`/`to` (inclusive,

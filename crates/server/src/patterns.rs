@@ -158,6 +158,8 @@ pub struct TimeQuery {
     pub to: Option<String>,
     /// A category code.
     pub category: Option<String>,
+    /// Only this district (and those nested in it); district-scoped users may ask for theirs.
+    pub district: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/territories/{name}/time", tag = "analysis", summary = "Hour × weekday matrix (aoristic) and monthly series", params(("name" = String, Path, description = "Territory name"), TimeQuery), responses((status = 200, description = "Time patterns", body = serde_json::Value), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
@@ -168,12 +170,13 @@ pub(crate) async fn get_time(
     Path(name): Path<String>,
     Query(q): Query<TimeQuery>,
 ) -> Result<Response, ApiError> {
-    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
-    let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
-    let id = territory.id;
+    let area = crate::scope::aggregate_area(&state, &session, &name, q.district.as_deref()).await?;
+    let filter = crate::incident_filter(&area.territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
+    let id = area.territory.id;
     crate::cached_json(&state, &headers, id, "time", &q, || async {
-        let records = state.store.incident_records(&filter).await?;
-        let described = json!({"from": q.from, "to": q.to, "category": q.category});
+        let records = area.keep(state.store.incident_records(&filter).await?);
+        let described = json!({"from": q.from, "to": q.to, "category": q.category, "district": q.district});
+        let territory = area.territory;
         tokio::task::spawn_blocking(move || time_json(&territory, described, &records)).await.map_err(|e| ApiError::Internal(e.to_string()))
     })
     .await
@@ -189,6 +192,8 @@ pub struct CompStatQuery {
     pub category: Option<String>,
     /// Significance level of the two-sided binomial test. Default 0.05.
     pub alpha: Option<f64>,
+    /// Only this district (and those nested in it); district-scoped users may ask for theirs.
+    pub district: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/territories/{name}/compstat", tag = "analysis", summary = "CompStat table: week to date, 28 days, year to date against a year earlier", params(("name" = String, Path, description = "Territory name"), CompStatQuery), responses((status = 200, description = "CompStat table", body = serde_json::Value), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
@@ -199,7 +204,8 @@ pub(crate) async fn get_compstat(
     Path(name): Path<String>,
     Query(q): Query<CompStatQuery>,
 ) -> Result<Response, ApiError> {
-    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
+    let area = crate::scope::aggregate_area(&state, &session, &name, q.district.as_deref()).await?;
+    let territory = &area.territory;
     let alpha = q.alpha.unwrap_or(0.05);
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(ApiError::BadRequest(format!("alpha {alpha} must be between 0 and 1")));
@@ -213,10 +219,11 @@ pub(crate) async fn get_compstat(
     // The comparison reaches back to 1 January of the year before `date`.
     let from = date.and_then(|d| NaiveDate::from_ymd_opt(chrono::Datelike::year(&d) - 1, 1, 1)).map(|d| d.to_string());
     let to = date.map(|d| d.to_string());
-    let filter = crate::incident_filter(&territory, from.as_deref(), to.as_deref(), q.category.as_deref())?;
+    let filter = crate::incident_filter(territory, from.as_deref(), to.as_deref(), q.category.as_deref())?;
     let id = territory.id;
     crate::cached_json(&state, &headers, id, "compstat", &q, || async {
-        let records = state.store.incident_records(&filter).await?;
+        let records = area.keep(state.store.incident_records(&filter).await?);
+        let territory = area.territory;
         tokio::task::spawn_blocking(move || {
             let incidents = dated_incidents(&territory, &records);
             let Some(date) = date.or_else(|| incidents.iter().map(|i| i.day).max()) else {

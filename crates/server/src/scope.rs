@@ -61,3 +61,57 @@ pub(crate) async fn whole_territory(
         Access::Whole => Ok(territory),
     }
 }
+
+/// What a territory-wide or district aggregate covers: the territory, and
+/// optionally one district with everything nested in it.
+pub(crate) struct AggregateArea {
+    pub territory: qalqan_domain::Territory,
+    /// The chosen district and the ids it covers (itself and its sub-districts).
+    pub district: Option<(qalqan_domain::District, Vec<qalqan_domain::DistrictId>)>,
+}
+
+impl AggregateArea {
+    /// Keeps the records inside the chosen district (all of them without one).
+    pub fn keep(&self, records: Vec<qalqan_store::IncidentRecord>) -> Vec<qalqan_store::IncidentRecord> {
+        match &self.district {
+            None => records,
+            Some((_, ids)) => records.into_iter().filter(|r| r.district.is_some_and(|d| ids.contains(&d))).collect(),
+        }
+    }
+
+    /// The study area: the district's boundary, else the territory's.
+    pub fn boundary(&self) -> Option<qalqan_domain::territory::Area> {
+        self.district.as_ref().and_then(|(d, _)| d.boundary.clone()).or_else(|| self.territory.boundary.clone())
+    }
+}
+
+/// Loads the area of an aggregate: the whole territory (which needs access to
+/// all of it), or one `district` of it, which district-scoped users may ask
+/// for within their districts. Districts outside the scope look absent.
+pub(crate) async fn aggregate_area(
+    state: &crate::AppState,
+    session: &qalqan_store::Session,
+    name: &str,
+    district: Option<&str>,
+) -> Result<AggregateArea, crate::ApiError> {
+    let Some(district) = district.map(str::trim).filter(|d| !d.is_empty()) else {
+        return Ok(AggregateArea { territory: whole_territory(state, session, name).await?, district: None });
+    };
+    let name = qalqan_domain::TerritoryName::parse(name).map_err(|e| crate::ApiError::BadRequest(e.to_string()))?;
+    let territory = state.store.territory(&name).await?;
+    let absent = || crate::ApiError::NotFound(format!("district '{district}' not found"));
+    let chosen = match territory_access(&session.user, territory.id) {
+        Access::None => return Err(crate::ApiError::NotFound(format!("territory '{name}' not found"))),
+        Access::Whole => territory.district_by_name(district).ok_or_else(absent)?.clone(),
+        Access::Districts(ids) => {
+            let d = territory.district_by_name(district).ok_or_else(absent)?;
+            // A user of a district also sees the districts nested in it.
+            if !territory.district_and_ancestors(d.id).iter().any(|a| ids.contains(a)) {
+                return Err(absent());
+            }
+            d.clone()
+        }
+    };
+    let covered = territory.district_and_descendants(chosen.id);
+    Ok(AggregateArea { territory, district: Some((chosen, covered)) })
+}

@@ -12,7 +12,7 @@ import { defaultRange } from './range';
 const PERIODS: PeriodKey[] = ['week_to_date', 'last_28_days', 'year_to_date'];
 const WEEKDAYS_EN = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
-const dashState = { asOf: '', breakdown: 'category' as 'category' | 'district' };
+const dashState = { asOf: '', breakdown: 'category' as 'category' | 'district', district: '' };
 
 function wdLabel(code: string, i: number): string {
   const k = WEEKDAYS_EN.indexOf(code);
@@ -44,6 +44,32 @@ export async function render(root: HTMLElement): Promise<() => void> {
   for (const c of await categories().catch(() => [] as string[])) catSel.appendChild(h('option', { value: c }, catName(c)));
   catSel.value = filters.category;
   const asOfIn = h('input', { type: 'date', name: 'asof', value: dashState.asOf, 'data-testid': 'asof', title: t('dash.asOfHint') });
+  const distSel = select('district', [['', t('common.allDistricts')]], '', { 'data-testid': 'district' });
+  // The districts this user may see; a user limited to some districts starts with the first of them.
+  async function loadDistricts(): Promise<void> {
+    replace(distSel, h('option', { value: '' }, t('common.allDistricts')));
+    try {
+      const fc = await getJson<{ features: { properties?: Record<string, unknown> | null }[] }>(`/territories/${enc(filters.territory)}/boundaries`);
+      const names = fc.features
+        .filter((f) => f.properties?.kind === 'district')
+        .map((f) => String(f.properties?.name ?? ''))
+        .filter((n) => n)
+        .sort((a, b) => a.localeCompare(b));
+      for (const n of names) distSel.appendChild(h('option', { value: n }, n));
+      if (dashState.district && !names.includes(dashState.district)) dashState.district = '';
+      if (!dashState.district && names.length) {
+        const whole = await getJson<Stats>(`/territories/${enc(filters.territory)}/stats`).then(
+          () => true,
+          (e) => !(e instanceof ApiError && e.status === 403),
+        );
+        if (!whole) dashState.district = names[0];
+      }
+    } catch {
+      /* "all districts" only */
+    }
+    distSel.value = dashState.district;
+  }
+  await loadDistricts();
   const form = h(
     'form',
     { class: 'toolbar dash-toolbar', 'data-testid': 'dash-filters' },
@@ -51,6 +77,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
     lab(t('common.from'), fromIn),
     lab(t('common.to'), toIn),
     lab(t('common.category'), catSel),
+    lab(t('common.district'), distSel),
     lab(`${t('dash.asOf')} (${t('dash.compstat')})`, asOfIn),
     h('div', { class: 'tb-actions' }, h('button', { type: 'submit', class: 'btn-primary', 'data-testid': 'apply' }, t('common.apply'))),
   );
@@ -66,17 +93,17 @@ export async function render(root: HTMLElement): Promise<() => void> {
     const my = ++seq;
     const terr = filters.territory;
     const base = `/territories/${enc(terr)}`;
-    const range = { from: filters.from, to: filters.to, category: filters.category };
+    const range = { from: filters.from, to: filters.to, category: filters.category, district: dashState.district };
     for (const b of [compstatBox, heatBox, trendBox, catBox, distBox]) replace(b, loading());
     const [cs, tp, st] = await Promise.allSettled([
-      getJson<Compstat>(`${base}/compstat${qs({ date: dashState.asOf, category: filters.category })}`),
+      getJson<Compstat>(`${base}/compstat${qs({ date: dashState.asOf, category: filters.category, district: dashState.district })}`),
       getJson<TimeProfile>(`${base}/time${qs(range)}`),
       getJson<Stats>(`${base}/stats${qs(range)}`),
     ]);
     if (my !== seq) return;
-    const stem = fileSlug(terr, filters.from, filters.to, filters.category);
+    const stem = fileSlug(terr, dashState.district, filters.from, filters.to, filters.category);
     const empty = (title: string, testid: string) => panel(title, message('info', t('dash.noData')), undefined, testid);
-    replace(compstatBox, cs.status === 'fulfilled' && cs.value.rows.length === 0 ? empty(`${t('dash.compstat')} — ${terr}`, 'compstat') : cs.status === 'fulfilled' ? compstatPanel(cs.value, fileSlug(terr, cs.value.date, filters.category)) : failedPanel(t('dash.compstat'), cs.reason, 'compstat'));
+    replace(compstatBox, cs.status === 'fulfilled' && cs.value.rows.length === 0 ? empty(`${t('dash.compstat')} — ${terr}`, 'compstat') : cs.status === 'fulfilled' ? compstatPanel(cs.value, fileSlug(terr, dashState.district, cs.value.date, filters.category)) : failedPanel(t('dash.compstat'), cs.reason, 'compstat'));
     if (tp.status === 'fulfilled' && tp.value.incidents === 0) {
       replace(heatBox, empty(t('dash.heat'), 'heat'));
       replace(trendBox, empty(t('dash.trend'), 'trend'));
@@ -108,6 +135,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
     filters.to = toIn.value;
     filters.category = catSel.value;
     dashState.asOf = asOfIn.value;
+    dashState.district = distSel.value;
     void load();
   });
   terrSel.addEventListener('change', async () => {
@@ -115,8 +143,11 @@ export async function render(root: HTMLElement): Promise<() => void> {
     const r = await defaultRange(terrSel.value).catch(() => null);
     filters.from = fromIn.value = r?.from ?? '';
     filters.to = toIn.value = r?.to ?? '';
+    dashState.district = '';
+    await loadDistricts();
     void load();
   });
+  distSel.addEventListener('change', () => form.requestSubmit());
   void load();
 
   // Charts are sized to their panel: redraw on a width change.

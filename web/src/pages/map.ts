@@ -189,12 +189,24 @@ export async function render(root: HTMLElement): Promise<() => void> {
     }
     fromIn.value = filters.from;
     toIn.value = filters.to;
-    // Districts: names from the statistics (all of them, even without polygons).
+    // Districts: the ones this user may see (all of them, with or without polygons).
     replace(distSel, h('option', { value: '' }, t('common.allDistricts')));
     try {
-      const st = await getJson<Stats>(`/territories/${enc(terr)}/stats`);
-      const names = st.by_district.map((d) => d.district).filter((d): d is string => !!d).sort((a, b) => a.localeCompare(b));
+      const fc = await getJson<FC>(`/territories/${enc(terr)}/boundaries`);
+      const names = fc.features
+        .filter((f) => f.properties?.kind === 'district')
+        .map((f) => String(f.properties?.name ?? ''))
+        .filter((n) => n)
+        .sort((a, b) => a.localeCompare(b));
       for (const n of names) distSel.appendChild(h('option', { value: n }, n));
+      // A user limited to some districts has no territory-wide figures: start with their first district.
+      if (!mapState.district && names.length) {
+        const whole = await getJson<Stats>(`/territories/${enc(terr)}/stats`).then(
+          () => true,
+          (e) => !(e instanceof ApiError && e.status === 403),
+        );
+        if (!whole) mapState.district = names[0];
+      }
     } catch {
       /* districts stay "all" */
     }
@@ -236,11 +248,31 @@ export async function render(root: HTMLElement): Promise<() => void> {
     }
   }
 
-  function fit(): void {
-    // The container may have been laid out after the map was created (route changes): measure it again first.
+  /** True once the view shows the data (fitted, or restored from an earlier visit). */
+  let placed = false;
+  function fit(tries = 0): void {
+    if (disposed) return;
+    // The container may not be laid out yet (route changes): a fit computed for a zero-sized map
+    // would show the whole world. Wait for a size (bounded), then measure again and fit.
+    if ((mapDiv.clientWidth === 0 || mapDiv.clientHeight === 0) && tries < 200) {
+      setTimeout(() => fit(tries + 1), 50);
+      return;
+    }
     map.resize();
+    if (mapState.district) {
+      const poly = boundsFc.features.find((f) => f.geometry && f.properties?.kind === 'district' && f.properties?.name === mapState.district);
+      const dbb = poly ? bboxOf({ type: 'FeatureCollection', features: [poly] }) : bboxOf(cellsFc, (p) => Number(p.count) > 0);
+      if (dbb) {
+        map.fitBounds(dbb as LngLatBoundsLike, { padding: 40, duration: 0, maxZoom: 15 });
+        placed = true;
+        return;
+      }
+    }
     const bb = bboxOf(boundsFc, (p) => p.kind === 'territory') ?? bboxOf(cellsFc, (p) => Number(p.count) > 0) ?? (currentPoints ? pointsBounds(currentPoints) : null);
-    if (bb) map.fitBounds(bb as LngLatBoundsLike, { padding: 30, duration: 0, maxZoom: 15 });
+    if (bb) {
+      map.fitBounds(bb as LngLatBoundsLike, { padding: 30, duration: 0, maxZoom: 15 });
+      placed = true;
+    }
   }
 
   function updateStatus(): void {
@@ -310,7 +342,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
     let fc: FC;
     try {
       fc = await getJson<FC>(
-        `/territories/${enc(terrSel.value)}/hotspots${qs({ method: mapState.method, cell: mapState.cell, shape: mapState.shape, cells: 'nonempty', from: filters.from, to: filters.to, category: filters.category })}`,
+        `/territories/${enc(terrSel.value)}/hotspots${qs({ method: mapState.method, cell: mapState.cell, shape: mapState.shape, cells: 'nonempty', district: mapState.district, from: filters.from, to: filters.to, category: filters.category })}`,
         { signal },
       );
     } catch (e) {
@@ -491,31 +523,12 @@ export async function render(root: HTMLElement): Promise<() => void> {
     void reload(true, true);
   });
   for (const sel of [methodSel, cellSel, shapeSel, catSel]) sel.addEventListener('change', () => form.requestSubmit());
-  distSel.addEventListener('change', async () => {
+  distSel.addEventListener('change', () => {
+    // The hotspot grid is recomputed for the district (its boundary, if any, is the study area).
     mapState.district = distSel.value;
-    if (!distSel.value) {
-      (map.getSource('selected') as GeoJSONSource).setData(EMPTY);
-      return fit();
-    }
-    const poly = boundsFc.features.find((f) => f.properties?.kind === 'district' && f.properties?.name === distSel.value);
-    if (poly) {
-      const fc: FC = { type: 'FeatureCollection', features: [poly] };
-      (map.getSource('selected') as GeoJSONSource).setData(fc);
-      const bb = bboxOf(fc);
-      if (bb) map.fitBounds(bb as LngLatBoundsLike, { padding: 40, duration: 300 });
-      return;
-    }
-    // No polygon: frame the district's incidents (a sample).
-    try {
-      const res = await getJson<{ incidents: Incident[] }>(`/territories/${enc(terrSel.value)}/incidents${qs({ district: distSel.value, limit: 500, from: filters.from, to: filters.to })}`);
-      const pts = res.incidents.filter((i) => i.lon !== null && i.lat !== null);
-      if (pts.length) {
-        const xs = pts.map((i) => i.lon!), ys = pts.map((i) => i.lat!);
-        map.fitBounds([Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)], { padding: 40, duration: 300, maxZoom: 15 });
-      }
-    } catch {
-      /* incident detail not allowed: keep the view */
-    }
+    const poly = boundsFc.features.find((f) => f.geometry && f.properties?.kind === 'district' && f.properties?.name === distSel.value);
+    (map.getSource('selected') as GeoJSONSource).setData(poly ? { type: 'FeatureCollection', features: [poly] } : EMPTY);
+    void reload(true);
   });
   cellsChk.addEventListener('change', () => {
     mapState.showCells = cellsChk.checked;
@@ -539,15 +552,22 @@ export async function render(root: HTMLElement): Promise<() => void> {
     }
     drawLegend(...currentBreaks());
   });
-  fitBtn.addEventListener('click', fit);
+  fitBtn.addEventListener('click', () => fit());
 
   const restore = savedView && savedView.territory === terrSel.value ? savedView : null;
-  if (restore) map.jumpTo({ center: restore.center, zoom: restore.zoom });
+  if (restore) {
+    map.jumpTo({ center: restore.center, zoom: restore.zoom });
+    placed = true;
+  }
   void reload(!restore, true);
 
   return () => {
-    const c = map.getCenter();
-    savedView = { territory: terrSel.value, center: [c.lng, c.lat], zoom: map.getZoom() };
+    // Keep the view for the next visit, but only a view that was placed on the data
+    // (leaving before the first fit would otherwise bring back the whole world).
+    if (placed) {
+      const c = map.getCenter();
+      savedView = { territory: terrSel.value, center: [c.lng, c.lat], zoom: map.getZoom() };
+    }
     disposed = true;
     aborter?.abort();
     map.remove();
