@@ -1187,6 +1187,12 @@ fn web_api_serves_layers_imports_and_administration() {
     let names: Vec<&str> = b["features"].as_array().unwrap().iter().map(|f| f["properties"]["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Yesil", "Saryarka"]);
     assert_eq!(b["features"][0]["geometry"]["type"], "MultiPolygon");
+    // The server keeps territories in memory; a district added meanwhile by the CLI is seen at once.
+    let more = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Baikonur"},"geometry":{"type":"Polygon","coordinates":[[[71.4,51.4],[71.45,51.4],[71.45,51.45],[71.4,51.45],[71.4,51.4]]]}}]}"#;
+    let file = env.write("more.geojson", more.as_bytes());
+    env.ok(&["territory", "districts", "Astana", "--file", &file]);
+    let (_, b) = json(&analyst, "GET", "/api/v1/territories/Astana/boundaries", "");
+    assert_eq!(b["features"].as_array().unwrap().len(), 3, "{b}");
     let (status, _, bytes) = http_bytes(&addr, "GET", "/api/v1/territories/Astana/points?purpose=map", &[("Cookie", &analyst)], b"", None);
     assert_eq!(status, 200);
     let (meta, points) = qalqan_server::layers::decode_points(&bytes).expect("a QPT1 layer");

@@ -213,7 +213,7 @@ pub(crate) async fn get_hotspots(
         "nonempty" => CellSelection::NonEmpty,
         c => return Err(bad(format!("cells '{c}' must be all or nonempty"))),
     };
-    let key = format!("hotspots|{}|{}|{q:?}", territory.id.0, state.store.data_version(territory.id).await?);
+    let key = format!("hotspots|{}|{}|{q:?}", territory.id.0, state.data_version(territory.id).await?);
     if let Some(hit) = state.responses.get(&key) {
         return Ok(hit.respond(&headers));
     }

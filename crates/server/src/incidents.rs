@@ -75,7 +75,7 @@ pub(crate) async fn list(
         return Err(ApiError::Forbidden(format!("the {} role sees aggregated figures only, not individual incidents", session.user.role)));
     }
     let name = TerritoryName::parse(&name).map_err(|e| bad(e.to_string()))?;
-    let territory = state.store.territory(&name).await?;
+    let territory = state.territory(&name).await?;
     let allowed = match territory_access(&session.user, territory.id) {
         Access::None => return Err(ApiError::NotFound(format!("territory '{name}' not found"))),
         Access::Districts(ids) => Some(ids),

@@ -39,7 +39,7 @@ pub(crate) async fn boundaries(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let name = TerritoryName::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let territory = state.store.territory(&name).await?;
+    let territory = state.territory(&name).await?;
     let visible: Option<Vec<_>> = match territory_access(&session.user, territory.id) {
         Access::None => return Err(ApiError::NotFound(format!("territory '{name}' not found"))),
         Access::Districts(ids) => Some(ids),
@@ -173,7 +173,7 @@ pub(crate) async fn points(
         return Err(ApiError::Forbidden(format!("the {} role sees aggregated figures only, not individual incidents", session.user.role)));
     }
     let name = TerritoryName::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let territory = state.store.territory(&name).await?;
+    let territory = state.territory(&name).await?;
     let allowed = match territory_access(&session.user, territory.id) {
         Access::None => return Err(ApiError::NotFound(format!("territory '{name}' not found"))),
         Access::Districts(ids) => Some(ids),
@@ -183,7 +183,7 @@ pub(crate) async fn points(
     let key = format!(
         "points|{}|{}|{:?}|{:?}|{:?}|{allowed:?}",
         territory.id.0,
-        state.store.data_version(territory.id).await?,
+        state.data_version(territory.id).await?,
         q.from,
         q.to,
         q.category

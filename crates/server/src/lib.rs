@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod catalog;
 pub mod dto;
 pub mod hotspots;
 pub mod imports;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub responses: std::sync::Arc<cache::ResponseCache>,
     /// Where the web UI's files come from.
     pub web: web::WebAssets,
+    /// Territories kept between requests.
+    pub territories: std::sync::Arc<catalog::TerritoryCache>,
 }
 
 impl AppState {
@@ -63,6 +66,21 @@ impl AppState {
             login_attempts: Default::default(),
             responses: Default::default(),
             web: web::WebAssets::from_env(),
+            territories: Default::default(),
+        }
+    }
+
+    /// The territory as stored now (kept in memory while unchanged).
+    pub(crate) async fn territory(&self, name: &qalqan_domain::TerritoryName) -> Result<qalqan_domain::Territory, ApiError> {
+        let (t, _) = self.territories.get(&self.store, name).await?;
+        Ok(qalqan_domain::Territory::clone(&t))
+    }
+
+    /// The territory's data version: as seen by this request's territory lookup, else from the store.
+    pub(crate) async fn data_version(&self, id: qalqan_domain::TerritoryId) -> Result<i64, ApiError> {
+        match self.territories.data_version(id) {
+            Some(v) => Ok(v),
+            None => Ok(self.store.data_version(id).await?),
         }
     }
 }
@@ -319,7 +337,7 @@ pub(crate) async fn cached_json<Fut>(
 where
     Fut: Future<Output = Result<serde_json::Value, ApiError>>,
 {
-    let key = format!("{what}|{}|{}|{query:?}", territory.0, state.store.data_version(territory).await?);
+    let key = format!("{what}|{}|{}|{query:?}", territory.0, state.data_version(territory).await?);
     if let Some(hit) = state.responses.get(&key) {
         return Ok(hit.respond(headers));
     }

@@ -51,7 +51,7 @@ pub(crate) async fn whole_territory(
     name: &str,
 ) -> Result<qalqan_domain::Territory, crate::ApiError> {
     let name = qalqan_domain::TerritoryName::parse(name).map_err(|e| crate::ApiError::BadRequest(e.to_string()))?;
-    let territory = state.store.territory(&name).await?;
+    let territory = state.territory(&name).await?;
     match territory_access(&session.user, territory.id) {
         // Out of scope looks exactly like absent: ids and names are not enumerable.
         Access::None => Err(crate::ApiError::NotFound(format!("territory '{name}' not found"))),
@@ -98,7 +98,7 @@ pub(crate) async fn aggregate_area(
         return Ok(AggregateArea { territory: whole_territory(state, session, name).await?, district: None });
     };
     let name = qalqan_domain::TerritoryName::parse(name).map_err(|e| crate::ApiError::BadRequest(e.to_string()))?;
-    let territory = state.store.territory(&name).await?;
+    let territory = state.territory(&name).await?;
     let absent = || crate::ApiError::NotFound(format!("district '{district}' not found"));
     let chosen = match territory_access(&session.user, territory.id) {
         Access::None => return Err(crate::ApiError::NotFound(format!("territory '{name}' not found"))),

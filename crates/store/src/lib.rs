@@ -162,6 +162,16 @@ pub struct User {
     pub scopes: Vec<(TerritoryId, Option<DistrictId>)>,
 }
 
+/// A territory's version marks (see [`Store::territory_stamp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TerritoryStamp {
+    pub id: TerritoryId,
+    /// Changes when the boundary is replaced or a district is added.
+    pub shape: (i64, i64, i64),
+    /// Changes with every import ([`Store::data_version`]).
+    pub data_version: i64,
+}
+
 /// A live session as the administrator sees it (no tokens).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionInfo {
@@ -403,6 +413,17 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound { what: "territory", key: name.to_string() })?;
         let districts = dispatch!(self, district_rows(row.id))?;
         geometry::build_territory(row, districts)
+    }
+
+    /// What changes when a territory must be loaded again, in one small query:
+    /// `None` when there is no such territory.
+    pub async fn territory_stamp(&self, name: &TerritoryName) -> Result<Option<TerritoryStamp>, StoreError> {
+        let row = dispatch!(self, territory_stamp(name.as_str()))?;
+        Ok(row.map(|(id, revision, districts, last_district, data_version)| TerritoryStamp {
+            id: TerritoryId(id),
+            shape: (revision, districts, last_district),
+            data_version,
+        }))
     }
 
     /// Every territory with its district and incident counts.
@@ -894,6 +915,11 @@ pub(crate) fn audit_from_row(
     Ok(AuditEntry { id, at, actor, origin, action, object, detail, purpose, prev_hash, hash })
 }
 
+pub(crate) const TERRITORY_STAMP_SQL: &str = "SELECT t.id, t.revision, \
+    (SELECT count(*) FROM districts d WHERE d.territory_id = t.id), \
+    (SELECT coalesce(max(d.id), 0) FROM districts d WHERE d.territory_id = t.id), \
+    (SELECT coalesce(max(b.id), 0) FROM import_batches b WHERE b.territory_id = t.id) \
+    FROM territories t WHERE t.name = {NAME}";
 pub(crate) const LIVE_SESSIONS_SQL: &str = "SELECT s.id, u.login, s.created_at, s.expires_at, s.origin FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.revoked_at IS NULL";
 pub(crate) const AGENCIES_SQL: &str =
     "SELECT a.name, count(u.id) FROM agencies a LEFT JOIN users u ON u.agency_id = a.id GROUP BY a.name ORDER BY a.name";

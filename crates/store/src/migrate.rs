@@ -20,12 +20,14 @@ const SQLITE: &[Migration] = &[
     Migration { version: 2, name: "audit_log", sql: include_str!("../migrations/sqlite/0002_audit_log.sql") },
     Migration { version: 3, name: "accounts", sql: include_str!("../migrations/sqlite/0003_accounts.sql") },
     Migration { version: 4, name: "incident_paging", sql: include_str!("../migrations/sqlite/0004_incident_paging.sql") },
+    Migration { version: 5, name: "territory_revision", sql: include_str!("../migrations/sqlite/0005_territory_revision.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
     Migration { version: 2, name: "audit_log", sql: include_str!("../migrations/postgres/0002_audit_log.sql") },
     Migration { version: 3, name: "accounts", sql: include_str!("../migrations/postgres/0003_accounts.sql") },
     Migration { version: 4, name: "incident_paging", sql: include_str!("../migrations/postgres/0004_incident_paging.sql") },
+    Migration { version: 5, name: "territory_revision", sql: include_str!("../migrations/postgres/0005_territory_revision.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.

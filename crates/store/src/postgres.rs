@@ -62,7 +62,11 @@ pub(crate) async fn add_territory(
 }
 
 pub(crate) async fn set_territory_boundary(pool: &PgPool, id: TerritoryId, boundary: Option<&str>) -> Result<(), StoreError> {
-    sqlx::query("UPDATE territories SET boundary = $1 WHERE id = $2").bind(boundary).bind(id.0).execute(pool).await?;
+    sqlx::query("UPDATE territories SET boundary = $1, revision = revision + 1 WHERE id = $2")
+        .bind(boundary)
+        .bind(id.0)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -717,4 +721,8 @@ pub(crate) async fn audit_search(pool: &PgPool, before: i64, limit: i64, action:
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(crate::audit_from_row).collect()
+}
+
+pub(crate) async fn territory_stamp(pool: &PgPool, name: &str) -> Result<Option<(i64, i64, i64, i64, i64)>, StoreError> {
+    Ok(sqlx::query_as(AssertSqlSafe(crate::TERRITORY_STAMP_SQL.replace("{NAME}", "$1"))).bind(name).fetch_optional(pool).await?)
 }

@@ -65,7 +65,11 @@ pub(crate) async fn add_territory(
 }
 
 pub(crate) async fn set_territory_boundary(pool: &SqlitePool, id: TerritoryId, boundary: Option<&str>) -> Result<(), StoreError> {
-    sqlx::query("UPDATE territories SET boundary = ? WHERE id = ?").bind(boundary).bind(id.0).execute(pool).await?;
+    sqlx::query("UPDATE territories SET boundary = ?, revision = revision + 1 WHERE id = ?")
+        .bind(boundary)
+        .bind(id.0)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -688,4 +692,8 @@ pub(crate) async fn audit_search(
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(crate::audit_from_row).collect()
+}
+
+pub(crate) async fn territory_stamp(pool: &SqlitePool, name: &str) -> Result<Option<(i64, i64, i64, i64, i64)>, StoreError> {
+    Ok(sqlx::query_as(AssertSqlSafe(crate::TERRITORY_STAMP_SQL.replace("{NAME}", "?"))).bind(name).fetch_optional(pool).await?)
 }
