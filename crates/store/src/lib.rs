@@ -401,10 +401,23 @@ impl Store {
         dispatch!(self, add_territory(territory, boundary.as_deref(), actor))
     }
 
-    /// Replaces a territory's boundary (or removes it with `None`).
-    pub async fn set_territory_boundary(&self, id: TerritoryId, boundary: Option<&MultiPolygon<f64>>) -> Result<(), StoreError> {
+    /// Replaces a territory's boundary (or removes it with `None`); audited, and
+    /// counted in the territory's revision so servers reload it.
+    pub async fn set_territory_boundary(
+        &self,
+        id: TerritoryId,
+        boundary: Option<&MultiPolygon<f64>>,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
         let boundary = boundary.map(geometry::to_geojson);
-        dispatch!(self, set_territory_boundary(id, boundary.as_deref()))
+        let audit = NewAuditEntry {
+            actor: actor.clone(),
+            action: "territory.boundary".into(),
+            object: format!("territory:{}", id.0),
+            detail: serde_json::json!({"removed": boundary.is_none()}).to_string(),
+            purpose: None,
+        };
+        dispatch!(self, set_territory_boundary(id, boundary.as_deref(), &audit))
     }
 
     /// Loads a territory with its districts; [`StoreError::NotFound`] if absent.

@@ -61,12 +61,20 @@ pub(crate) async fn add_territory(
     Ok(TerritoryId(id))
 }
 
-pub(crate) async fn set_territory_boundary(pool: &PgPool, id: TerritoryId, boundary: Option<&str>) -> Result<(), StoreError> {
+pub(crate) async fn set_territory_boundary(
+    pool: &PgPool,
+    id: TerritoryId,
+    boundary: Option<&str>,
+    audit: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
     sqlx::query("UPDATE territories SET boundary = $1, revision = revision + 1 WHERE id = $2")
         .bind(boundary)
         .bind(id.0)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -64,12 +64,20 @@ pub(crate) async fn add_territory(
     Ok(TerritoryId(id))
 }
 
-pub(crate) async fn set_territory_boundary(pool: &SqlitePool, id: TerritoryId, boundary: Option<&str>) -> Result<(), StoreError> {
+pub(crate) async fn set_territory_boundary(
+    pool: &SqlitePool,
+    id: TerritoryId,
+    boundary: Option<&str>,
+    audit: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::query("UPDATE territories SET boundary = ?, revision = revision + 1 WHERE id = ?")
         .bind(boundary)
         .bind(id.0)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
     Ok(())
 }
 

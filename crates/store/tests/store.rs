@@ -506,3 +506,17 @@ async fn administration_lists_and_ends_sessions_sets_scopes_and_searches_the_aud
     assert!(chain.is_ok());
 }
 on_both!(administration_lists_and_ends_sessions_sets_scopes_and_searches_the_audit_trail);
+
+async fn replacing_a_boundary_is_audited_and_changes_the_territory_stamp(store: Store) {
+    let t = astana(&store).await;
+    let before = store.territory_stamp(&t.name).await.unwrap().unwrap();
+    store.set_territory_boundary(t.id, Some(&square(71.0, 51.0, 2.0)), &actor()).await.unwrap();
+    let after = store.territory_stamp(&t.name).await.unwrap().unwrap();
+    assert_eq!((after.id, after.data_version), (before.id, before.data_version));
+    assert_ne!(after.shape, before.shape, "a new boundary must be seen by servers keeping the territory");
+    assert!(store.territory(&t.name).await.unwrap().covers(Wgs84Point::new(52.5, 72.5).unwrap()));
+    let last = store.audit_search(None, 1, "", "").await.unwrap();
+    assert_eq!(last[0].action, "territory.boundary");
+    assert!(store.territory_stamp(&TerritoryName::parse("Nowhere").unwrap()).await.unwrap().is_none());
+}
+on_both!(replacing_a_boundary_is_audited_and_changes_the_territory_stamp);
