@@ -1,6 +1,6 @@
 // Session-wide state: the logged-in user, territories, categories.
 
-import { ApiError, getJson, type Me, type Role, type Territory } from './api';
+import { ApiError, enc, getJson, type Me, type Role, type Territory } from './api';
 import { CATEGORY_CODES } from './i18n';
 
 export const session: { me: Me | null } = { me: null };
@@ -63,4 +63,23 @@ export function defaultTerritory(list: Territory[]): string {
   if (filters.territory && list.some((x) => x.name === filters.territory)) return filters.territory;
   const best = [...list].sort((a, b) => b.incidents - a.incidents)[0];
   return best ? best.name : '';
+}
+
+/**
+ * The districts of a territory this user may see (sorted), and whether the user
+ * sees the territory whole; a user limited to some districts gets 403 for
+ * territory-wide figures and should start with one of theirs.
+ */
+export async function visibleDistricts(territory: string): Promise<{ names: string[]; whole: boolean }> {
+  const fc = await getJson<{ features: { properties?: Record<string, unknown> | null }[] }>(`/territories/${enc(territory)}/boundaries`);
+  const names = fc.features
+    .filter((f) => f.properties?.kind === 'district')
+    .map((f) => String(f.properties?.name ?? ''))
+    .filter((n) => n)
+    .sort((a, b) => a.localeCompare(b));
+  const whole = await getJson<unknown>(`/territories/${enc(territory)}/stats`).then(
+    () => true,
+    (e) => !(e instanceof ApiError && e.status === 403),
+  );
+  return { names, whole };
 }

@@ -5,7 +5,7 @@ import { drawBars, drawHeat, drawLine, drawTable } from '../charts/canvas';
 import { h, replace, select } from '../dom';
 import { downloadCanvas, downloadCsv, fileSlug } from '../export';
 import { catName, fmtInt, t, type Key } from '../i18n';
-import { categories, defaultTerritory, filters, territories } from '../state';
+import { categories, defaultTerritory, filters, territories, visibleDistricts } from '../state';
 import { errorBox, errorText, loading, message, panel } from '../ui';
 import { defaultRange } from './range';
 
@@ -49,21 +49,10 @@ export async function render(root: HTMLElement): Promise<() => void> {
   async function loadDistricts(): Promise<void> {
     replace(distSel, h('option', { value: '' }, t('common.allDistricts')));
     try {
-      const fc = await getJson<{ features: { properties?: Record<string, unknown> | null }[] }>(`/territories/${enc(filters.territory)}/boundaries`);
-      const names = fc.features
-        .filter((f) => f.properties?.kind === 'district')
-        .map((f) => String(f.properties?.name ?? ''))
-        .filter((n) => n)
-        .sort((a, b) => a.localeCompare(b));
+      const { names, whole } = await visibleDistricts(filters.territory);
       for (const n of names) distSel.appendChild(h('option', { value: n }, n));
       if (dashState.district && !names.includes(dashState.district)) dashState.district = '';
-      if (!dashState.district && names.length) {
-        const whole = await getJson<Stats>(`/territories/${enc(filters.territory)}/stats`).then(
-          () => true,
-          (e) => !(e instanceof ApiError && e.status === 403),
-        );
-        if (!whole) dashState.district = names[0];
-      }
+      if (!dashState.district && names.length && !whole) dashState.district = names[0];
     } catch {
       /* "all districts" only */
     }

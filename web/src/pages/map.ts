@@ -4,13 +4,13 @@
 import { Map as MlMap, NavigationControl, ScaleControl, setWorkerUrl, type GeoJSONSource, type LngLatBoundsLike, type MapOptions, type StyleSpecification } from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url';
-import { ApiError, enc, getBinary, getJson, qs, type Incident, type Stats, type Territory } from '../api';
+import { ApiError, enc, getBinary, getJson, qs, type Incident, type Territory } from '../api';
 import { h, replace, select } from '../dom';
 import { catName, fmtInt, t, type Key } from '../i18n';
 import { GI_CLASSES, LISA_CLUSTERS, colorProperty, featureColor, formatNumber, giClassKey, rampColors, sequentialBreaks, type Method } from '../map/colors';
 import { PointLayer, categoryColor } from '../map/pointlayer';
 import { decodePoints, pointsBounds, type Points } from '../map/points';
-import { can, categories, defaultTerritory, filters, role, territories } from '../state';
+import { can, categories, defaultTerritory, filters, role, territories, visibleDistricts } from '../state';
 import { errorText, forbidden, loading, message } from '../ui';
 import { defaultRange } from './range';
 
@@ -192,21 +192,10 @@ export async function render(root: HTMLElement): Promise<() => void> {
     // Districts: the ones this user may see (all of them, with or without polygons).
     replace(distSel, h('option', { value: '' }, t('common.allDistricts')));
     try {
-      const fc = await getJson<FC>(`/territories/${enc(terr)}/boundaries`);
-      const names = fc.features
-        .filter((f) => f.properties?.kind === 'district')
-        .map((f) => String(f.properties?.name ?? ''))
-        .filter((n) => n)
-        .sort((a, b) => a.localeCompare(b));
+      const { names, whole } = await visibleDistricts(terr);
       for (const n of names) distSel.appendChild(h('option', { value: n }, n));
       // A user limited to some districts has no territory-wide figures: start with their first district.
-      if (!mapState.district && names.length) {
-        const whole = await getJson<Stats>(`/territories/${enc(terr)}/stats`).then(
-          () => true,
-          (e) => !(e instanceof ApiError && e.status === 403),
-        );
-        if (!whole) mapState.district = names[0];
-      }
+      if (!mapState.district && names.length && !whole) mapState.district = names[0];
     } catch {
       /* districts stay "all" */
     }
