@@ -593,10 +593,14 @@ impl Store {
 
     /// The live session with this token hash: not revoked, not expired, account active.
     pub async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
-        let found: Option<(i64, String, DateTime<Utc>, String)> = dispatch!(self, session_row(token_hash, Utc::now()))?;
-        let Some((id, csrf_token, expires_at, login)) = found else { return Ok(None) };
-        let login = Login::parse(&login).map_err(|e| StoreError::Corrupt { what: "login", reason: e.to_string() })?;
-        Ok(self.user(&login).await?.filter(|u| u.state == AccountState::Active).map(|user| Session { id, csrf_token, expires_at, user }))
+        // Every authenticated request comes here: one join for session and user, one query for the scopes.
+        let found = dispatch!(self, session_user(token_hash, Utc::now()))?;
+        Ok(found.filter(|(_, _, _, user)| user.state == AccountState::Active).map(|(id, csrf_token, expires_at, user)| Session {
+            id,
+            csrf_token,
+            expires_at,
+            user,
+        }))
     }
 
     /// Ends a session (audited as `session.logout`).
@@ -928,6 +932,10 @@ pub(crate) fn audit_from_row(
     Ok(AuditEntry { id, at, actor, origin, action, object, detail, purpose, prev_hash, hash })
 }
 
+pub(crate) const SESSION_USER_SQL: &str = "SELECT s.id, s.csrf_token, s.expires_at, \
+    u.id, u.login, u.display_name, u.role, a.name, u.password_hash, u.must_change_password, u.disabled, u.failed_logins, u.locked_until \
+    FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN agencies a ON a.id = u.agency_id \
+    WHERE s.token_hash = {TOKEN} AND s.revoked_at IS NULL AND s.expires_at > {NOW}";
 pub(crate) const TERRITORY_STAMP_SQL: &str = "SELECT t.id, t.revision, \
     (SELECT count(*) FROM districts d WHERE d.territory_id = t.id), \
     (SELECT coalesce(max(d.id), 0) FROM districts d WHERE d.territory_id = t.id), \

@@ -615,20 +615,6 @@ pub(crate) async fn login_failed(
     Ok(())
 }
 
-pub(crate) async fn session_row(
-    pool: &PgPool,
-    token_hash: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<(i64, String, DateTime<Utc>, String)>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT s.id, s.csrf_token, s.expires_at, u.login FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(pool)
-    .await?)
-}
-
 pub(crate) async fn incident_page(pool: &PgPool, query: &str, f: &IncidentFilter) -> Result<Vec<crate::IncidentListItem>, StoreError> {
     type Row =
         (i64, Option<String>, String, Option<String>, DateTime<Utc>, DateTime<Utc>, String, f64, f64, Option<String>, Option<String>);
@@ -733,4 +719,21 @@ pub(crate) async fn audit_search(pool: &PgPool, before: i64, limit: i64, action:
 
 pub(crate) async fn territory_stamp(pool: &PgPool, name: &str) -> Result<Option<(i64, i64, i64, i64, i64)>, StoreError> {
     Ok(sqlx::query_as(AssertSqlSafe(crate::TERRITORY_STAMP_SQL.replace("{NAME}", "$1"))).bind(name).fetch_optional(pool).await?)
+}
+
+/// The live session with this token hash and its user, in one query (plus the user's scopes).
+pub(crate) async fn session_user(
+    pool: &PgPool,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(i64, String, DateTime<Utc>, crate::User)>, StoreError> {
+    let sql = crate::SESSION_USER_SQL.replace("{TOKEN}", "$1").replace("{NOW}", "$2");
+    let Some(r) = sqlx::query(AssertSqlSafe(sql)).bind(token_hash).bind(now).fetch_optional(pool).await? else {
+        return Ok(None);
+    };
+    let expires: DateTime<Utc> = r.get(2);
+    let row: FullUserRow = (r.get(3), r.get(4), r.get(5), r.get(6), r.get(7), r.get(8), r.get(9), r.get(10), r.get(11), r.get(12));
+    let s = scopes(pool, row.0).await?;
+    let (base, lock) = split_user(row);
+    Ok(Some((r.get(0), r.get(1), expires, crate::user_from_row(base, lock, s)?)))
 }

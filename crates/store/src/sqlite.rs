@@ -568,21 +568,6 @@ pub(crate) async fn login_failed(
     Ok(())
 }
 
-pub(crate) async fn session_row(
-    pool: &SqlitePool,
-    token_hash: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<(i64, String, DateTime<Utc>, String)>, StoreError> {
-    let row: Option<(i64, String, i64, String)> = sqlx::query_as(
-        "SELECT s.id, s.csrf_token, s.expires_at, u.login FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
-    )
-    .bind(token_hash)
-    .bind(now.timestamp())
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.and_then(|(id, csrf, exp, login)| DateTime::from_timestamp(exp, 0).map(|e| (id, csrf, e, login))))
-}
-
 pub(crate) async fn incident_page(pool: &SqlitePool, query: &str, f: &IncidentFilter) -> Result<Vec<crate::IncidentListItem>, StoreError> {
     type Row = (i64, Option<String>, String, Option<String>, i64, i64, String, f64, f64, Option<String>, Option<String>);
     let rows: Vec<Row> = filtered(pool, query, f).await?;
@@ -704,4 +689,22 @@ pub(crate) async fn audit_search(
 
 pub(crate) async fn territory_stamp(pool: &SqlitePool, name: &str) -> Result<Option<(i64, i64, i64, i64, i64)>, StoreError> {
     Ok(sqlx::query_as(AssertSqlSafe(crate::TERRITORY_STAMP_SQL.replace("{NAME}", "?"))).bind(name).fetch_optional(pool).await?)
+}
+
+/// The live session with this token hash and its user, in one query (plus the user's scopes).
+pub(crate) async fn session_user(
+    pool: &SqlitePool,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(i64, String, DateTime<Utc>, crate::User)>, StoreError> {
+    let sql = crate::SESSION_USER_SQL.replace("{TOKEN}", "?").replace("{NOW}", "?");
+    let Some(r) = sqlx::query(AssertSqlSafe(sql)).bind(token_hash).bind(now.timestamp()).fetch_optional(pool).await? else {
+        return Ok(None);
+    };
+    let expires: i64 = r.get(2);
+    let Some(expires) = DateTime::from_timestamp(expires, 0) else { return Ok(None) };
+    let row: FullUserRow = (r.get(3), r.get(4), r.get(5), r.get(6), r.get(7), r.get(8), r.get(9), r.get(10), r.get(11), r.get(12));
+    let s = scopes(pool, row.0).await?;
+    let (base, lock) = split_user(row);
+    Ok(Some((r.get(0), r.get(1), expires, crate::user_from_row(base, lock, s)?)))
 }
