@@ -69,3 +69,26 @@ describe('binary point layer', () => {
     expect(() => decodePoints(new ArrayBuffer(4))).toThrow(PointsFormatError);
   });
 });
+
+import { pointBudget, shuffledOrder } from '../src/map/pointlayer';
+
+describe('level of detail of the point layer', () => {
+  it('orders every point exactly once, the same way every time', () => {
+    const a = shuffledOrder(1000);
+    expect(Array.from(a).sort((x, y) => x - y)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(Array.from(shuffledOrder(1000))).toEqual(Array.from(a));
+    expect(Array.from(a.slice(0, 10))).not.toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+  it('draws everything from street scale in, a sample further out', () => {
+    expect(pointBudget(12)).toBe(Infinity);
+    expect(pointBudget(9)).toBeLessThan(pointBudget(10));
+    expect(pointBudget(10)).toBeLessThan(pointBudget(11));
+  });
+  it('a prefix of the order is an even sample', () => {
+    // The first tenth of 100,000 points falls about evenly into ten blocks of the original order.
+    const order = shuffledOrder(100_000);
+    const blocks = new Array(10).fill(0);
+    for (const i of order.slice(0, 10_000)) blocks[Math.floor(i / 10_000)]++;
+    for (const b of blocks) expect(Math.abs(b - 1000)).toBeLessThan(150);
+  });
+});

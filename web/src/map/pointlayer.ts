@@ -121,8 +121,12 @@ export class PointLayer implements CustomLayerInterface {
     const palette = p.meta.categories.map((c) => categoryColor(c));
     const pos = new Float32Array(p.n * 2);
     const col = new Uint8Array(p.n * 4);
+    // Upload in a fixed pseudo-random order, so that the first m points are an even sample of
+    // all of them: at city scale (where points pile on the same pixels) only a sample is drawn.
+    const order = shuffledOrder(p.n);
     let j = 0;
-    for (let i = 0; i < p.n; i++) {
+    for (let o = 0; o < p.n; o++) {
+      const i = order[o];
       const lon = p.lon[i], lat = p.lat[i];
       if (!Number.isFinite(lon) || !Number.isFinite(lat) || Math.abs(lat) > 85) continue;
       pos[2 * j] = mercX(lon) - this.origin[0];
@@ -147,6 +151,11 @@ export class PointLayer implements CustomLayerInterface {
     return this.count;
   }
 
+  /** How many points are drawn at `zoom`: all from street scale (12) in, an even sample further out. */
+  drawnAt(zoom: number): number {
+    return Math.min(this.count, pointBudget(zoom));
+  }
+
   render(gl: WebGLRenderingContext | WebGL2RenderingContext, args: CustomRenderMethodInput): void {
     if (!this.visible || !this.program || this.count === 0 || !this.map) return;
     const m = args.defaultProjectionData.mainMatrix as unknown as ArrayLike<number>;
@@ -154,7 +163,9 @@ export class PointLayer implements CustomLayerInterface {
     const matrix = mul(m, tr);
     const zoom = this.map.getZoom();
     const size = Math.max(1.5, Math.min(9, 1.2 + (zoom - 9) * 1.1)) * (window.devicePixelRatio || 1);
-    const alpha = zoom < 11 ? 0.35 : zoom < 13 ? 0.55 : 0.85;
+    const n = this.drawnAt(zoom);
+    // A sample keeps the look of the whole: each drawn point stands for count / n of them.
+    const alpha = Math.min(0.9, (zoom < 11 ? 0.35 : zoom < 13 ? 0.55 : 0.85) * Math.sqrt(this.count / Math.max(1, n)));
     gl.useProgram(this.program);
     gl.uniformMatrix4fv(gl.getUniformLocation(this.program, 'u_matrix'), false, matrix);
     gl.uniform1f(gl.getUniformLocation(this.program, 'u_size'), size);
@@ -170,7 +181,7 @@ export class PointLayer implements CustomLayerInterface {
     gl.vertexAttribPointer(aCol, 4, gl.UNSIGNED_BYTE, true, 0, 0);
     gl.enable(gl.BLEND);
     gl.blendFunc(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA);
-    gl.drawArrays(gl.POINTS, 0, this.count);
+    gl.drawArrays(gl.POINTS, 0, n);
     gl.disableVertexAttribArray(aPos);
     gl.disableVertexAttribArray(aCol);
   }
@@ -182,6 +193,28 @@ export class PointLayer implements CustomLayerInterface {
     this.program = null;
     this.map = null;
   }
+}
+
+/** Points drawn at most at a zoom level; beyond it they would only pile on the same pixels. */
+export function pointBudget(zoom: number): number {
+  return zoom >= 12 ? Infinity : zoom >= 11 ? 150_000 : zoom >= 10 ? 80_000 : 50_000;
+}
+
+/** 0..n−1 in a fixed pseudo-random order (Fisher–Yates with a seeded xorshift: the same order every time). */
+export function shuffledOrder(n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let x = 0x9e3779b9;
+  for (let i = n - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = (x >>> 0) % (i + 1);
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
 }
 
 function compile(gl: WebGLRenderingContext | WebGL2RenderingContext, type: number, src: string): WebGLShader {

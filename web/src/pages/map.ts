@@ -268,7 +268,11 @@ export async function render(root: HTMLElement): Promise<() => void> {
     const meta = (cellsFc.qalqan ?? {}) as Record<string, unknown>;
     const parts: string[] = [];
     if (hook.hotspotsState === 'loaded') parts.push(t('map.cellsCount', { n: fmtInt(hook.cellsDrawn), m: fmtInt(Number(meta.incidents ?? 0)) }));
-    if (hook.pointsState === 'loaded') parts.push(t('map.pointsCount', { n: fmtInt(hook.points) }));
+    if (hook.pointsState === 'loaded') {
+      parts.push(t('map.pointsCount', { n: fmtInt(hook.points) }));
+      const drawn = pointLayer ? pointLayer.drawnAt(map.getZoom()) : hook.points;
+      if (drawn < hook.points) parts.push(t('map.pointsSample', { m: fmtInt(drawn) }));
+    }
     if (hook.pointsState === 'loading') parts.push(t('map.pointsLoading'));
     if (hook.hotspotsState === 'loading') parts.push(t('map.computing'));
     statusBar.textContent = parts.join(' · ');
@@ -454,6 +458,8 @@ export async function render(root: HTMLElement): Promise<() => void> {
   }
 
   // ---- Interaction ----
+  // The share of points drawn depends on the zoom: say so after each zoom.
+  map.on('zoomend', () => updateStatus());
   map.on('click', async (ev) => {
     const feats = mapState.showCells ? map.queryRenderedFeatures(ev.point, { layers: ['cells-fill'] }) : [];
     const content: HTMLElement[] = [];
