@@ -562,6 +562,45 @@ const scenarios = [
       }
     },
   },
+  {
+    n: 7,
+    name: 'near-repeat-table',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 7, 'near-repeat');
+      try {
+        await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
+        await page.waitForSelector('[data-nav=near-repeat]');
+        await page.click('[data-nav=near-repeat]');
+        await page.waitForSelector('[data-testid=nr-run]');
+        // The last three months of the demo data (the default range), Calculator settings, 99 permutations.
+        await page.fill('[data-testid=nr-permutations]', '99');
+        await page.click('[data-testid=nr-run]');
+        await page.waitForSelector('[data-testid=nr-table]', { timeout: 45_000 });
+        const cells = await page.locator('[data-testid^=nr-cell-]').count();
+        assert(cells === 20, `Knox table has ${cells} cells, expected 5 × 4`);
+        const notable = await page.locator('[data-testid^=nr-cell-][data-notable=true]').count();
+        assert(notable >= 1, 'no significant and meaningful cell on Toronto (same location, first week, expected)');
+        const first = await page.innerText('[data-testid=nr-cell-0-0]');
+        assert(/\d,\d\d/.test(first), `ratio not in Russian number format: ${first}`);
+        const summary = await page.innerText('[data-testid=nr-summary]');
+        assert(summary.length > 40 && !/near-repeat pattern/i.test(summary), `summary not in Russian: ${summary}`);
+        await shot('table');
+        const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click('[data-testid=nr-export-csv]')]);
+        const file = path.join(OUT, `7-${download.suggestedFilename()}`);
+        await download.saveAs(file);
+        const lines = readFileSync(file, 'utf8').replace(/^\ufeff/, '').trim().split(/\r?\n/);
+        assert(lines[0].startsWith('row,column,space,time,observed'), `CSV header: ${lines[0]}`);
+        assert(lines.length === 21, `CSV has ${lines.length - 1} cells`);
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
 ];
 
 // ---- Main ----

@@ -145,6 +145,58 @@ export interface Compstat {
   rows: ({ district: string | null; category: string | null } & Record<PeriodKey, CompstatCell>)[];
 }
 
+export interface KnoxSpatialBand {
+  kind: 'same' | 'within' | 'beyond';
+  from_m: number;
+  to_m: number | null;
+}
+export interface KnoxTemporalBand {
+  kind: 'within' | 'beyond';
+  from_days: number;
+  to_days: number | null;
+}
+export interface KnoxCell {
+  observed: number;
+  mean_expected: number;
+  min_expected: number;
+  max_expected: number;
+  /** Observed ÷ mean expected; null when nothing is expected. */
+  knox_ratio: number | null;
+  p_value: number;
+  /** Significant (p ≤ significance) and meaningful (ratio ≥ meaningful_ratio). */
+  notable: boolean;
+}
+export interface KnoxParams {
+  spatial_bandwidth_m: number;
+  spatial_bands: number;
+  temporal_bandwidth_days: number;
+  temporal_bands: number;
+  metric: 'manhattan' | 'euclidean';
+  permutations: number;
+  seed: number;
+  significance: number;
+  meaningful_ratio: number;
+}
+export interface KnoxSummary {
+  near_repeats: { row: number; up_to_column: number }[];
+  strongest_near_repeat: { row: number; column: number; knox_ratio: number } | null;
+  repeat_up_to_column: number | null;
+  strongest_repeat: { column: number; knox_ratio: number } | null;
+  /** The findings in English (the UI builds its own sentences from the fields above). */
+  text: string;
+}
+/** `GET /territories/{name}/near-repeat`: the Knox table, rows = spatial bands, columns = temporal bands. */
+export interface NearRepeat {
+  events: number;
+  pairs: number;
+  left_out: number;
+  params: KnoxParams;
+  spatial_bands: KnoxSpatialBand[];
+  temporal_bands: KnoxTemporalBand[];
+  cells: KnoxCell[][];
+  summary: KnoxSummary;
+}
+
 export interface Incident {
   id: number;
   external_id: string | null;

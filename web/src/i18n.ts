@@ -5,6 +5,7 @@ const ru = {
   'app.tagline': 'Аналитика общественной безопасности',
   'nav.map': 'Карта',
   'nav.dashboard': 'Сводка',
+  'nav.nearRepeat': 'Близкие повторы',
   'nav.import': 'Импорт',
   'nav.admin': 'Администрирование',
   'nav.audit': 'Журнал аудита',
@@ -280,6 +281,61 @@ const ru = {
   'api.in': 'Где',
   'api.type': 'Тип',
   'api.description': 'Описание',
+  'nr.title': 'Близкие повторы — тест Нокса',
+  'nr.intro': 'Проверяет, происходят ли после происшествия новые происшествия поблизости и вскоре чаще, чем при случайном совпадении. Каждая пара происшествий попадает в интервал расстояния и интервал времени; число пар сравнивается с тем, что получается, если даты случайно переставить между местами.',
+  'nr.spatialBandwidth': 'Шаг расстояния, м',
+  'nr.spatialBands': 'Интервалов расстояния',
+  'nr.temporalBandwidth': 'Шаг времени, дн.',
+  'nr.temporalBandwidthHint': 'Меньше 1 — по часам, например {q} = 6 ч',
+  'nr.temporalBands': 'Интервалов времени',
+  'nr.metric': 'Расстояние',
+  'nr.metric.manhattan': 'Манхэттенское (по кварталам)',
+  'nr.metric.euclidean': 'Евклидово (по прямой)',
+  'nr.permutations': 'Перестановок',
+  'nr.seed': 'Зерно (seed)',
+  'nr.run': 'Рассчитать',
+  'nr.defaults': 'По умолчанию',
+  'nr.defaultsHint': 'Вернуть параметры Near Repeat Calculator: 100 м × 3, 7 дн. × 3, манхэттенское, 999 перестановок',
+  'nr.running': 'Расчёт таблицы Нокса… На больших данных это занимает несколько секунд.',
+  'nr.prompt': 'Выберите параметры и нажмите «Рассчитать».',
+  'nr.tooFew': 'Слишком мало происшествий для анализа: {n}.',
+  'nr.table': 'Отношение Нокса по расстоянию и времени',
+  'nr.tableCaption': 'Строки — расстояние между происшествиями пары, столбцы — время между ними.',
+  'nr.observedTable': 'Наблюдаемые пары',
+  'nr.observedHint': 'Число пар происшествий в каждой ячейке; в сумме — все пары.',
+  'nr.corner': 'Расстояние ↓ / время →',
+  'nr.total': 'Итого',
+  'nr.space.same': 'То же место',
+  'nr.space.within': '{from}–{to} м',
+  'nr.space.beyond': '≥ {from} м',
+  'nr.time.within': '{from}–{to} дн.',
+  'nr.time.beyond': '≥ {from} дн.',
+  'nr.time.withinH': '{from}–{to} ч',
+  'nr.time.beyondH': '≥ {from} ч',
+  'nr.days': '{n} дн.',
+  'nr.day1': '{n} дн.',
+  'nr.hours': '{n} ч',
+  'nr.metres': '{n} м',
+  'nr.cellTip': 'Наблюдаемо пар: {o}; ожидаемо в среднем: {e} (от {min} до {max} в перестановках); отношение Нокса: {r}; p = {p}',
+  'nr.notable': 'значимо и существенно',
+  'nr.legendCell': 'В ячейке: отношение Нокса (наблюдаемые пары ÷ ожидаемые в среднем), p-значение, ниже — наблюдаемо / ожидаемо. Отношение выше 1 — пар больше, чем при случайном совпадении.',
+  'nr.legendNotable': '★ и цветной фон — значимо (p ≤ {alpha}) и существенно (отношение Нокса ≥ {ratio}, то есть пар хотя бы на {pct} % больше ожидаемого).',
+  'nr.legendBands': 'Интервал включает нижнюю границу и не включает верхнюю: «100–200 м» — не меньше 100 и меньше 200 м. «То же место» — расстояние ровно 0; остальные строки его не включают.',
+  'nr.findings': 'Выводы',
+  'nr.f.nearNone': 'Значимых и существенных близких повторов не найдено.',
+  'nr.f.nearFound': 'Найдены значимые и существенные близкие повторы: после происшествия поблизости какое-то время происходит больше происшествий, чем при случайном совпадении.',
+  'nr.f.nearBand': '{space} от происшествия риск повышен в течение {until} после него.',
+  'nr.f.spaceAt': 'на расстоянии {band}',
+  'nr.f.spaceSame': 'в том же месте',
+  'nr.f.timeFirst': 'в первые {d}',
+  'nr.f.timeLater': 'через {band}',
+  'nr.f.strongest': 'Сильнее всего эффект {space} {time}: примерно на {pct} % больше пар, чем при случайном совпадении (отношение Нокса {ratio}).',
+  'nr.f.repeatFound': 'Повторы в том же месте: риск повышен в течение {until} после происшествия (максимум примерно на {pct} % больше ожидаемого).',
+  'nr.f.repeatNone': 'Значимых и существенных повторов в том же месте не найдено.',
+  'nr.f.counts': 'Происшествий: {events}, пар: {pairs}, перестановок: {permutations} (зерно {seed}).',
+  'nr.f.bands': 'Интервалы расстояния: {sn} по {sb}; интервалы времени: {tn} по {tb}; расстояние: {metric}.',
+  'nr.f.leftOut': 'Не учтено происшествий: {n} — их время известно менее точно, чем до дня (только месяц или более длинный промежуток).',
+  'nr.f.leftOutHourly': 'Не учтено происшествий: {n} — для интервалов короче суток нужен час, а у них известен только день или менее точное время.',
 } as const;
 
 export type Key = keyof typeof ru;
@@ -289,6 +345,7 @@ const kk: Dict = {
   'app.tagline': 'Қоғамдық қауіпсіздікті талдау',
   'nav.map': 'Карта',
   'nav.dashboard': 'Жиынтық',
+  'nav.nearRepeat': 'Жақын қайталанулар',
   'nav.import': 'Импорт',
   'nav.admin': 'Әкімшілік',
   'nav.audit': 'Аудит журналы',
@@ -564,12 +621,68 @@ const kk: Dict = {
   'api.in': 'Қайда',
   'api.type': 'Түрі',
   'api.description': 'Сипаттамасы',
+  'nr.title': 'Жақын қайталанулар — Нокс сынағы',
+  'nr.intro': 'Оқиғадан кейін жақын жерде және көп ұзамай кездейсоқтықтан гөрі көп оқиға болатынын тексереді. Әр оқиға жұбы бір қашықтық аралығына және бір уақыт аралығына түседі; жұптар саны күндер орындар арасында кездейсоқ ауыстырылғандағы санмен салыстырылады.',
+  'nr.spatialBandwidth': 'Қашықтық қадамы, м',
+  'nr.spatialBands': 'Қашықтық аралықтары',
+  'nr.temporalBandwidth': 'Уақыт қадамы, күн',
+  'nr.temporalBandwidthHint': '1-ден кем — сағатпен, мысалы {q} = 6 сағ.',
+  'nr.temporalBands': 'Уақыт аралықтары',
+  'nr.metric': 'Қашықтық',
+  'nr.metric.manhattan': 'Манхэттендік (кварталдар бойымен)',
+  'nr.metric.euclidean': 'Евклидтік (түзу бойымен)',
+  'nr.permutations': 'Ауыстырулар саны',
+  'nr.seed': 'Бастапқы сан (seed)',
+  'nr.run': 'Есептеу',
+  'nr.defaults': 'Әдепкі мәндер',
+  'nr.defaultsHint': 'Near Repeat Calculator параметрлерін қайтару: 100 м × 3, 7 күн × 3, манхэттендік, 999 ауыстыру',
+  'nr.running': 'Нокс кестесі есептелуде… Үлкен деректерде бұл бірнеше секундқа созылады.',
+  'nr.prompt': 'Параметрлерді таңдап, «Есептеу» түймесін басыңыз.',
+  'nr.tooFew': 'Талдау үшін оқиға тым аз: {n}.',
+  'nr.table': 'Қашықтық пен уақыт бойынша Нокс қатынасы',
+  'nr.tableCaption': 'Жолдар — жұптағы оқиғалар арасындағы қашықтық, бағандар — олардың арасындағы уақыт.',
+  'nr.observedTable': 'Байқалған жұптар',
+  'nr.observedHint': 'Әр ұяшықтағы оқиға жұптарының саны; қосындысы — барлық жұптар.',
+  'nr.corner': 'Қашықтық ↓ / уақыт →',
+  'nr.total': 'Барлығы',
+  'nr.space.same': 'Сол орын',
+  'nr.space.within': '{from}–{to} м',
+  'nr.space.beyond': '≥ {from} м',
+  'nr.time.within': '{from}–{to} күн',
+  'nr.time.beyond': '≥ {from} күн',
+  'nr.time.withinH': '{from}–{to} сағ.',
+  'nr.time.beyondH': '≥ {from} сағ.',
+  'nr.days': '{n} күн',
+  'nr.day1': '{n} күн',
+  'nr.hours': '{n} сағ.',
+  'nr.metres': '{n} м',
+  'nr.cellTip': 'Байқалған жұптар: {o}; орташа күтілген: {e} (ауыстыруларда {min}-ден {max}-ге дейін); Нокс қатынасы: {r}; p = {p}',
+  'nr.notable': 'мәнді әрі елеулі',
+  'nr.legendCell': 'Ұяшықта: Нокс қатынасы (байқалған жұптар ÷ орташа күтілген), p-мәні, төменде — байқалған / күтілген. Қатынас 1-ден жоғары болса, жұптар кездейсоқтықтан гөрі көп.',
+  'nr.legendNotable': '★ және түсті фон — мәнді (p ≤ {alpha}) әрі елеулі (Нокс қатынасы ≥ {ratio}, яғни жұптар күтілгеннен кемінде {pct} % көп).',
+  'nr.legendBands': 'Аралық төменгі шекарасын қамтиды, жоғарғысын қамтымайды: «100–200 м» — кемінде 100 және 200-ден кем. «Сол орын» — қашықтық дәл 0; қалған жолдар оны қамтымайды.',
+  'nr.findings': 'Қорытынды',
+  'nr.f.nearNone': 'Мәнді әрі елеулі жақын қайталанулар табылмады.',
+  'nr.f.nearFound': 'Мәнді әрі елеулі жақын қайталанулар табылды: оқиғадан кейін біраз уақыт бойы жақын жерде кездейсоқтықтан гөрі көп оқиға болады.',
+  'nr.f.nearBand': 'Оқиғадан {space} тәуекел одан кейін {until} бойы жоғары болады.',
+  'nr.f.spaceAt': '{band} қашықтықта',
+  'nr.f.spaceSame': 'сол орында',
+  'nr.f.timeFirst': 'алғашқы {d} ішінде',
+  'nr.f.timeLater': '{band} өткен соң',
+  'nr.f.strongest': 'Әсер {space} {time} ең күшті: кездейсоқтықтан гөрі шамамен {pct} % көп жұп (Нокс қатынасы {ratio}).',
+  'nr.f.repeatFound': 'Сол орында қайталану: оқиғадан кейін {until} бойы тәуекел жоғары (ең көбі күтілгеннен шамамен {pct} % көп).',
+  'nr.f.repeatNone': 'Сол орында мәнді әрі елеулі қайталанулар табылмады.',
+  'nr.f.counts': 'Оқиғалар: {events}, жұптар: {pairs}, ауыстырулар: {permutations} (seed {seed}).',
+  'nr.f.bands': 'Қашықтық аралықтары: {sn} × {sb}; уақыт аралықтары: {tn} × {tb}; қашықтық: {metric}.',
+  'nr.f.leftOut': 'Есепке алынбаған оқиғалар: {n} — олардың уақыты күнге дейін белгісіз (тек ай немесе одан ұзақ кезең).',
+  'nr.f.leftOutHourly': 'Есепке алынбаған оқиғалар: {n} — тәуліктен қысқа аралықтарға сағат керек, ал оларда тек күн немесе одан дәлсіз уақыт белгілі.',
 };
 
 const en: Dict = {
   'app.tagline': 'Public safety analysis',
   'nav.map': 'Map',
   'nav.dashboard': 'Dashboard',
+  'nav.nearRepeat': 'Near repeats',
   'nav.import': 'Import',
   'nav.admin': 'Administration',
   'nav.audit': 'Audit trail',
@@ -845,6 +958,61 @@ const en: Dict = {
   'api.in': 'In',
   'api.type': 'Type',
   'api.description': 'Description',
+  'nr.title': 'Near repeats — Knox test',
+  'nr.intro': 'Tests whether incidents are followed by more incidents close by and soon after than chance would give. Every pair of incidents falls into one distance band and one time band; the pair counts are compared with those when the dates are shuffled at random among the places.',
+  'nr.spatialBandwidth': 'Distance band, m',
+  'nr.spatialBands': 'Distance bands',
+  'nr.temporalBandwidth': 'Time band, days',
+  'nr.temporalBandwidthHint': 'Below 1 — by the hour, e.g. {q} = 6 h',
+  'nr.temporalBands': 'Time bands',
+  'nr.metric': 'Distance',
+  'nr.metric.manhattan': 'Manhattan (along blocks)',
+  'nr.metric.euclidean': 'Euclidean (straight line)',
+  'nr.permutations': 'Permutations',
+  'nr.seed': 'Seed',
+  'nr.run': 'Run',
+  'nr.defaults': 'Defaults',
+  'nr.defaultsHint': 'Back to the Near Repeat Calculator settings: 100 m × 3, 7 days × 3, Manhattan, 999 permutations',
+  'nr.running': 'Computing the Knox table… On large data this takes a few seconds.',
+  'nr.prompt': 'Choose the settings and press Run.',
+  'nr.tooFew': 'Too few incidents for the analysis: {n}.',
+  'nr.table': 'Knox ratio by distance and time',
+  'nr.tableCaption': 'Rows: the distance between the two incidents of a pair; columns: the time between them.',
+  'nr.observedTable': 'Observed pairs',
+  'nr.observedHint': 'Pairs of incidents in each cell; together they are all the pairs.',
+  'nr.corner': 'Distance ↓ / time →',
+  'nr.total': 'Total',
+  'nr.space.same': 'Same location',
+  'nr.space.within': '{from}–{to} m',
+  'nr.space.beyond': '≥ {from} m',
+  'nr.time.within': '{from}–{to} days',
+  'nr.time.beyond': '≥ {from} days',
+  'nr.time.withinH': '{from}–{to} h',
+  'nr.time.beyondH': '≥ {from} h',
+  'nr.days': '{n} days',
+  'nr.day1': '{n} day',
+  'nr.hours': '{n} h',
+  'nr.metres': '{n} m',
+  'nr.cellTip': 'Observed pairs: {o}; mean expected: {e} (from {min} to {max} over the permutations); Knox ratio: {r}; p = {p}',
+  'nr.notable': 'significant and meaningful',
+  'nr.legendCell': 'In each cell: the Knox ratio (observed pairs ÷ mean expected), the p-value, and below them observed / expected. A ratio above 1 means more pairs than chance would give.',
+  'nr.legendNotable': '★ and a coloured background: significant (p ≤ {alpha}) and meaningful (Knox ratio ≥ {ratio}, that is at least {pct} % more pairs than expected).',
+  'nr.legendBands': 'A band includes its lower bound but not its upper one: "100–200 m" means at least 100 and less than 200 m. "Same location" is a distance of exactly 0, which the other rows leave out.',
+  'nr.findings': 'Findings',
+  'nr.f.nearNone': 'No significant and meaningful near-repeat pattern was found.',
+  'nr.f.nearFound': 'A significant and meaningful near-repeat pattern was found: after an incident, more incidents than chance would give follow close by for a while.',
+  'nr.f.nearBand': '{space} from an incident, the risk stays raised for up to {until} after it.',
+  'nr.f.spaceAt': 'at {band}',
+  'nr.f.spaceSame': 'at the same location',
+  'nr.f.timeFirst': 'within {d}',
+  'nr.f.timeLater': '{band} later',
+  'nr.f.strongest': 'The effect is strongest {space} {time}: about {pct} % more pairs than chance would give (Knox ratio {ratio}).',
+  'nr.f.repeatFound': 'Repeats at the same location: the risk stays raised for up to {until} after an incident (at most about {pct} % more than expected).',
+  'nr.f.repeatNone': 'No significant and meaningful repeat pattern at the same location was found.',
+  'nr.f.counts': 'Incidents: {events}, pairs: {pairs}, permutations: {permutations} (seed {seed}).',
+  'nr.f.bands': 'Distance bands: {sn} of {sb}; time bands: {tn} of {tb}; distance: {metric}.',
+  'nr.f.leftOut': 'Left out: {n} incidents whose time is not known to the day (only the month or a longer window).',
+  'nr.f.leftOutHourly': 'Left out: {n} incidents — bands shorter than a day need the hour, and only the day or less is known for them.',
 };
 
 export type Lang = 'ru' | 'kk' | 'en';
@@ -891,7 +1059,12 @@ export function format(s: string, vars?: Record<string, string | number>): strin
 }
 
 export function t(key: Key, vars?: Record<string, string | number>): string {
-  return format(DICTS[current][key] ?? ru[key] ?? key, vars);
+  return tIn(current, key, vars);
+}
+
+/** `t` in a given language (pure helpers take the language as a parameter, for the tests). */
+export function tIn(l: Lang, key: Key, vars?: Record<string, string | number>): string {
+  return format(DICTS[l]?.[key] ?? ru[key] ?? key, vars);
 }
 
 /** Translation of a category code (unknown codes are shown as they are). */
@@ -909,9 +1082,30 @@ export const CATEGORY_CODES = ['homicide', 'assault', 'sexual_offence', 'robbery
 
 /** Locale for number/date formatting. */
 export function locale(): string {
-  return current === 'en' ? 'en-GB' : current === 'kk' ? 'kk-KZ' : 'ru-RU';
+  return localeOf(current);
 }
 
-export function fmtInt(n: number): string {
-  return new Intl.NumberFormat(locale()).format(n);
+export function localeOf(l: Lang): string {
+  return l === 'en' ? 'en-GB' : l === 'kk' ? 'kk-KZ' : 'ru-RU';
+}
+
+let kkNumbers: string | null = null;
+
+/**
+ * Locale for numbers. Kazakh writes them as Russian does (1 234,5), but some browsers'
+ * ICU data has no Kazakh number symbols and would write 1,234.5: then ru-RU is used.
+ */
+export function numberLocale(l: Lang): string {
+  if (l !== 'kk') return localeOf(l);
+  if (kkNumbers === null) kkNumbers = /^1\s?234,5$/u.test(new Intl.NumberFormat('kk-KZ').format(1234.5)) ? 'kk-KZ' : 'ru-RU';
+  return kkNumbers;
+}
+
+export function fmtInt(n: number, l: Lang = current): string {
+  return new Intl.NumberFormat(numberLocale(l)).format(n);
+}
+
+/** A number with `min`…`max` decimals in the locale's format ("1,81" in ru, "1.81" in en). */
+export function fmtDec(n: number, min: number, max: number = min, l: Lang = current): string {
+  return new Intl.NumberFormat(numberLocale(l), { minimumFractionDigits: min, maximumFractionDigits: Math.max(min, max) }).format(n);
 }

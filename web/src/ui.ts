@@ -71,7 +71,7 @@ export function table<T>(cols: Column<T>[], rows: T[], attrs: Record<string, str
 }
 
 /** A panel (card) with a title and CSV / PNG buttons. */
-export function panel(title: string, body: Child, actions?: { csv?: () => void; png?: () => void }, testid?: string): HTMLElement {
+export function panel(title: string, body: Child, actions?: { csv?: () => void; png?: () => void; csvTestid?: string; pngTestid?: string }, testid?: string): HTMLElement {
   return h(
     'section',
     { class: 'panel', 'data-testid': testid },
@@ -82,8 +82,8 @@ export function panel(title: string, body: Child, actions?: { csv?: () => void; 
       h(
         'div',
         { class: 'panel-actions' },
-        actions?.csv ? h('button', { type: 'button', class: 'btn-small', 'data-export': 'csv', onclick: actions.csv }, t('common.csv')) : null,
-        actions?.png ? h('button', { type: 'button', class: 'btn-small', 'data-export': 'png', onclick: actions.png }, t('common.png')) : null,
+        actions?.csv ? h('button', { type: 'button', class: 'btn-small', 'data-export': 'csv', 'data-testid': actions.csvTestid, onclick: actions.csv }, t('common.csv')) : null,
+        actions?.png ? h('button', { type: 'button', class: 'btn-small', 'data-export': 'png', 'data-testid': actions.pngTestid, onclick: actions.png }, t('common.png')) : null,
       ),
     ),
     h('div', { class: 'panel-body' }, body),

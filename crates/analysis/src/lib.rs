@@ -11,6 +11,7 @@
 //! - [`kde`]: kernel density surfaces by binning + FFT convolution.
 //! - [`weights`]: spatial weights (lattice contiguity, distance band).
 //! - [`local`]: Getis-Ord Gi\*, Local Moran's I, global Moran's I, Benjamini–Hochberg.
+//! - [`near_repeat`]: the Knox test on space × time bands (Near Repeat Calculator), permutations in parallel.
 //! - [`concentration`]: repeat places, top-1/5/10 % shares, Lorenz curve, Gini.
 //! - [`time_pattern`]: hour × weekday matrix (aoristic for windows) and monthly series, precision-aware.
 //! - [`compstat`]: week-to-date, 28-day and year-to-date comparisons with an exact test.
@@ -22,6 +23,7 @@ pub mod grid;
 pub mod hotspot;
 pub mod kde;
 pub mod local;
+pub mod near_repeat;
 pub mod normal;
 pub mod projection;
 pub mod rng;
@@ -46,4 +48,6 @@ pub enum AnalysisError {
     KdeNeedsSquareCells,
     #[error("distance threshold {metres} m must be positive")]
     InvalidThreshold { metres: f64 },
+    #[error("{name} {reason}")]
+    InvalidParameter { name: &'static str, reason: &'static str },
 }

@@ -43,6 +43,9 @@ pub enum AnalyzeCommand {
         #[arg(long, value_enum, default_value_t = TableFormat::Table)]
         format: TableFormat,
     },
+    /// Near repeats: the Knox test of the Near Repeat Calculator (pairs by distance and days apart
+    /// against permutations of the dates), on stored incidents or on a Calculator input file.
+    NearRepeat(NearRepeatArgs),
     /// CompStat: week-to-date, 28-day and year-to-date counts against a year earlier, with an exact test.
     Compstat {
         /// Territory name.
@@ -60,6 +63,63 @@ pub enum AnalyzeCommand {
         #[arg(long, value_enum, default_value_t = TableFormat::Table)]
         format: TableFormat,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NearRepeatArgs {
+    /// Territory name (stored incidents); or give --input instead.
+    #[arg(long, conflicts_with = "input", required_unless_present = "input")]
+    pub territory: Option<String>,
+    /// First local day, YYYY-MM-DD (inclusive).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Last local day, YYYY-MM-DD (inclusive).
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// Only this category (a Qalqan code such as burglary).
+    #[arg(long)]
+    pub category: Option<String>,
+    /// A Near Repeat Calculator input file instead of stored incidents: lines `x,y,date`
+    /// (projected metres, YYYY-MM-DD or MM/DD/YYYY), no header.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Width of a spatial band in metres.
+    #[arg(long, default_value_t = 100.0)]
+    pub spatial_bandwidth: f64,
+    /// Spatial bands (besides "same location" and "beyond").
+    #[arg(long, default_value_t = 3)]
+    pub spatial_bands: usize,
+    /// Width of a temporal band in days (below 1: placed by hour, day-only incidents left out).
+    #[arg(long, default_value_t = 7.0)]
+    pub temporal_bandwidth: f64,
+    /// Temporal bands (besides "beyond").
+    #[arg(long, default_value_t = 3)]
+    pub temporal_bands: usize,
+    #[arg(long, value_enum, default_value_t = MetricArg::Manhattan)]
+    pub metric: MetricArg,
+    /// Coordinate arithmetic: single reproduces the Near Repeat Calculator 1.3 to the pair.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Double)]
+    pub precision: PrecisionArg,
+    /// Monte Carlo permutations of the dates.
+    #[arg(long, default_value_t = 999)]
+    pub permutations: u32,
+    /// Seed of the permutations (same seed, same result).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricArg {
+    Manhattan,
+    Euclidean,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrecisionArg {
+    Double,
+    Single,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -137,6 +197,7 @@ pub struct HotspotArgs {
 
 pub async fn run(store: &Store, cmd: AnalyzeCommand) -> anyhow::Result<()> {
     match cmd {
+        AnalyzeCommand::NearRepeat(args) => near_repeat(Some(store), args).await,
         AnalyzeCommand::Hotspots(args) => hotspots(store, args).await,
         AnalyzeCommand::Time { filter, format } => time(store, filter, format).await,
         AnalyzeCommand::Places { filter, top, format } => places(store, filter, top, format).await,
@@ -410,4 +471,127 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("partial");
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `qalqan analyze near-repeat`; `store` is needed unless the events come from `--input`.
+pub async fn near_repeat(store: Option<&Store>, args: NearRepeatArgs) -> anyhow::Result<()> {
+    use qalqan_analysis::near_repeat::{CoordinatePrecision, DistanceMetric, KnoxParams, knox_table_with_progress};
+    let started = Instant::now();
+    let params = KnoxParams {
+        spatial_bandwidth: args.spatial_bandwidth,
+        spatial_bands: args.spatial_bands,
+        temporal_bandwidth: args.temporal_bandwidth,
+        temporal_bands: args.temporal_bands,
+        metric: match args.metric {
+            MetricArg::Manhattan => DistanceMetric::Manhattan,
+            MetricArg::Euclidean => DistanceMetric::Euclidean,
+        },
+        precision: match args.precision {
+            PrecisionArg::Double => CoordinatePrecision::Double,
+            PrecisionArg::Single => CoordinatePrecision::Single,
+        },
+        permutations: args.permutations,
+        seed: args.seed,
+        ..KnoxParams::default()
+    };
+    let (source, events, left_out) = match (&args.input, &args.territory, store) {
+        (Some(path), _, _) => (path.display().to_string(), read_calculator_input(path)?, 0),
+        (None, Some(territory), Some(store)) => {
+            let filter = FilterArgs { territory: territory.clone(), from: args.from, to: args.to, category: args.category.clone() };
+            let (territory, f) = filter.resolve(store).await?;
+            let records = store.incident_records(&f).await?;
+            let (events, left_out) = if params.temporal_bandwidth < 1.0 {
+                qalqan_server::near_repeat::knox_events_hourly(&territory, &records)
+            } else {
+                qalqan_server::near_repeat::knox_events(&territory, &records)
+            };
+            (format!("{} ({})", territory.name, filter.describe()), events, left_out)
+        }
+        _ => bail!("give --territory or --input"),
+    };
+    let bar = indicatif::ProgressBar::new(u64::from(params.permutations));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("permutations [{bar:30}] {pos}/{len} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let table = tokio::task::spawn_blocking({
+        let bar = bar.clone();
+        move || knox_table_with_progress(&events, &params, &|done, _| bar.set_position(done as u64))
+    })
+    .await??;
+    bar.finish_and_clear();
+    let out = match args.format {
+        TableFormat::Json => serde_json::to_string_pretty(&qalqan_server::near_repeat::knox_json(&table, left_out))? + "\n",
+        TableFormat::Csv => qalqan_server::near_repeat::knox_csv(&table),
+        TableFormat::Table => {
+            use qalqan_server::near_repeat::{space_label, time_label};
+            let mut out = String::new();
+            let _ = writeln!(
+                out,
+                "Near repeats: {source}: {} events, {} pairs ({:.2} s)",
+                table.events,
+                table.pairs,
+                started.elapsed().as_secs_f64()
+            );
+            if left_out > 0 {
+                let _ = writeln!(out, "left out: {left_out} incidents whose day (or hour) is not known");
+            }
+            let _ = writeln!(out, "\nKnox ratio (observed ÷ mean expected), p-value; * significant and meaningful");
+            let _ = write!(out, "{:<16}", "");
+            for t in &table.temporal {
+                let _ = write!(out, "{:>22}", time_label(t));
+            }
+            let _ = writeln!(out);
+            for (r, s) in table.spatial.iter().enumerate() {
+                let _ = write!(out, "{:<16}", space_label(s));
+                for c in 0..table.temporal.len() {
+                    let cell = table.cell(r, c);
+                    let ratio = cell.knox_ratio.map_or("—".to_owned(), |v| format!("{v:.2}"));
+                    let mark = if table.is_notable(r, c) { "*" } else { " " };
+                    let _ = write!(out, "{:>22}", format!("{ratio} p={:.3}{mark}", cell.p_value));
+                }
+                let _ = writeln!(out);
+            }
+            let _ = writeln!(out, "\nObserved pairs");
+            for (r, s) in table.spatial.iter().enumerate() {
+                let _ = write!(out, "{:<16}", space_label(s));
+                for c in 0..table.temporal.len() {
+                    let _ = write!(out, "{:>22}", table.cell(r, c).observed);
+                }
+                let _ = writeln!(out);
+            }
+            let _ = writeln!(out, "\n{}", table.describe());
+            out
+        }
+    };
+    crate::print_stdout(&out)
+}
+
+/// Reads a Near Repeat Calculator input: `x,y,date` per line; errors name the line and field.
+fn read_calculator_input(path: &Path) -> anyhow::Result<Vec<qalqan_analysis::near_repeat::SpaceTimeEvent>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut events = Vec::new();
+    for (k, line) in text.lines().enumerate() {
+        let line_no = k + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if fields.len() < 3 {
+            bail!("{}: line {line_no}: expected x,y,date, got {} field(s)", path.display(), fields.len());
+        }
+        let number = |i: usize, name: &str| -> anyhow::Result<f64> {
+            fields[i]
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .with_context(|| format!("{}: line {line_no}: field {name}: '{}' is not a number", path.display(), fields[i]))
+        };
+        let (x, y) = (number(0, "x")?, number(1, "y")?);
+        let date = NaiveDate::parse_from_str(fields[2], "%Y-%m-%d")
+            .or_else(|_| NaiveDate::parse_from_str(fields[2], "%m/%d/%Y"))
+            .with_context(|| format!("{}: line {line_no}: field date: '{}' is not YYYY-MM-DD or MM/DD/YYYY", path.display(), fields[2]))?;
+        events.push(qalqan_analysis::near_repeat::SpaceTimeEvent { x, y, day: f64::from(date.num_days_from_ce()) });
+    }
+    Ok(events)
 }

@@ -75,7 +75,7 @@ enum Command {
     /// The tamper-evident audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
-    /// Analyse incidents: hotspot maps, time patterns, CompStat.
+    /// Analyse incidents: hotspot maps, time patterns, CompStat, near repeats.
     #[command(subcommand)]
     Analyze(analyze::AnalyzeCommand),
 }
@@ -133,6 +133,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(cmd) => audit::run(&open_store(&settings).await?, cmd).await,
         Command::User(cmd) => user::run(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Incidents(cmd) => stats::run(&open_store(&settings).await?, cmd).await,
+        // A Near Repeat Calculator file needs no database.
+        Command::Analyze(analyze::AnalyzeCommand::NearRepeat(args)) if args.input.is_some() => analyze::near_repeat(None, args).await,
         Command::Analyze(cmd) => analyze::run(&open_store(&settings).await?, cmd).await,
     }
 }

@@ -633,6 +633,79 @@ fn hotspot_analysis_writes_geojson_and_csv_with_the_spike_as_a_hot_spot() {
 }
 
 #[test]
+fn near_repeat_reproduces_the_calculator_file_and_runs_on_stored_incidents() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    // A Near Repeat Calculator input: the observed table equals the Calculator's own (its verbose output).
+    let input = repo("../shared/data/near-repeat/chicago_be_month1.csv");
+    let args = ["analyze", "near-repeat", "--input", input.to_str().unwrap(), "--precision", "single", "--permutations", "19"];
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&[&args[..], &["--format", "json"]].concat())).unwrap();
+    let observed: Vec<Vec<u64>> = v["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row.as_array().unwrap().iter().map(|c| c["observed"].as_u64().unwrap()).collect())
+        .collect();
+    assert_eq!(
+        observed,
+        vec![vec![28, 5, 5, 2], vec![44, 13, 8, 4], vec![97, 56, 19, 16], vec![77, 67, 45, 20], vec![182194, 146149, 95237, 45879]]
+    );
+    assert_eq!(v["events"], 970);
+    let table = env.ok(&args);
+    assert!(table.contains("near-repeat pattern was found"), "{table}");
+    // A broken line is named with its field; nothing else is printed.
+    let bad = env.write("bad.csv", b"350353.39,578924.25,2015-12-31\n350353.39,north,2016-01-01\n");
+    let out = env.run(&["analyze", "near-repeat", "--input", &bad]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2") && err.contains("field y") && err.contains("north"), "{err}");
+
+    // Stored incidents: three burglaries within 60 m over three days among spread-out thefts.
+    env.ok(&["territory", "add", "Astana"]);
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let mut body = HEADER.to_owned();
+    for i in 0..60 {
+        let (lat, lon) = (51.05 + (i % 10) as f64 * 0.01, 71.30 + (i / 10) as f64 * 0.02);
+        body.push_str(&format!("Theft,2024-0{}-{:02} 10:00,{lat:.5},{lon:.5}\n", 3 + i % 5, 1 + (i * 7) % 28));
+    }
+    for (day, lat) in [(10, 51.2000), (11, 51.2002), (12, 51.2004)] {
+        body.push_str(&format!("Theft,2024-09-{day} 23:30,{lat},71.5\n"));
+    }
+    let data = env.write("in.csv", body.as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
+    let cli: serde_json::Value = serde_json::from_str(&env.ok(&[
+        "analyze",
+        "near-repeat",
+        "--territory",
+        "Astana",
+        "--permutations",
+        "99",
+        "--seed",
+        "5",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(cli["events"], 63);
+    assert_eq!(cli["cells"][1][0]["observed"], 3, "the three burglaries: pairs within [0, 100) m and [0, 7) days");
+    assert_eq!(cli["cells"][1][0]["notable"], true);
+
+    // The API gives the same table for the same seed, and names a bad parameter.
+    let admin_pw = env.ok(&["user", "add", "chief", "--role", "administrator"]).lines().last().unwrap().to_owned();
+    let (mut server, addr) = serve(&env);
+    let cookie = login_cookie(&addr, "chief", &admin_pw);
+    let (status, _, text) = http(&addr, "GET", "/api/v1/territories/Astana/near-repeat?permutations=99&seed=5", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200, "{text}");
+    let api: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(api["cells"], cli["cells"]);
+    assert_eq!(api["summary"], cli["summary"]);
+    let (status, _, text) = http(&addr, "GET", "/api/v1/territories/Astana/near-repeat?spatial_bands=99", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 400);
+    assert!(text.contains("spatial_bands"), "{text}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
 fn time_and_compstat_commands_report_the_imported_incidents() {
     let env = Env::new(Backend::Sqlite).unwrap();
     env.ok(&["territory", "add", "Astana"]);
@@ -1069,7 +1142,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 14] = [
+    let requests: [(&str, &str, &str, Option<&str>); 16] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1084,15 +1157,18 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("POST", "/api/v1/admin/users/nobody/disable", "", None),
         ("PUT", "/api/v1/admin/users/nobody/scopes", r#"{"scopes":[]}"#, Some("application/json")),
         ("DELETE", "/api/v1/admin/sessions/999999", "", None),
+        ("GET", "/api/v1/territories/Astana/near-repeat?permutations=9", "", None),
+        ("GET", "/api/v1/territories/Astana/near-repeat?district=Saryarka&permutations=9", "", None),
     ];
-    let more: [[u16; 14]; 6] = [
-        // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session
-        [200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404], // administrator
-        [200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403], // analyst with Astana
-        [200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403], // commander without scope
-        [200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403], // inspector of Saryarka
-        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403], // agency executor
-        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403], // viewer
+    let more: [[u16; 16]; 6] = [
+        // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
+        // near repeats of Astana, near repeats of Saryarka
+        [200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200], // administrator
+        [200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200], // analyst with Astana
+        [200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404], // commander without scope
+        [200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200], // inspector of Saryarka
+        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200], // agency executor
+        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200], // viewer
     ];
     for (method, path, body, ty) in requests {
         assert_eq!(http_bytes(&addr, method, path, &[], body.as_bytes(), ty).0, 401, "{method} {path} without a session");

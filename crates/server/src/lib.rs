@@ -17,6 +17,7 @@ pub mod imports;
 pub mod incidents;
 pub mod layers;
 pub mod middleware;
+pub mod near_repeat;
 pub mod openapi;
 mod page;
 pub mod patterns;
@@ -180,6 +181,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/territories/{name}/compstat", get(patterns::get_compstat))
         .route("/api/v1/territories/{name}/places", get(patterns::get_places))
+        .route("/api/v1/territories/{name}/near-repeat", get(near_repeat::get_near_repeat))
         .route("/api/v1/auth/login", post(session::login))
         .route("/api/v1/auth/logout", post(session::logout))
         .route("/api/v1/auth/me", get(session::me))

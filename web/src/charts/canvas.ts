@@ -247,3 +247,117 @@ export function drawTable(canvas: HTMLCanvasElement, title: string, header: stri
   drawRow(header, true);
   for (const r of rows) drawRow(r, false);
 }
+
+/** A cell of `drawCellTable`: lines of text (the first bold); highlighted cells are filled and outlined. */
+export interface TableCell {
+  lines: string[];
+  highlight?: boolean;
+}
+
+export const HIGHLIGHT_FILL = '#ffd9a3';
+export const HIGHLIGHT_EDGE = '#a35a00';
+
+/** Split `text` into lines no wider than `width` (at spaces). */
+export function wrapText(ctx: CanvasRenderingContext2D, text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w)) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && ctx.measureText(next).width > width) {
+      out.push(line);
+      line = word;
+    } else {
+      line = next;
+    }
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+/**
+ * A cross table for PNG export: a corner label, column labels, row labels and cells of
+ * several lines each (the first bold), highlighted cells filled and outlined, notes below.
+ */
+export function drawCellTable(canvas: HTMLCanvasElement, title: string, corner: string, colLabels: string[], rowLabels: string[], cells: TableCell[][], notes: string[] = []): void {
+  const probe = document.createElement('canvas').getContext('2d')!;
+  probe.font = FONT_BOLD;
+  let labelW = probe.measureText(corner).width;
+  for (const l of rowLabels) labelW = Math.max(labelW, probe.measureText(l).width);
+  labelW += 20;
+  const colW = colLabels.map((l) => probe.measureText(l).width + 20);
+  let lines = 1;
+  for (const row of cells)
+    row.forEach((c, j) => {
+      lines = Math.max(lines, c.lines.length);
+      c.lines.forEach((s, k) => {
+        probe.font = k === 0 ? FONT_BOLD : FONT;
+        colW[j] = Math.max(colW[j] ?? 0, probe.measureText(s).width + 20);
+      });
+    });
+  const pad = 6, lineH = 16, headH = 26, noteH = 16, margin = 8;
+  const rowH = pad * 2 + lines * lineH;
+  const tableW = labelW + colW.reduce((a, b) => a + b, 0);
+  probe.font = FONT_BOLD;
+  const titleW = title ? probe.measureText(title).width : 0;
+  const width = Math.ceil(Math.max(tableW + margin * 2, Math.min(titleW + margin * 2, 1200), 640));
+  const titleLines = title ? wrapText(probe, title, width - margin * 2) : [];
+  probe.font = FONT;
+  // An empty note is a blank line.
+  const noteLines = notes.flatMap((n) => (n.trim() ? wrapText(probe, n, width - margin * 2) : ['']));
+  const top = titleLines.length ? 12 + titleLines.length * noteH : margin;
+  const height = Math.ceil(top + headH + rowH * rowLabels.length + (noteLines.length ? 12 + noteLines.length * noteH : 0) + margin);
+  const ctx = setup(canvas, width, height);
+  ctx.font = FONT_BOLD;
+  titleLines.forEach((l, k) => ctx.fillText(l, margin, 6 + k * noteH + noteH / 2));
+  // Header.
+  ctx.fillStyle = '#f3f5f8';
+  ctx.fillRect(margin, top, tableW, headH);
+  ctx.font = FONT_BOLD;
+  ctx.fillStyle = MUTED;
+  ctx.textAlign = 'left';
+  ctx.fillText(corner, margin + 8, top + headH / 2);
+  ctx.fillStyle = TEXT;
+  ctx.textAlign = 'center';
+  let x = margin + labelW;
+  colLabels.forEach((l, j) => {
+    ctx.fillText(l, x + colW[j] / 2, top + headH / 2);
+    x += colW[j];
+  });
+  // Rows.
+  rowLabels.forEach((label, i) => {
+    const y = top + headH + i * rowH;
+    ctx.font = FONT_BOLD;
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = 'left';
+    ctx.fillText(label, margin + 8, y + rowH / 2);
+    let cx = margin + labelW;
+    (cells[i] ?? []).forEach((c, j) => {
+      if (c.highlight) {
+        ctx.fillStyle = HIGHLIGHT_FILL;
+        ctx.fillRect(cx + 1, y + 1, colW[j] - 2, rowH - 2);
+        ctx.strokeStyle = HIGHLIGHT_EDGE;
+        ctx.lineWidth = 1.5;
+        ctx.strokeRect(cx + 1.75, y + 1.75, colW[j] - 3.5, rowH - 3.5);
+      }
+      ctx.textAlign = 'center';
+      c.lines.forEach((s, k) => {
+        ctx.font = k === 0 ? FONT_BOLD : FONT;
+        ctx.fillStyle = k === 0 ? TEXT : MUTED;
+        ctx.fillText(s, cx + colW[j] / 2, y + pad + k * lineH + lineH / 2);
+      });
+      cx += colW[j];
+    });
+    ctx.strokeStyle = GRID;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(margin, Math.round(y + rowH) + 0.5);
+    ctx.lineTo(margin + tableW, Math.round(y + rowH) + 0.5);
+    ctx.stroke();
+  });
+  // Notes.
+  ctx.font = FONT;
+  ctx.fillStyle = TEXT;
+  ctx.textAlign = 'left';
+  const ny = top + headH + rowH * rowLabels.length + 12;
+  noteLines.forEach((l, k) => ctx.fillText(l, margin, ny + k * noteH + noteH / 2));
+}
