@@ -15,10 +15,12 @@
 //! - [`concentration`]: repeat places, top-1/5/10 % shares, Lorenz curve, Gini.
 //! - [`time_pattern`]: hour × weekday matrix (aoristic for windows) and monthly series, precision-aware.
 //! - [`compstat`]: week-to-date, 28-day and year-to-date comparisons with an exact test.
+//! - [`forecast`]: short-term hotspot forecasts (naive, rolling KDE, prospective, self-exciting point process) and backtests (hit rate, PAI, PEI\*).
 //! - [`rng`]: the seeded generator all randomised methods use.
 
 pub mod compstat;
 pub mod concentration;
+pub mod forecast;
 pub mod grid;
 pub mod hotspot;
 pub mod kde;
@@ -50,4 +52,6 @@ pub enum AnalysisError {
     InvalidThreshold { metres: f64 },
     #[error("{name} {reason}")]
     InvalidParameter { name: &'static str, reason: &'static str },
+    #[error("the {model} forecast needs square cells")]
+    ForecastNeedsSquareCells { model: &'static str },
 }

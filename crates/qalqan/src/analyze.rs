@@ -464,7 +464,7 @@ async fn hotspots(store: &Store, args: HotspotArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if path.as_os_str().is_empty() {
         bail!("--out needs a file name");
     }

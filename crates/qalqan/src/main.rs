@@ -9,6 +9,7 @@ mod analyze;
 mod audit;
 mod demo;
 mod filter;
+mod forecast;
 mod import;
 mod settings;
 mod stats;
@@ -78,6 +79,9 @@ enum Command {
     /// Analyse incidents: hotspot maps, time patterns, CompStat, near repeats.
     #[command(subcommand)]
     Analyze(analyze::AnalyzeCommand),
+    /// Short-term hotspot forecasts and their backtests.
+    #[command(subcommand)]
+    Forecast(forecast::ForecastCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -136,6 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // A Near Repeat Calculator file needs no database.
         Command::Analyze(analyze::AnalyzeCommand::NearRepeat(args)) if args.input.is_some() => analyze::near_repeat(None, args).await,
         Command::Analyze(cmd) => analyze::run(&open_store(&settings).await?, cmd).await,
+        Command::Forecast(cmd) => forecast::run(&open_store(&settings).await?, cmd).await,
     }
 }
 

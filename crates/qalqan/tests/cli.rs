@@ -706,6 +706,70 @@ fn near_repeat_reproduces_the_calculator_file_and_runs_on_stored_incidents() {
 }
 
 #[test]
+fn forecast_backtest_scores_every_model_without_looking_ahead() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    // 40 days in March–April 2024: three incidents a day at one corner, two anywhere else.
+    let mut body = HEADER.to_owned();
+    for d in 0..40 {
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap() + chrono::TimeDelta::days(d);
+        for h in [9, 13, 18] {
+            body.push_str(&format!("Theft,{date} {h}:00,51.1500,71.4500\n"));
+        }
+        for k in 0..2 {
+            let i = d * 2 + k;
+            let (lat, lon) = (51.05 + (i * 37 % 100) as f64 * 0.002, 71.30 + (i * 53 % 100) as f64 * 0.003);
+            body.push_str(&format!("Theft,{date} 11:00,{lat:.5},{lon:.5}\n"));
+        }
+    }
+    let data = env.write("in.csv", body.as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
+    let csv = env.path("backtest.csv");
+    let out = env.ok(&[
+        "forecast",
+        "backtest",
+        "--territory",
+        "Astana",
+        "--from",
+        "2024-03-31",
+        "--to",
+        "2024-04-06",
+        "--step",
+        "day",
+        "--cell",
+        "200",
+        "--out",
+        csv.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let models = v["models"].as_array().unwrap();
+    assert_eq!(models.iter().map(|m| m["model"].as_str().unwrap()).collect::<Vec<_>>(), ["naive", "rolling-kde", "prospective", "sepp"]);
+    for m in models {
+        assert_eq!(m["origins"], 7);
+        // Astana has no boundary here: the area is the cells with an incident before the first
+        // origin, so the corner's 21 incidents are scored and the 14 at new places are not.
+        assert_eq!(m["test_events"], 21);
+        let hit = m["coverages"][2]["pooled_hit_rate"].as_f64().unwrap();
+        assert!(hit > 0.99, "{}: hit rate at 10 % {hit}", m["model"]);
+    }
+    assert_eq!(v["test_events_outside_area"], 14);
+    let lines = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(lines.lines().count(), 1 + 7 * 4 * 3, "one line per origin, model and coverage");
+    assert!(lines.starts_with("origin,model,test_events,coverage,"));
+    let table =
+        env.ok(&["forecast", "backtest", "--territory", "Astana", "--from", "2024-03-31", "--to", "2024-04-06", "--models", "naive"]);
+    assert!(table.contains("hit rate 1/5/10 %") && table.contains("naive"), "{table}");
+    assert!(table.contains("14 incidents of the test windows fell outside the scored area"), "{table}");
+    let bad =
+        env.run(&["forecast", "backtest", "--territory", "Astana", "--from", "2024-03-31", "--to", "2024-04-06", "--models", "oracle"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown model 'oracle'"));
+}
+
+#[test]
 fn time_and_compstat_commands_report_the_imported_incidents() {
     let env = Env::new(Backend::Sqlite).unwrap();
     env.ok(&["territory", "add", "Astana"]);

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cache;
 pub mod catalog;
 pub mod dto;
+pub mod forecast;
 pub mod hotspots;
 pub mod imports;
 pub mod incidents;
