@@ -103,8 +103,7 @@ async fn run_backtest(store: &Store, args: BacktestArgs) -> anyhow::Result<()> {
     let filter = FilterArgs { territory: args.territory.clone(), from: None, to: Some(last_day), category: args.category.clone() };
     let (territory, f) = filter.resolve(store).await?;
     let records = store.incident_records(&f).await?;
-    let tz = territory.time_zone;
-    let first_origin = local_midnight(args.from, tz)?;
+    let first_origin = local_midnight(args.from);
     let input = ForecastInput::new(&territory, &records, args.cell, first_origin)?;
     let params = BacktestParams {
         step_hours: match args.step {
@@ -112,7 +111,7 @@ async fn run_backtest(store: &Store, args: BacktestArgs) -> anyhow::Result<()> {
             Step::Week => 168.0,
         },
         horizon_hours: horizon.hours(),
-        ..BacktestParams::daily(first_origin, local_midnight(args.to, tz)?)
+        ..BacktestParams::daily(first_origin, local_midnight(args.to))
     };
     let origin_list = params.origins()?;
     let origins = origin_list.len();
@@ -138,17 +137,17 @@ async fn run_backtest(store: &Store, args: BacktestArgs) -> anyhow::Result<()> {
     let (bt, events, left_out, cells) = result;
     let outside = in_windows.saturating_sub(bt.summaries.first().map_or(0, |s| s.test_events));
     if let Some(path) = &args.out {
-        crate::analyze::write_atomically(path, backtest_csv(&bt, tz).as_bytes())?;
+        crate::analyze::write_atomically(path, backtest_csv(&bt).as_bytes())?;
     }
     let out = match args.format {
         TableFormat::Json => {
-            let mut v = backtest_json(&bt, tz, true);
+            let mut v = backtest_json(&bt, true);
             v["test_events_outside_area"] = serde_json::json!(outside);
             v["area_cells"] = serde_json::json!(cells);
             v["left_out"] = serde_json::json!(left_out);
             serde_json::to_string_pretty(&v)? + "\n"
         }
-        TableFormat::Csv => backtest_csv(&bt, tz),
+        TableFormat::Csv => backtest_csv(&bt),
         TableFormat::Table => {
             let mut out = String::new();
             let _ = writeln!(

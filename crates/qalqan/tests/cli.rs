@@ -1206,7 +1206,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 16] = [
+    let requests: [(&str, &str, &str, Option<&str>); 18] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1223,16 +1223,18 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("DELETE", "/api/v1/admin/sessions/999999", "", None),
         ("GET", "/api/v1/territories/Astana/near-repeat?permutations=9", "", None),
         ("GET", "/api/v1/territories/Astana/near-repeat?district=Saryarka&permutations=9", "", None),
+        ("GET", "/api/v1/territories/Astana/forecast?model=naive&horizon=day", "", None),
+        ("GET", "/api/v1/territories/Astana/forecast/backtest?models=naive&step=day", "", None),
     ];
-    let more: [[u16; 16]; 6] = [
+    let more: [[u16; 18]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
-        // near repeats of Astana, near repeats of Saryarka
-        [200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200], // administrator
-        [200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200], // analyst with Astana
-        [200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404], // commander without scope
-        [200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200], // inspector of Saryarka
-        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200], // agency executor
-        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200], // viewer
+        // near repeats of Astana, near repeats of Saryarka, forecast, backtest
+        [200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200], // administrator
+        [200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200], // analyst with Astana
+        [200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404], // commander without scope
+        [200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403], // inspector of Saryarka
+        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200], // agency executor
+        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200], // viewer
     ];
     for (method, path, body, ty) in requests {
         assert_eq!(http_bytes(&addr, method, path, &[], body.as_bytes(), ty).0, 401, "{method} {path} without a session");

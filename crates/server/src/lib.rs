@@ -183,6 +183,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/territories/{name}/compstat", get(patterns::get_compstat))
         .route("/api/v1/territories/{name}/places", get(patterns::get_places))
         .route("/api/v1/territories/{name}/near-repeat", get(near_repeat::get_near_repeat))
+        .route("/api/v1/territories/{name}/forecast", get(forecast::get_forecast))
+        .route("/api/v1/territories/{name}/forecast/backtest", get(forecast::get_backtest))
         .route("/api/v1/auth/login", post(session::login))
         .route("/api/v1/auth/logout", post(session::logout))
         .route("/api/v1/auth/me", get(session::me))
