@@ -601,6 +601,55 @@ const scenarios = [
       }
     },
   },
+  {
+    n: 8,
+    name: 'forecast-map-backtest',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 8, 'forecast');
+      try {
+        await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
+        await page.waitForSelector('[data-nav=forecast]');
+        await page.click('[data-nav=forecast]');
+        // The page forecasts once on opening (SEPP, next week, 5 % of the area).
+        await waitHook(page, () => window.__qalqan?.forecastState === 'loaded' && window.__qalqan.forecastCells > 0, null, 60_000, 'forecast cells were not drawn');
+        await waitHook(page, () => window.__qalqan.map.queryRenderedFeatures({ layers: ['cells-fill'] }).length > 0, null, 10_000, 'no forecast cell is rendered on the map');
+        const cells = await page.evaluate(() => window.__qalqan.forecastCells);
+        assert(cells > 100, `only ${cells} forecast cells for Toronto at 5 %`);
+        const card = await page.innerText('[data-testid=fc-card]');
+        assert(/\d/.test(card), `model card has no figures: ${card}`);
+        const score = await page.innerText('[data-testid=fc-backtest-score]');
+        assert(/%/.test(score), `backtest score missing: ${score}`);
+        const districts = await page.locator('[data-testid=fc-districts-table] tbody tr').count();
+        assert(districts >= 10, `district share table has ${districts} rows`);
+        await shot('map');
+        // A short backtest of two models over four weeks.
+        await page.fill('[data-testid=bt-from]', '2021-11-27');
+        await page.fill('[data-testid=bt-to]', '2021-12-18');
+        for (const m of ['rolling-kde', 'prospective']) {
+          const box = page.locator(`[data-testid=bt-model-${m}]`);
+          if (await box.isChecked()) await box.uncheck();
+        }
+        await page.click('[data-testid=bt-run]');
+        await page.waitForSelector('[data-testid=bt-table] tbody tr', { timeout: 60_000 });
+        const rows = await page.locator('[data-testid=bt-table] tbody tr').count();
+        assert(rows === 2, `backtest table has ${rows} rows, expected naive and sepp`);
+        await page.waitForSelector('[data-testid=bt-chart]');
+        await shot('backtest');
+        const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click('[data-testid=bt-export-csv]')]);
+        const file = path.join(OUT, `8-${download.suggestedFilename()}`);
+        await download.saveAs(file);
+        const lines = readFileSync(file, 'utf8').replace(/^\ufeff/, '').trim().split(/\r?\n/);
+        assert(lines.length === 1 + 4 * 2, `backtest CSV has ${lines.length - 1} rows, expected 4 origins × 2 models`);
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
 ];
 
 // ---- Main ----

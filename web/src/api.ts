@@ -270,4 +270,119 @@ export interface AuditVerify {
   break: { seq: number; reason: string } | null;
 }
 
+// ---- Forecasts ----
+
+export type ForecastModel = 'naive' | 'rolling-kde' | 'prospective' | 'sepp';
+export type ForecastHorizon = 'shift' | 'day' | 'week';
+
+/** One selected cell of a forecast (rank 1 = highest score). */
+export interface ForecastCellProps {
+  cell: number;
+  rank: number;
+  /** SEPP: expected incidents in the cell in the window; other models: their own score. */
+  score: number;
+  district: string | null;
+}
+
+/** Hit rate, PAI and PEI* at one coverage; null when there were no test incidents. */
+export interface ForecastMetrics {
+  hit_rate: number | null;
+  pai: number | null;
+  pei_star: number | null;
+}
+
+export interface ForecastBacktestScore {
+  origins: number;
+  first_origin: string | null;
+  last_origin: string | null;
+  coverage: number;
+  model: ForecastMetrics | null;
+  naive: ForecastMetrics | null;
+}
+
+export interface SeppFitSummary {
+  theta: number;
+  mean_delay_hours: number;
+  sigma_metres: number;
+  background_per_day: number;
+  events: number;
+  iterations: number;
+  /** False when the fit stopped at its iteration limit. */
+  converged?: boolean;
+}
+
+export interface ForecastDistrictShare {
+  /** null: cells not assigned to a district. */
+  district: string | null;
+  forecast_area_share: number;
+  incident_share: number;
+  forecast_cells: number;
+  incidents: number;
+}
+
+export interface ForecastMeta {
+  model: ForecastModel;
+  horizon: ForecastHorizon;
+  horizon_hours: number;
+  /** Local time of the territory, "YYYY-MM-DD HH:MM". */
+  origin: string;
+  window_end: string;
+  cell_metres: number;
+  coverage: number;
+  area_cells: number;
+  selected_cells: number;
+  expected_events: number | null;
+  fit: SeppFitSummary | null;
+  backtest: ForecastBacktestScore | null;
+  districts: ForecastDistrictShare[];
+  incidents_from: string | null;
+  incidents_to: string | null;
+  /** The category asked for (may be absent: the query says it). */
+  category?: string | null;
+  left_out: number;
+}
+
+/** `GET /territories/{name}/forecast`: the selected cells (GeoJSON) and what the model says. */
+export interface Forecast {
+  type: 'FeatureCollection';
+  features: GeoJSON.Feature<GeoJSON.Polygon | GeoJSON.MultiPolygon, ForecastCellProps>[];
+  qalqan: ForecastMeta;
+}
+
+export interface BacktestCoverage {
+  coverage: number;
+  mean_hit_rate: number | null;
+  pooled_hit_rate: number | null;
+  mean_pai: number | null;
+  mean_pei_star: number | null;
+}
+
+export interface BacktestModelSummary {
+  model: string;
+  origins: number;
+  origins_with_events: number;
+  test_events: number;
+  seconds: number;
+  coverages: BacktestCoverage[];
+}
+
+/** One origin of one model; the arrays follow the coverages of the summaries. */
+export interface BacktestRow {
+  origin: string;
+  model: string;
+  test_events: number;
+  hit_rate: (number | null)[];
+  pai: (number | null)[];
+  pei_star: (number | null)[];
+}
+
+/** `GET /territories/{name}/forecast/backtest`. */
+export interface BacktestResult {
+  models: BacktestModelSummary[];
+  rows: BacktestRow[];
+  area_cells: number;
+  test_events_outside_area: number;
+  params: { from: string; to: string; step: string; horizon: string; cell: number; models: string[] };
+}
+
 export const enc = encodeURIComponent;

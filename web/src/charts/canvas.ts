@@ -361,3 +361,236 @@ export function drawCellTable(canvas: HTMLCanvasElement, title: string, corner: 
   const ny = top + headH + rowH * rowLabels.length + 12;
   noteLines.forEach((l, k) => ctx.fillText(l, margin, ny + k * noteH + noteH / 2));
 }
+
+/** A line of `drawLines`: colour, dash pattern and point marker, so that lines differ without colour too. */
+export interface LineSeries {
+  label: string;
+  color: string;
+  dash: number[];
+  marker: 'circle' | 'square' | 'triangle' | 'diamond';
+  /** One value per x label; null leaves a gap. */
+  values: (number | null)[];
+}
+
+function drawMarker(ctx: CanvasRenderingContext2D, kind: LineSeries['marker'], x: number, y: number, r: number): void {
+  ctx.beginPath();
+  if (kind === 'square') ctx.rect(x - r, y - r, 2 * r, 2 * r);
+  else if (kind === 'triangle') {
+    ctx.moveTo(x, y - r * 1.2);
+    ctx.lineTo(x + r * 1.1, y + r * 0.8);
+    ctx.lineTo(x - r * 1.1, y + r * 0.8);
+    ctx.closePath();
+  } else if (kind === 'diamond') {
+    ctx.moveTo(x, y - r * 1.3);
+    ctx.lineTo(x + r * 1.1, y);
+    ctx.lineTo(x, y + r * 1.3);
+    ctx.lineTo(x - r * 1.1, y);
+    ctx.closePath();
+  } else ctx.arc(x, y, r, 0, Math.PI * 2);
+  ctx.fill();
+}
+
+/**
+ * Several series over the same x labels, with a legend (line sample, marker, label) above the
+ * plot; `fmtY` writes the axis values (e.g. as percent).
+ */
+export function drawLines(canvas: HTMLCanvasElement, width: number, labels: string[], series: LineSeries[], title: string, fmtY: (v: number) => string = fmtAxis): void {
+  const probe = document.createElement('canvas').getContext('2d')!;
+  probe.font = FONT;
+  // Legend entries flow into rows.
+  const entryW = series.map((s) => 34 + probe.measureText(s.label).width + 18);
+  // Room for half of the last x label, which is centred on the plot's right edge.
+  const left = 52, right = Math.max(16, labels.length ? probe.measureText(labels[labels.length - 1]).width / 2 + 6 : 0), bottom = 44;
+  const rows: number[][] = [[]];
+  let used = 0;
+  entryW.forEach((w, i) => {
+    if (used > 0 && used + w > width - left - right) {
+      rows.push([]);
+      used = 0;
+    }
+    rows[rows.length - 1].push(i);
+    used += w;
+  });
+  probe.font = FONT_BOLD;
+  const titleLines = title ? wrapText(probe, title, width - left - 8) : [];
+  const titleH = titleLines.length ? titleLines.length * 16 + 8 : 6;
+  const legendH = series.length ? rows.length * 18 + 6 : 0;
+  const top = titleH + legendH + 8;
+  const height = top + 220 + bottom;
+  const ctx = setup(canvas, width, height);
+  ctx.font = FONT_BOLD;
+  titleLines.forEach((l, k) => ctx.fillText(l, left, 13 + k * 16));
+  ctx.font = FONT;
+  rows.forEach((row, r) => {
+    let x = left;
+    const y = titleH + r * 18 + 9;
+    for (const i of row) {
+      const s = series[i];
+      ctx.strokeStyle = s.color;
+      ctx.lineWidth = 2;
+      ctx.setLineDash(s.dash);
+      ctx.beginPath();
+      ctx.moveTo(x, y);
+      ctx.lineTo(x + 26, y);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = s.color;
+      drawMarker(ctx, s.marker, x + 13, y, 3.5);
+      ctx.fillStyle = TEXT;
+      ctx.textAlign = 'left';
+      ctx.fillText(s.label, x + 32, y);
+      x += entryW[i];
+    }
+  });
+  let maxV = 0;
+  for (const s of series) for (const v of s.values) if (v !== null && Number.isFinite(v)) maxV = Math.max(maxV, v);
+  const { max, step } = niceScale(maxV);
+  const pw = width - left - right, ph = height - top - bottom;
+  const y = (v: number) => top + ph - (v / max) * ph;
+  ctx.strokeStyle = GRID;
+  ctx.lineWidth = 1;
+  ctx.textAlign = 'right';
+  for (let k = 0; k * step <= max + 1e-9; k++) {
+    const v = k * step;
+    ctx.beginPath();
+    ctx.moveTo(left, Math.round(y(v)) + 0.5);
+    ctx.lineTo(width - right, Math.round(y(v)) + 0.5);
+    ctx.stroke();
+    ctx.fillStyle = MUTED;
+    ctx.fillText(fmtY(v), left - 6, y(v));
+  }
+  const n = labels.length;
+  const x = (i: number) => left + (n <= 1 ? pw / 2 : (i / (n - 1)) * pw);
+  const labelW = Math.max(40, ...labels.map((l) => ctx.measureText(l).width + 12));
+  const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(pw / labelW))));
+  ctx.textAlign = 'center';
+  ctx.fillStyle = MUTED;
+  for (let i = 0; i < n; i += every) ctx.fillText(labels[i], x(i), height - bottom + 16);
+  for (const s of series) {
+    ctx.strokeStyle = s.color;
+    ctx.lineWidth = 2;
+    ctx.setLineDash(s.dash);
+    ctx.beginPath();
+    let pen = false;
+    s.values.forEach((v, i) => {
+      if (v === null || !Number.isFinite(v)) {
+        pen = false;
+        return;
+      }
+      if (pen) ctx.lineTo(x(i), y(v));
+      else ctx.moveTo(x(i), y(v));
+      pen = true;
+    });
+    ctx.stroke();
+    ctx.setLineDash([]);
+    if (n <= 60) {
+      ctx.fillStyle = s.color;
+      s.values.forEach((v, i) => {
+        if (v !== null && Number.isFinite(v)) drawMarker(ctx, s.marker, x(i), y(v), 3);
+      });
+    }
+  }
+}
+
+/**
+ * Pairs of horizontal bars per label (e.g. share of the forecast area and share of the
+ * incidents per district), a legend above and notes below; `fmt` writes the values.
+ */
+export function drawPairedBars(
+  canvas: HTMLCanvasElement,
+  width: number,
+  labels: string[],
+  a: number[],
+  b: number[],
+  legendA: string,
+  legendB: string,
+  title: string,
+  fmt: (v: number) => string,
+  notes: string[] = [],
+  colors: [string, string] = ['#1f3a5f', '#e8b04a'],
+): void {
+  const probe = document.createElement('canvas').getContext('2d')!;
+  probe.font = FONT;
+  const margin = 8, rowH = 30, barH = 10;
+  const noteLines = notes.flatMap((n) => (n.trim() ? wrapText(probe, n, width - margin * 2) : ['']));
+  let labelW = 60;
+  for (const l of labels) labelW = Math.max(labelW, probe.measureText(l).width + 14);
+  labelW = Math.min(labelW, width * 0.4);
+  probe.font = FONT_BOLD;
+  const titleLines = title ? wrapText(probe, title, width - margin * 2) : [];
+  const top = margin + titleLines.length * 16 + 24;
+  const plotH = Math.max(1, labels.length) * rowH;
+  const height = top + plotH + 22 + (noteLines.length ? 8 + noteLines.length * 16 : 0) + margin;
+  const ctx = setup(canvas, width, height);
+  ctx.font = FONT_BOLD;
+  titleLines.forEach((l, k) => ctx.fillText(l, margin, margin + k * 16 + 8));
+  ctx.font = FONT;
+  // Legend.
+  const ly = margin + titleLines.length * 16 + 10;
+  let lx = margin;
+  for (const [c, l, hatch] of [[colors[0], legendA, false], [colors[1], legendB, true]] as [string, string, boolean][]) {
+    ctx.fillStyle = c;
+    ctx.fillRect(lx, ly - 5, 14, 10);
+    if (hatch) hatchRect(ctx, lx, ly - 5, 14, 10);
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = 'left';
+    ctx.fillText(l, lx + 20, ly);
+    lx += 20 + ctx.measureText(l).width + 24;
+  }
+  const maxV = Math.max(0, ...a, ...b);
+  const { max, step } = niceScale(maxV);
+  const left = labelW, right = 64;
+  const pw = width - left - right;
+  ctx.strokeStyle = GRID;
+  ctx.lineWidth = 1;
+  ctx.textAlign = 'center';
+  for (let k = 0; k * step <= max + 1e-9; k++) {
+    const v = k * step;
+    const x = left + (v / max) * pw;
+    ctx.beginPath();
+    ctx.moveTo(Math.round(x) + 0.5, top);
+    ctx.lineTo(Math.round(x) + 0.5, top + plotH);
+    ctx.stroke();
+    ctx.fillStyle = MUTED;
+    ctx.fillText(fmt(v), x, top + plotH + 12);
+  }
+  labels.forEach((l, i) => {
+    const yy = top + i * rowH;
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = 'right';
+    ctx.fillText(ellipsize(ctx, l, labelW - 12), left - 6, yy + rowH / 2);
+    [a[i], b[i]].forEach((v, k) => {
+      const by = yy + 4 + k * (barH + 2);
+      const w = max > 0 ? (v / max) * pw : 0;
+      ctx.fillStyle = colors[k];
+      ctx.fillRect(left, by, Math.max(1, w), barH);
+      if (k === 1) hatchRect(ctx, left, by, Math.max(1, w), barH);
+      ctx.fillStyle = TEXT;
+      ctx.textAlign = 'left';
+      ctx.font = "10px system-ui, 'Segoe UI', 'Noto Sans', 'DejaVu Sans', Arial, sans-serif";
+      ctx.fillText(fmt(v), left + w + 4, by + barH / 2);
+      ctx.font = FONT;
+    });
+  });
+  ctx.fillStyle = TEXT;
+  ctx.textAlign = 'left';
+  const ny = top + plotH + 30;
+  noteLines.forEach((l, k) => ctx.fillText(l, margin, ny + k * 16 + 8));
+}
+
+/** Diagonal white lines over a filled rectangle (the second bar of a pair, so it differs in print too). */
+function hatchRect(ctx: CanvasRenderingContext2D, x: number, y: number, w: number, h: number): void {
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(x, y, w, h);
+  ctx.clip();
+  ctx.strokeStyle = 'rgba(255,255,255,0.7)';
+  ctx.lineWidth = 1;
+  for (let d = -h; d < w; d += 4) {
+    ctx.beginPath();
+    ctx.moveTo(x + d, y + h);
+    ctx.lineTo(x + d + h, y);
+    ctx.stroke();
+  }
+  ctx.restore();
+}

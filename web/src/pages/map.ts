@@ -1,22 +1,17 @@
 // The map: territory boundary and districts, hotspot cells coloured by the
 // chosen statistic, incident points (custom WebGL layer). Fully offline style.
 
-import { Map as MlMap, NavigationControl, ScaleControl, setWorkerUrl, type GeoJSONSource, type LngLatBoundsLike, type MapOptions, type StyleSpecification } from 'maplibre-gl';
-import 'maplibre-gl/dist/maplibre-gl.css';
-import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url';
+import { Map as MlMap, NavigationControl, ScaleControl, type GeoJSONSource, type LngLatBoundsLike, type MapOptions, type StyleSpecification } from 'maplibre-gl';
 import { ApiError, enc, getBinary, getJson, qs, type Incident, type Territory } from '../api';
 import { h, replace, select } from '../dom';
 import { catName, fmtInt, t, type Key } from '../i18n';
+import { EMPTY, baseLayersAbove, baseLayersBelow, bboxOf, webglAvailable, type FC } from '../map/base';
 import { GI_CLASSES, LISA_CLUSTERS, colorProperty, featureColor, formatNumber, giClassKey, rampColors, sequentialBreaks, type Method } from '../map/colors';
 import { PointLayer, categoryColor } from '../map/pointlayer';
 import { decodePoints, pointsBounds, type Points } from '../map/points';
 import { can, categories, defaultTerritory, filters, role, territories, visibleDistricts } from '../state';
 import { errorText, forbidden, loading, message } from '../ui';
 import { defaultRange } from './range';
-
-setWorkerUrl(workerUrl);
-
-type FC = GeoJSON.FeatureCollection<GeoJSON.Geometry, Record<string, unknown>> & { qalqan?: Record<string, unknown> };
 
 const mapState: { method: Method; cell: string; shape: string; showPoints: boolean; showCells: boolean; showBounds: boolean; district: string } = {
   method: 'gi',
@@ -43,13 +38,6 @@ interface TestHook {
   hotspotsState: 'loading' | 'loaded' | 'forbidden' | 'error';
   boundaries: number;
 }
-declare global {
-  interface Window {
-    __qalqan?: TestHook;
-  }
-}
-
-const EMPTY: FC = { type: 'FeatureCollection', features: [] };
 
 function style(): StyleSpecification {
   return {
@@ -60,42 +48,13 @@ function style(): StyleSpecification {
       selected: { type: 'geojson', data: EMPTY },
     },
     layers: [
-      { id: 'background', type: 'background', paint: { 'background-color': '#e9edf1' } },
-      { id: 'territory-fill', type: 'fill', source: 'bounds', filter: ['==', ['get', 'kind'], 'territory'], paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.85 } },
+      ...baseLayersBelow(),
       { id: 'cells-fill', type: 'fill', source: 'cells', filter: ['has', '_c'], paint: { 'fill-color': ['get', '_c'], 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 12, 0.78, 16, 0.5] } },
       { id: 'cells-line', type: 'line', source: 'cells', filter: ['has', '_c'], minzoom: 12, paint: { 'line-color': '#ffffff', 'line-width': 0.4, 'line-opacity': 0.6 } },
-      { id: 'district-line', type: 'line', source: 'bounds', filter: ['==', ['get', 'kind'], 'district'], paint: { 'line-color': '#5b6b7c', 'line-width': 1, 'line-dasharray': [3, 2] } },
-      { id: 'territory-line', type: 'line', source: 'bounds', filter: ['==', ['get', 'kind'], 'territory'], paint: { 'line-color': '#1f3a5f', 'line-width': 2.2 } },
+      ...baseLayersAbove(),
       { id: 'selected-line', type: 'line', source: 'selected', paint: { 'line-color': '#111111', 'line-width': 2.5 } },
     ],
   };
-}
-
-function webglAvailable(): boolean {
-  try {
-    const c = document.createElement('canvas');
-    return !!(c.getContext('webgl2') || c.getContext('webgl'));
-  } catch {
-    return false;
-  }
-}
-
-function bboxOf(fc: FC, keep?: (p: Record<string, unknown>) => boolean): [number, number, number, number] | null {
-  let a = Infinity, b = Infinity, c = -Infinity, d = -Infinity;
-  const visit = (co: unknown): void => {
-    if (Array.isArray(co) && typeof co[0] === 'number') {
-      const [x, y] = co as number[];
-      if (x < a) a = x;
-      if (x > c) c = x;
-      if (y < b) b = y;
-      if (y > d) d = y;
-    } else if (Array.isArray(co)) co.forEach(visit);
-  };
-  for (const f of fc.features) {
-    if (!f.geometry || (keep && !keep(f.properties ?? {}))) continue;
-    if ('coordinates' in f.geometry) visit(f.geometry.coordinates);
-  }
-  return a <= c ? [a, b, c, d] : null;
 }
 
 export async function render(root: HTMLElement): Promise<() => void> {
