@@ -36,4 +36,8 @@ pub enum DomainError {
     WeakPassword { reason: String },
     #[error("checksum '{value}' is not 64 lowercase hex digits")]
     BadChecksum { value: String },
+    #[error("unknown {what} '{value}' (expected one of: {known})")]
+    UnknownCode { what: &'static str, value: String, known: String },
+    #[error("{what} {value} is outside {range}")]
+    OutOfRange { what: &'static str, value: String, range: &'static str },
 }

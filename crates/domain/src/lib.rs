@@ -9,6 +9,7 @@
 pub mod account;
 pub mod audit;
 pub mod batch;
+pub mod camera;
 pub mod category;
 pub mod error;
 pub mod incident;

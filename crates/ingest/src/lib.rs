@@ -26,6 +26,7 @@
 //! ```
 
 pub mod boundaries;
+pub mod cameras;
 mod convert;
 mod csv_source;
 mod geojson_source;

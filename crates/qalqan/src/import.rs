@@ -23,6 +23,15 @@ use qalqan_store::Store;
 pub enum ImportCommand {
     /// Import incidents from CSV, CSV.gz or GeoJSON through a mapping file.
     Incidents(IncidentsArgs),
+    /// Import or update a camera register (CSV or GeoJSON; see the README for its columns).
+    /// All or nothing: any bad row is reported (line and field) and nothing is written.
+    Cameras {
+        /// The register (.csv or .geojson).
+        file: PathBuf,
+        /// Territory the cameras belong to.
+        #[arg(long)]
+        territory: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +66,34 @@ pub async fn run(store: &Store, cmd: ImportCommand, actor: &Actor) -> anyhow::Re
                 return check_file(&territory, &args.file, &mapping);
             }
             import_file(store, &territory, &args.file, &mapping, policy, args.rejects, actor).await?;
+            Ok(())
+        }
+        ImportCommand::Cameras { file, territory } => {
+            let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
+            let register = qalqan_ingest::cameras::read_cameras(&file)?;
+            if !register.errors.is_empty() {
+                for e in register.errors.iter().take(20) {
+                    eprintln!("{}: line {}: {}: {}", e.file, e.line, e.field, e.reason);
+                }
+                if register.errors.len() > 20 {
+                    eprintln!("… and {} more", register.errors.len() - 20);
+                }
+                anyhow::bail!("{}: {} invalid row(s); nothing was imported", file.display(), register.errors.len());
+            }
+            let cameras: Vec<_> = register.cameras.into_iter().map(|(_, c)| c).collect();
+            let outside = cameras.iter().filter(|c| !territory.covers(c.location)).count();
+            let done = store.import_cameras(territory.id, &cameras, actor).await?;
+            println!(
+                "{}: {} cameras ({} added, {} updated) for {}",
+                file.display(),
+                cameras.len(),
+                done.added,
+                done.updated,
+                territory.name
+            );
+            if outside > 0 {
+                println!("note: {outside} of them lie outside the territory's boundary");
+            }
             Ok(())
         }
     }

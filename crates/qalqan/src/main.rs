@@ -11,6 +11,7 @@ mod demo;
 mod filter;
 mod forecast;
 mod import;
+mod plan;
 mod settings;
 mod stats;
 mod territory;
@@ -82,6 +83,9 @@ enum Command {
     /// Short-term hotspot forecasts and their backtests.
     #[command(subcommand)]
     Forecast(forecast::ForecastCommand),
+    /// Planning: camera and post coverage, placement.
+    #[command(subcommand)]
+    Plan(plan::PlanCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -141,6 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze(analyze::AnalyzeCommand::NearRepeat(args)) if args.input.is_some() => analyze::near_repeat(None, args).await,
         Command::Analyze(cmd) => analyze::run(&open_store(&settings).await?, cmd).await,
         Command::Forecast(cmd) => forecast::run(&open_store(&settings).await?, cmd).await,
+        Command::Plan(cmd) => plan::run(&open_store(&settings).await?, cmd).await,
     }
 }
 

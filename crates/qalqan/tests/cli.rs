@@ -770,6 +770,70 @@ fn forecast_backtest_scores_every_model_without_looking_ahead() {
 }
 
 #[test]
+fn cameras_are_imported_all_or_nothing_and_their_coverage_is_reported() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    // A bad register: named line and field, nothing written.
+    let bad =
+        env.write("bad.csv", b"id,lat,lon,bearing,fov,range,owner\nK1,51.1500,71.4500,90,90,60,street\nK2,51.16,71.46,0,400,60,shop\n");
+    let out = env.run(&["import", "cameras", &bad, "--territory", "Astana"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3") && err.contains("fov") && err.contains("nothing was imported"), "{err}");
+    // A good one: a camera looking east over a corner with three incidents, another far away.
+    let good = env.write("cams.csv", b"id,lat,lon,bearing,fov,range,owner,link\nK1,51.1500,71.4500,90,90,60,street,connected\nK2,51.2000,71.3000,0,60,30,shop,standalone\n");
+    let report = env.ok(&["import", "cameras", &good, "--territory", "Astana"]);
+    assert!(report.contains("2 cameras (2 added, 0 updated)"), "{report}");
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let incidents = format!(
+        "{HEADER}Theft,2024-03-01 10:00,51.1500,71.4504\nTheft,2024-03-02 10:00,51.1501,71.4505\nTheft,2024-03-03 10:00,51.1499,71.4506\nTheft,2024-03-03 11:00,51.1500,71.4490\nTheft,2024-03-04 10:00,51.1000,71.4000\n"
+    );
+    let data = env.write("in.csv", incidents.as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["plan", "camera-coverage", "--territory", "Astana", "--format", "json"])).unwrap();
+    assert_eq!(v["cameras"]["working"], 2);
+    assert_eq!(v["incidents"]["covered"], 3, "three east of K1 within 60 m; one behind it, one far away");
+    assert_eq!(v["per_camera"][0]["id"], "K1");
+    assert_eq!(v["per_camera"][0]["incidents_seen"], 3);
+    let table = env.ok(&["plan", "camera-coverage", "--territory", "Astana"]);
+    assert!(table.contains("3 of 5 (60.0 %)"), "{table}");
+
+    // The API: the register as view sectors, an upload that updates one, and refusals.
+    let admin_pw = env.ok(&["user", "add", "chief", "--role", "administrator"]).lines().last().unwrap().to_owned();
+    let (mut server, addr) = serve(&env);
+    let cookie = login_cookie(&addr, "chief", &admin_pw);
+    let (_, _, me) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
+    let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"].as_str().unwrap().to_owned();
+    let (status, _, text) = http(&addr, "GET", "/api/v1/territories/Astana/cameras", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200);
+    let fc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(fc["features"].as_array().unwrap().len(), 2);
+    assert_eq!(fc["features"][0]["geometry"]["type"], "Polygon");
+    let post = |body: &str| {
+        http_bytes(
+            &addr,
+            "POST",
+            "/api/v1/territories/Astana/cameras",
+            &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+            body.as_bytes(),
+            Some("text/csv"),
+        )
+    };
+    let (status, _, answer) = post("id,lat,lon,range\nK2,51.2000,71.3000,45\nK3,51.21,71.31,20\n");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!((answer["added"].as_u64(), answer["updated"].as_u64()), (Some(1), Some(1)));
+    let (status, _, answer) = post("id,lat,lon,range\nK4,91,71.3,45\n");
+    assert_eq!(status, 422);
+    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(answer["rejects"][0]["line"], 2);
+    assert_eq!(answer["rejects"][0]["field"], "lat/lon");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
 fn time_and_compstat_commands_report_the_imported_incidents() {
     let env = Env::new(Backend::Sqlite).unwrap();
     env.ok(&["territory", "add", "Astana"]);
@@ -1206,7 +1270,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 18] = [
+    let requests: [(&str, &str, &str, Option<&str>); 21] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1225,16 +1289,19 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("GET", "/api/v1/territories/Astana/near-repeat?district=Saryarka&permutations=9", "", None),
         ("GET", "/api/v1/territories/Astana/forecast?model=naive&horizon=day", "", None),
         ("GET", "/api/v1/territories/Astana/forecast/backtest?models=naive&step=day", "", None),
+        ("GET", "/api/v1/territories/Astana/cameras", "", None),
+        ("GET", "/api/v1/territories/Astana/cameras/coverage", "", None),
+        ("POST", "/api/v1/territories/Astana/cameras", "id,lat,lon\n", Some("text/csv")),
     ];
-    let more: [[u16; 18]; 6] = [
+    let more: [[u16; 21]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
-        // near repeats of Astana, near repeats of Saryarka, forecast, backtest
-        [200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200], // administrator
-        [200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200], // analyst with Astana
-        [200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404], // commander without scope
-        [200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403], // inspector of Saryarka
-        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200], // agency executor
-        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200], // viewer
+        // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400)
+        [200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400], // administrator
+        [200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400], // analyst with Astana
+        [200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403], // commander without scope
+        [200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403], // inspector of Saryarka
+        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403], // agency executor
+        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403], // viewer
     ];
     for (method, path, body, ty) in requests {
         assert_eq!(http_bytes(&addr, method, path, &[], body.as_bytes(), ty).0, 401, "{method} {path} without a session");

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod cameras;
 pub mod catalog;
 pub mod dto;
 pub mod forecast;
@@ -184,6 +185,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/territories/{name}/places", get(patterns::get_places))
         .route("/api/v1/territories/{name}/near-repeat", get(near_repeat::get_near_repeat))
         .route("/api/v1/territories/{name}/forecast", get(forecast::get_forecast))
+        .route("/api/v1/territories/{name}/cameras", get(cameras::list).post(cameras::upload))
+        .route("/api/v1/territories/{name}/cameras/coverage", get(cameras::coverage))
         .route("/api/v1/territories/{name}/forecast/backtest", get(forecast::get_backtest))
         .route("/api/v1/auth/login", post(session::login))
         .route("/api/v1/auth/logout", post(session::logout))

@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
-use crate::{admin, dto, forecast, hotspots, imports, incidents, layers, near_repeat, patterns, session, setup};
+use crate::{admin, cameras, dto, forecast, hotspots, imports, incidents, layers, near_repeat, patterns, session, setup};
 
 struct Security;
 
@@ -38,7 +38,7 @@ impl utoipa::Modify for Security {
     security(("session" = [])),
     paths(
         crate::health, crate::ready, crate::territories, crate::stats,
-        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places, near_repeat::get_near_repeat, forecast::get_forecast, forecast::get_backtest,
+        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places, near_repeat::get_near_repeat, forecast::get_forecast, forecast::get_backtest, cameras::list, cameras::upload, cameras::coverage,
         layers::boundaries, layers::points, layers::categories,
         imports::mappings, imports::upload,
         session::login, session::logout, session::me, session::change_password, setup::create_first_administrator,
@@ -55,6 +55,7 @@ impl utoipa::Modify for Security {
         (name = "incidents", description = "Incident-level detail (audited; not for viewers and agency executors)"),
         (name = "analysis", description = "Hotspots, time patterns, CompStat, near repeats, forecasts"),
         (name = "imports", description = "Importing police exports"),
+        (name = "planning", description = "Cameras, posts and their coverage; placement"),
         (name = "auth", description = "Sessions, passwords, first-administrator setup"),
         (name = "admin", description = "Accounts, agencies, sessions, audit (administrators)"),
         (name = "system", description = "Health and readiness"),

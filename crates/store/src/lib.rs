@@ -29,6 +29,7 @@ use chrono_tz::Tz;
 use geo_types::MultiPolygon;
 use qalqan_domain::account::{Login, Role};
 use qalqan_domain::audit::{Actor, AuditEntry, ChainBreak, NewAuditEntry, verify_chain};
+use qalqan_domain::camera::NewCamera;
 use qalqan_domain::{
     BatchId, DistrictId, DistrictName, DistrictRef, ImportBatch, NewIncident, OffenceCategory, Sha256Hex, Territory, TerritoryId,
     TerritoryName,
@@ -265,6 +266,44 @@ pub struct IncidentRecord {
     pub precision: qalqan_domain::TimePrecision,
     pub category: OffenceCategory,
     pub district: Option<DistrictId>,
+}
+
+/// A stored camera.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CameraRecord {
+    pub id: i64,
+    pub camera: NewCamera,
+}
+
+/// What a camera import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CameraImport {
+    pub added: u64,
+    pub updated: u64,
+}
+
+pub(crate) type CameraRow = (i64, String, f64, f64, f64, f64, f64, String, String, i32, String);
+
+pub(crate) const CAMERAS_SQL: &str =
+    "SELECT id, external_id, lat, lon, bearing_deg, fov_deg, range_m, owner, link, archive_days, status FROM cameras";
+
+fn camera_from_row(
+    (id, external_id, lat, lon, bearing, fov, range, owner, link, archive, status): CameraRow,
+) -> Result<CameraRecord, StoreError> {
+    let corrupt = |e: qalqan_domain::DomainError| StoreError::Corrupt { what: "camera", reason: e.to_string() };
+    let camera = NewCamera::new(
+        &external_id,
+        qalqan_domain::Wgs84Point::new(lat, lon).map_err(corrupt)?,
+        bearing,
+        fov,
+        range,
+        owner.parse().map_err(corrupt)?,
+        link.parse().map_err(corrupt)?,
+        u32::try_from(archive).unwrap_or(0),
+        status.parse().map_err(corrupt)?,
+    )
+    .map_err(corrupt)?;
+    Ok(CameraRecord { id, camera })
 }
 
 pub(crate) type RecordRow = (f64, f64, DateTime<Utc>, DateTime<Utc>, String, String, Option<i64>);
@@ -524,6 +563,25 @@ impl Store {
         let audit = user_audit("user.scopes", login, serde_json::json!({"scopes": listed}), actor);
         let rows: Vec<(i64, Option<i64>)> = scopes.iter().map(|(t, d)| (t.0, d.map(|d| d.0))).collect();
         dispatch!(self, set_scopes(login.as_str(), &rows, &audit))
+    }
+
+    /// Adds or updates cameras of a territory by their identifier, all in one transaction with one
+    /// audit entry; returns how many were added and how many updated.
+    pub async fn import_cameras(&self, territory: TerritoryId, cameras: &[NewCamera], actor: &Actor) -> Result<CameraImport, StoreError> {
+        let audit = NewAuditEntry {
+            actor: actor.clone(),
+            action: "camera.import".into(),
+            object: format!("territory:{}", territory.0),
+            detail: serde_json::json!({"cameras": cameras.len()}).to_string(),
+            purpose: None,
+        };
+        dispatch!(self, import_cameras(territory.0, cameras, &audit))
+    }
+
+    /// A territory's cameras, by identifier.
+    pub async fn cameras(&self, territory: TerritoryId) -> Result<Vec<CameraRecord>, StoreError> {
+        let rows: Vec<CameraRow> = dispatch!(self, cameras(territory.0))?;
+        rows.into_iter().map(camera_from_row).collect()
     }
 
     /// Agencies with their number of accounts, by name.

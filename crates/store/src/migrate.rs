@@ -21,6 +21,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 3, name: "accounts", sql: include_str!("../migrations/sqlite/0003_accounts.sql") },
     Migration { version: 4, name: "incident_paging", sql: include_str!("../migrations/sqlite/0004_incident_paging.sql") },
     Migration { version: 5, name: "territory_revision", sql: include_str!("../migrations/sqlite/0005_territory_revision.sql") },
+    Migration { version: 6, name: "cameras", sql: include_str!("../migrations/sqlite/0006_cameras.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -28,6 +29,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 3, name: "accounts", sql: include_str!("../migrations/postgres/0003_accounts.sql") },
     Migration { version: 4, name: "incident_paging", sql: include_str!("../migrations/postgres/0004_incident_paging.sql") },
     Migration { version: 5, name: "territory_revision", sql: include_str!("../migrations/postgres/0005_territory_revision.sql") },
+    Migration { version: 6, name: "cameras", sql: include_str!("../migrations/postgres/0006_cameras.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.

@@ -708,3 +708,56 @@ pub(crate) async fn session_user(
     let (base, lock) = split_user(row);
     Ok(Some((r.get(0), r.get(1), expires, crate::user_from_row(base, lock, s)?)))
 }
+
+pub(crate) async fn import_cameras(
+    pool: &SqlitePool,
+    territory: i64,
+    cameras: &[qalqan_domain::camera::NewCamera],
+    audit: &NewAuditEntry,
+) -> Result<crate::CameraImport, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut result = crate::CameraImport { added: 0, updated: 0 };
+    for c in cameras {
+        let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM cameras WHERE territory_id = ? AND external_id = ?")
+            .bind(territory)
+            .bind(&c.external_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            result.updated += 1;
+        } else {
+            result.added += 1;
+        }
+        sqlx::query(
+            "INSERT INTO cameras (territory_id, external_id, lat, lon, bearing_deg, fov_deg, range_m, owner, link, archive_days, status, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (territory_id, external_id) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, bearing_deg = excluded.bearing_deg, \
+             fov_deg = excluded.fov_deg, range_m = excluded.range_m, owner = excluded.owner, link = excluded.link, \
+             archive_days = excluded.archive_days, status = excluded.status, updated_at = excluded.updated_at",
+        )
+        .bind(territory)
+        .bind(&c.external_id)
+        .bind(c.location.lat())
+        .bind(c.location.lon())
+        .bind(c.bearing_deg)
+        .bind(c.fov_deg)
+        .bind(c.range_m)
+        .bind(c.owner.code())
+        .bind(c.link.code())
+        .bind(i64::from(c.archive_days) as i32)
+        .bind(c.status.code())
+        .bind(Utc::now().timestamp())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut audit = audit.clone();
+    audit.detail = serde_json::json!({"cameras": cameras.len(), "added": result.added, "updated": result.updated}).to_string();
+    append_audit(&mut tx, &audit).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+pub(crate) async fn cameras(pool: &SqlitePool, territory: i64) -> Result<Vec<crate::CameraRow>, StoreError> {
+    let sql = format!("{} WHERE territory_id = ? ORDER BY external_id", crate::CAMERAS_SQL);
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(territory).fetch_all(pool).await?)
+}

@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 5);
+    assert_eq!(again.current, 6);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -520,3 +520,37 @@ async fn replacing_a_boundary_is_audited_and_changes_the_territory_stamp(store: 
     assert!(store.territory_stamp(&TerritoryName::parse("Nowhere").unwrap()).await.unwrap().is_none());
 }
 on_both!(replacing_a_boundary_is_audited_and_changes_the_territory_stamp);
+
+async fn cameras_are_added_then_updated_by_identifier_with_one_audit_entry_per_import(store: Store) {
+    use qalqan_domain::camera::{CameraOwner, CameraStatus, MonitoringLink, NewCamera};
+    let t = astana(&store).await;
+    let cam = |id: &str, range: f64| {
+        NewCamera::new(
+            id,
+            Wgs84Point::new(51.1, 71.4).unwrap(),
+            45.0,
+            90.0,
+            range,
+            CameraOwner::Shop,
+            MonitoringLink::Connected,
+            30,
+            CameraStatus::Working,
+        )
+        .unwrap()
+    };
+    let first = store.import_cameras(t.id, &[cam("A", 30.0), cam("B", 40.0)], &actor()).await.unwrap();
+    assert_eq!((first.added, first.updated), (2, 0));
+    let second = store.import_cameras(t.id, &[cam("B", 55.0), cam("C", 20.0)], &actor()).await.unwrap();
+    assert_eq!((second.added, second.updated), (1, 1));
+    let stored = store.cameras(t.id).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|c| (c.camera.external_id.as_str(), c.camera.range_m)).collect::<Vec<_>>(),
+        [("A", 30.0), ("B", 55.0), ("C", 20.0)]
+    );
+    assert_eq!(stored[0].camera, cam("A", 30.0));
+    let audit = store.audit_entries(0, 1000).await.unwrap();
+    let imports: Vec<_> = audit.iter().filter(|e| e.action == "camera.import").collect();
+    assert_eq!(imports.len(), 2);
+    assert!(imports[1].detail.contains(r#""added":1"#) && imports[1].detail.contains(r#""updated":1"#), "{}", imports[1].detail);
+}
+on_both!(cameras_are_added_then_updated_by_identifier_with_one_audit_entry_per_import);

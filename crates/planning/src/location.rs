@@ -1,0 +1,1 @@
+//! Facility location (being written).

@@ -1,0 +1,1 @@
+//! Street graph (being written).
