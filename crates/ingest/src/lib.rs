@@ -31,6 +31,7 @@ mod convert;
 mod csv_source;
 mod geojson_source;
 pub mod mapping;
+pub mod osm;
 mod rejects;
 mod source;
 
@@ -70,6 +71,8 @@ pub enum IngestError {
     UnknownFormat { path: PathBuf },
     #[error("{}: the mapping has no latitude/longitude columns, which a CSV file needs", path.display())]
     NoCoordinates { path: PathBuf },
+    #[error("{}: {reason}", path.display())]
+    Osm { path: PathBuf, reason: String },
 }
 
 /// One row that could not become an incident.

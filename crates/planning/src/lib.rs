@@ -22,4 +22,8 @@ pub enum PlanningError {
     NotFinite { what: &'static str },
     #[error("{name} {reason}")]
     InvalidParameter { name: &'static str, reason: String },
+    #[error("way {way} names node {node}, which is not among the street nodes")]
+    UnknownNode { way: i64, node: i64 },
+    #[error("{what} {index} is not a site (there are {sites})")]
+    SiteOutOfRange { what: &'static str, index: usize, sites: usize },
 }

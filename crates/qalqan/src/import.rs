@@ -23,6 +23,15 @@ use qalqan_store::Store;
 pub enum ImportCommand {
     /// Import incidents from CSV, CSV.gz or GeoJSON through a mapping file.
     Incidents(IncidentsArgs),
+    /// Import a territory's streets and places from an OpenStreetMap extract (.osm.pbf), replacing
+    /// any earlier one: the planning tools build the routable street graph from it.
+    Osm {
+        /// The extract (.osm.pbf).
+        file: PathBuf,
+        /// Territory the streets belong to.
+        #[arg(long)]
+        territory: String,
+    },
     /// Import or update a camera register (CSV or GeoJSON; see the README for its columns).
     /// All or nothing: any bad row is reported (line and field) and nothing is written.
     Cameras {
@@ -66,6 +75,41 @@ pub async fn run(store: &Store, cmd: ImportCommand, actor: &Actor) -> anyhow::Re
                 return check_file(&territory, &args.file, &mapping);
             }
             import_file(store, &territory, &args.file, &mapping, policy, args.rejects, actor).await?;
+            Ok(())
+        }
+        ImportCommand::Osm { file, territory } => {
+            use sha2::Digest as _;
+            let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
+            let started = std::time::Instant::now();
+            let extract = qalqan_ingest::osm::read_osm_extract(&file)?;
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+            let s = &extract.summary;
+            let summary = serde_json::json!({
+                "nodes": extract.nodes.len(), "ways": extract.ways.len(), "places": extract.pois.len(),
+                "missing_node_refs": s.missing_node_refs, "pieces_dropped": s.pieces_dropped, "places_dropped": s.pois_dropped,
+            });
+            let graph = qalqan_server::streets::street_graph(&extract, &qalqan_server::streets::street_projection(&territory, &extract))?;
+            let source = qalqan_store::StreetSource {
+                file_name: file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned()),
+                sha256: qalqan_domain::Sha256Hex::from_digest(&digest).as_str().to_owned(),
+                bytes,
+                summary: summary.to_string(),
+            };
+            store.set_street_source(territory.id, &source, actor).await?;
+            let km: f64 = graph.segments().iter().map(|s| s.length_m).sum::<f64>() / 1000.0;
+            println!(
+                "{}: {} routable ways, {} street segments ({km:.1} km), {} places of interest for {} ({:.2} s)",
+                file.display(),
+                extract.ways.len(),
+                graph.segment_count(),
+                extract.pois.len(),
+                territory.name,
+                started.elapsed().as_secs_f64()
+            );
+            if s.missing_node_refs > 0 {
+                println!("note: {} node references point outside the extract (ways cut at its edge)", s.missing_node_refs);
+            }
             Ok(())
         }
         ImportCommand::Cameras { file, territory } => {

@@ -10,6 +10,14 @@ use crate::filter::FilterArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
+    /// The street network (from `qalqan import osm`): length by class, connectivity, candidate
+    /// intersections, places of interest, and the streets with the most incidents.
+    Streets {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+    },
     /// What the working cameras cover: incidents inside a view sector (overall, per district,
     /// per owner, per camera) and Gi* hot-spot cells.
     CameraCoverage {
@@ -22,6 +30,84 @@ pub enum PlanCommand {
 
 pub async fn run(store: &Store, cmd: PlanCommand) -> anyhow::Result<()> {
     match cmd {
+        PlanCommand::Streets { filter, format } => {
+            let (territory, f) = filter.resolve(store).await?;
+            let Some(source) = store.street_source(territory.id).await? else {
+                anyhow::bail!(
+                    "{} has no street network yet: run `qalqan import osm FILE.osm.pbf --territory {}`",
+                    territory.name,
+                    territory.name
+                );
+            };
+            let records = store.incident_records(&f).await?;
+            let name = territory.name.to_string();
+            let v = tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
+                // The kept extract is parsed again from a private temporary file.
+                let dir = tempfile::tempdir()?;
+                let path = dir.path().join(&source.file_name);
+                std::fs::write(&path, &source.bytes)?;
+                let extract = qalqan_ingest::osm::read_osm_extract(&path)?;
+                Ok(qalqan_server::streets::streets_report(&territory, &extract, &records)?)
+            })
+            .await??;
+            let out = match format {
+                TableFormat::Json => serde_json::to_string_pretty(&v)? + "\n",
+                TableFormat::Csv => {
+                    let mut out = String::from("street,incidents,km,per_km\n");
+                    for s in v["streets"].as_array().into_iter().flatten() {
+                        let _ = writeln!(
+                            out,
+                            "\"{}\",{},{},{}",
+                            s["street"].as_str().unwrap_or("").replace('"', "\"\""),
+                            s["incidents"],
+                            s["km"],
+                            s["per_km"]
+                        );
+                    }
+                    out
+                }
+                TableFormat::Table => {
+                    let mut out = String::new();
+                    let _ = writeln!(
+                        out,
+                        "{name}: {} street segments, {} km, {} candidate intersections; largest connected part: {} of walkable, {} of drivable nodes",
+                        v["segments"],
+                        v["km"],
+                        v["candidate_intersections"],
+                        v["largest_component_share"]["walk"],
+                        v["largest_component_share"]["drive"]
+                    );
+                    for c in v["km_by_class"].as_array().into_iter().flatten().take(8) {
+                        let _ = writeln!(out, "  {:<16} {:>8} km", c["class"].as_str().unwrap_or(""), c["km"]);
+                    }
+                    let places: Vec<String> = v["places"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| format!("{} {}", p["count"], p["category"].as_str().unwrap_or("")))
+                        .collect();
+                    let _ = writeln!(out, "places of interest: {}", places.join(", "));
+                    let _ = writeln!(
+                        out,
+                        "\nincidents within {} m of a street: {} of {}",
+                        v["incidents"]["snap_metres"], v["incidents"]["on_streets"], v["incidents"]["total"]
+                    );
+                    let _ = writeln!(out, "{:<40} {:>9} {:>8} {:>8}", "street", "incidents", "km", "per km");
+                    for s in v["streets"].as_array().into_iter().flatten().take(20) {
+                        let _ = writeln!(
+                            out,
+                            "{:<40} {:>9} {:>8} {:>8}",
+                            s["street"].as_str().unwrap_or(""),
+                            s["incidents"],
+                            s["km"],
+                            s["per_km"]
+                        );
+                    }
+                    out
+                }
+            };
+            crate::print_stdout(&out)
+        }
         PlanCommand::CameraCoverage { filter, format } => {
             let (territory, f) = filter.resolve(store).await?;
             let cameras = store.cameras(territory.id).await?;

@@ -834,6 +834,34 @@ fn cameras_are_imported_all_or_nothing_and_their_coverage_is_reported() {
 }
 
 #[test]
+fn an_osm_extract_becomes_the_street_network_and_incidents_fall_on_its_streets() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Helsinki", "--time-zone", "Europe/Helsinki"]);
+    let no_streets = env.run(&["plan", "streets", "--territory", "Helsinki"]);
+    assert!(String::from_utf8_lossy(&no_streets.stderr).contains("qalqan import osm"), "the error says what to do");
+    let pbf = repo("../shared/data/helsinki.osm.pbf");
+    let out = env.ok(&["import", "osm", pbf.to_str().unwrap(), "--territory", "Helsinki"]);
+    assert!(out.contains("2355 routable ways") && out.contains("1066 places of interest"), "{out}");
+    let broken = env.write("broken.osm.pbf", b"not a pbf at all");
+    let bad = env.run(&["import", "osm", &broken, "--territory", "Helsinki"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("broken.osm.pbf"));
+    // Three incidents by the Kamppi centre, one in the sea.
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let body = format!(
+        "{HEADER}Theft,2024-03-01 10:00,60.16930,24.93800\nTheft,2024-03-02 10:00,60.16935,24.93805\nTheft,2024-03-03 10:00,60.16940,24.93810\nTheft,2024-03-03 11:00,60.15000,24.90000\n"
+    );
+    let data = env.write("in.csv", body.as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Helsinki", "--mapping", &mapping]);
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&["plan", "streets", "--territory", "Helsinki", "--format", "json"])).unwrap();
+    assert_eq!(v["segments"], 4786, "the failed import left the first network in place");
+    assert!((v["km"].as_f64().unwrap() - 101.3).abs() < 0.1);
+    assert_eq!(v["incidents"]["total"], 4);
+    assert_eq!(v["incidents"]["on_streets"], 3, "the one in the sea is farther than 50 m from any street");
+    let on_listed: u64 = v["streets"].as_array().unwrap().iter().map(|s| s["incidents"].as_u64().unwrap()).sum();
+    assert_eq!(on_listed, 3, "every snapped incident is counted on one street");
+}
+
+#[test]
 fn time_and_compstat_commands_report_the_imported_incidents() {
     let env = Env::new(Backend::Sqlite).unwrap();
     env.ok(&["territory", "add", "Astana"]);

@@ -26,6 +26,7 @@ pub mod patterns;
 pub mod scope;
 pub mod session;
 pub mod setup;
+pub mod streets;
 pub mod web;
 
 use std::future::Future;

@@ -268,6 +268,17 @@ pub struct IncidentRecord {
     pub district: Option<DistrictId>,
 }
 
+/// An OpenStreetMap extract kept for a territory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreetSource {
+    pub file_name: String,
+    /// SHA-256 of `bytes`, lowercase hex.
+    pub sha256: String,
+    pub bytes: Vec<u8>,
+    /// What the reader found (JSON text).
+    pub summary: String,
+}
+
 /// A stored camera.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CameraRecord {
@@ -563,6 +574,24 @@ impl Store {
         let audit = user_audit("user.scopes", login, serde_json::json!({"scopes": listed}), actor);
         let rows: Vec<(i64, Option<i64>)> = scopes.iter().map(|(t, d)| (t.0, d.map(|d| d.0))).collect();
         dispatch!(self, set_scopes(login.as_str(), &rows, &audit))
+    }
+
+    /// Keeps `bytes` (an OpenStreetMap extract) as the territory's street source, replacing any
+    /// earlier one, with an audit entry carrying the file's name, checksum and `summary`.
+    pub async fn set_street_source(&self, territory: TerritoryId, source: &StreetSource, actor: &Actor) -> Result<(), StoreError> {
+        let audit = NewAuditEntry {
+            actor: actor.clone(),
+            action: "streets.import".into(),
+            object: format!("territory:{}", territory.0),
+            detail: serde_json::json!({"file": source.file_name, "sha256": source.sha256, "bytes": source.bytes.len(), "summary": source.summary}).to_string(),
+            purpose: None,
+        };
+        dispatch!(self, set_street_source(territory.0, source, &audit))
+    }
+
+    /// The territory's street source, if one was imported.
+    pub async fn street_source(&self, territory: TerritoryId) -> Result<Option<StreetSource>, StoreError> {
+        dispatch!(self, street_source(territory.0))
     }
 
     /// Adds or updates cameras of a territory by their identifier, all in one transaction with one

@@ -22,6 +22,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 4, name: "incident_paging", sql: include_str!("../migrations/sqlite/0004_incident_paging.sql") },
     Migration { version: 5, name: "territory_revision", sql: include_str!("../migrations/sqlite/0005_territory_revision.sql") },
     Migration { version: 6, name: "cameras", sql: include_str!("../migrations/sqlite/0006_cameras.sql") },
+    Migration { version: 7, name: "street_sources", sql: include_str!("../migrations/sqlite/0007_street_sources.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -30,6 +31,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 4, name: "incident_paging", sql: include_str!("../migrations/postgres/0004_incident_paging.sql") },
     Migration { version: 5, name: "territory_revision", sql: include_str!("../migrations/postgres/0005_territory_revision.sql") },
     Migration { version: 6, name: "cameras", sql: include_str!("../migrations/postgres/0006_cameras.sql") },
+    Migration { version: 7, name: "street_sources", sql: include_str!("../migrations/postgres/0007_street_sources.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.

@@ -761,3 +761,34 @@ pub(crate) async fn cameras(pool: &SqlitePool, territory: i64) -> Result<Vec<cra
     let sql = format!("{} WHERE territory_id = ? ORDER BY external_id", crate::CAMERAS_SQL);
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(territory).fetch_all(pool).await?)
 }
+
+pub(crate) async fn set_street_source(
+    pool: &SqlitePool,
+    territory: i64,
+    source: &crate::StreetSource,
+    audit: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query("DELETE FROM street_sources WHERE territory_id = ?").bind(territory).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO street_sources (territory_id, file_name, sha256, bytes, summary, imported_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(territory)
+        .bind(&source.file_name)
+        .bind(&source.sha256)
+        .bind(&source.bytes)
+        .bind(&source.summary)
+        .bind(Utc::now().timestamp())
+        .execute(&mut *tx)
+        .await?;
+    append_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn street_source(pool: &SqlitePool, territory: i64) -> Result<Option<crate::StreetSource>, StoreError> {
+    let row: Option<(String, String, Vec<u8>, String)> =
+        sqlx::query_as("SELECT file_name, sha256, bytes, summary FROM street_sources WHERE territory_id = ?")
+            .bind(territory)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(file_name, sha256, bytes, summary)| crate::StreetSource { file_name, sha256, bytes, summary }))
+}

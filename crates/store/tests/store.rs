@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 6);
+    assert_eq!(again.current, 7);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -554,3 +554,18 @@ async fn cameras_are_added_then_updated_by_identifier_with_one_audit_entry_per_i
     assert!(imports[1].detail.contains(r#""added":1"#) && imports[1].detail.contains(r#""updated":1"#), "{}", imports[1].detail);
 }
 on_both!(cameras_are_added_then_updated_by_identifier_with_one_audit_entry_per_import);
+
+async fn a_street_source_replaces_the_previous_one_and_is_audited(store: Store) {
+    use qalqan_store::StreetSource;
+    let t = astana(&store).await;
+    assert_eq!(store.street_source(t.id).await.unwrap(), None);
+    let first = StreetSource { file_name: "a.osm.pbf".into(), sha256: "1".repeat(64), bytes: vec![1, 2, 3], summary: "{}".into() };
+    store.set_street_source(t.id, &first, &actor()).await.unwrap();
+    let second =
+        StreetSource { file_name: "b.osm.pbf".into(), sha256: "2".repeat(64), bytes: vec![0; 100_000], summary: r#"{"ways":1}"#.into() };
+    store.set_street_source(t.id, &second, &actor()).await.unwrap();
+    assert_eq!(store.street_source(t.id).await.unwrap(), Some(second));
+    let audit = store.audit_entries(0, 1000).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "streets.import").count(), 2);
+}
+on_both!(a_street_source_replaces_the_previous_one_and_is_audited);
