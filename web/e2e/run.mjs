@@ -650,6 +650,48 @@ const scenarios = [
       }
     },
   },
+  {
+    n: 9,
+    name: 'planning-cameras',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 9, 'planning');
+      try {
+        await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
+        await page.waitForSelector('[data-nav=planning]');
+        await page.click('[data-nav=planning]');
+        await page.waitForSelector('[data-testid=pl-territory]');
+        await page.selectOption('[data-testid=pl-territory]', 'Toronto');
+        // A register of three cameras on busy Toronto intersections, uploaded by the analyst.
+        const register = 'id,lat,lon,bearing,fov,range,owner,link\nE1,43.6561,-79.3802,0,360,60,street,connected\nE2,43.6708,-79.3868,90,120,50,shop,standalone\nE3,43.7000,-79.4000,180,90,40,stop,connected\n';
+        const file = path.join(OUT, '9-cameras.csv');
+        writeFileSync(file, register);
+        await page.setInputFiles('[data-testid=cam-upload-file]', file);
+        await page.click('[data-testid=cam-upload-submit]');
+        await page.waitForSelector('[data-testid=cam-upload-result]', { timeout: 20_000 });
+        const result = await page.innerText('[data-testid=cam-upload-result]');
+        assert(/3/.test(result), `upload result: ${result}`);
+        await waitHook(page, () => window.__qalqan?.coverageState === 'loaded', null, 45_000, 'camera coverage did not load');
+        const headline = await page.innerText('[data-testid=cov-headline]');
+        assert(/\d/.test(headline), `coverage headline has no figures: ${headline}`);
+        const districts = await page.locator('[data-testid=cov-districts] tbody tr').count();
+        assert(districts >= 10, `coverage per district has ${districts} rows`);
+        await shot('coverage');
+        // The cameras on the map.
+        await page.click('[data-nav=map]');
+        await page.waitForSelector('[data-testid=toggle-cameras]');
+        await page.click('[data-testid=toggle-cameras]');
+        await waitHook(page, () => window.__qalqan?.camerasDrawn === 3, null, 20_000, 'the three cameras were not drawn');
+        await shot('map');
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
 ];
 
 // ---- Main ----

@@ -43,13 +43,15 @@ export interface RequestOptions {
   method?: string;
   json?: unknown;
   form?: FormData;
+  /** A raw body (e.g. a file as it is) with its Content-Type. */
+  body?: { data: BodyInit; type: string };
   /** Do not send to login on 401 (the login and setup calls themselves). */
   noRedirect?: boolean;
   signal?: AbortSignal;
 }
 
 export async function request(path: string, opts: RequestOptions = {}): Promise<Response> {
-  const method = opts.method ?? (opts.json !== undefined || opts.form ? 'POST' : 'GET');
+  const method = opts.method ?? (opts.json !== undefined || opts.form || opts.body ? 'POST' : 'GET');
   const headers: Record<string, string> = { Accept: 'application/json' };
   let body: BodyInit | undefined;
   if (opts.json !== undefined) {
@@ -57,6 +59,9 @@ export async function request(path: string, opts: RequestOptions = {}): Promise<
     body = JSON.stringify(opts.json);
   } else if (opts.form) {
     body = opts.form;
+  } else if (opts.body) {
+    headers['Content-Type'] = opts.body.type;
+    body = opts.body.data;
   }
   if (method !== 'GET' && method !== 'HEAD' && csrf) headers['X-CSRF-Token'] = csrf;
   const res = await fetch(API + path, { method, headers, body, credentials: 'same-origin', signal: opts.signal });
@@ -383,6 +388,58 @@ export interface BacktestResult {
   area_cells: number;
   test_events_outside_area: number;
   params: { from: string; to: string; step: string; horizon: string; cell: number; models: string[] };
+}
+
+// ---- Cameras ----
+
+export type CameraOwner = 'street' | 'residential' | 'shop' | 'vehicle' | 'stop' | 'other';
+export type CameraLink = 'connected' | 'standalone';
+export type CameraStatus = 'working' | 'faulty' | 'planned' | 'dismantled';
+
+/** A camera of the register (`GET /territories/{name}/cameras`: the feature's geometry is its view sector). */
+export interface CameraProps {
+  id: string;
+  lat: number;
+  lon: number;
+  /** Degrees clockwise from north. */
+  bearing: number;
+  /** Horizontal field of view, degrees (360: all round). */
+  fov: number;
+  /** Metres. */
+  range: number;
+  owner: CameraOwner;
+  link: CameraLink;
+  archive_days: number;
+  status: CameraStatus;
+}
+
+export type CameraCollection = GeoJSON.FeatureCollection<GeoJSON.Polygon | null, CameraProps>;
+
+/** `GET /territories/{name}/cameras/coverage`: what the working cameras see. Shares are null when there is nothing to divide. */
+export interface CameraCoverage {
+  cameras: { registered: number; working: number };
+  incidents: { total: number; covered: number; share: number | null };
+  /** Sorted by incidents; null: incidents outside every district. */
+  districts: { district: string | null; incidents: number; covered: number; share: number | null }[];
+  /** Working cameras per owner type; an incident seen by several cameras counts for each. */
+  owners: { owner: string; cameras: number; incidents_seen: number }[];
+  /** Gi* hot-spot cells whose centre a working camera sees; null when they could not be computed. */
+  hotspot_cells: { cells: number; covered: number; share: number | null; cell_metres: number } | null;
+  /** Working cameras, most incidents seen first. */
+  per_camera: { id: string; owner: string; incidents_seen: number }[];
+}
+
+/** `POST /territories/{name}/cameras` → 200. */
+export interface CameraUploadResult {
+  cameras: number;
+  added: number;
+  updated: number;
+}
+
+/** `POST /territories/{name}/cameras` → 422 (nothing written). */
+export interface CameraUploadRejected {
+  error: string;
+  rejects: { line: number; field: string; reason: string }[];
 }
 
 export const enc = encodeURIComponent;

@@ -22,6 +22,7 @@ const ROUTES: Route[] = [
   { path: 'dashboard', nav: 'nav.dashboard', load: () => import('./pages/dashboard').then((m) => m.render) },
   { path: 'near-repeat', nav: 'nav.nearRepeat', load: () => import('./pages/nearrepeat').then((m) => m.render) },
   { path: 'forecast', nav: 'nav.forecast', load: () => import('./pages/forecast').then((m) => m.render) },
+  { path: 'planning', nav: 'nav.planning', load: () => import('./pages/planning').then((m) => m.render) },
   { path: 'import', nav: 'nav.import', allowed: () => can.import(session.me?.role), load: () => import('./pages/import').then((m) => m.render) },
   { path: 'admin', nav: 'nav.admin', allowed: () => can.admin(session.me?.role), load: () => import('./pages/admin').then((m) => m.render) },
   { path: 'audit', nav: 'nav.audit', allowed: () => can.audit(session.me?.role), load: () => import('./pages/audit').then((m) => m.render) },

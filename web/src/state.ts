@@ -42,6 +42,8 @@ export function resetCaches(): void {
 export const can = {
   incidents: (r: Role | undefined) => r === 'administrator' || r === 'analyst' || r === 'commander' || r === 'district_inspector',
   import: (r: Role | undefined) => r === 'administrator' || r === 'analyst',
+  /** Upload the camera register (the server answers 403 to the other roles). */
+  cameraRegister: (r: Role | undefined) => r === 'administrator' || r === 'analyst',
   admin: (r: Role | undefined) => r === 'administrator',
   audit: (r: Role | undefined) => r === 'administrator',
 };

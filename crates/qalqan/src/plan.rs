@@ -10,6 +10,26 @@ use crate::filter::FilterArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
+    /// Where k new cameras would see the most incidents (maximal covering, keeping the working
+    /// cameras): one plan per budget with its objective, bound, gap and time.
+    Cameras {
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Budgets, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10,20,50")]
+        k: Vec<usize>,
+        /// What a new camera covers, metres.
+        #[arg(long, default_value_t = 50.0)]
+        range: f64,
+        /// exact (proves optimality within the time limit, else reports the gap) or heuristic.
+        #[arg(long, value_enum, default_value_t = MethodArg::Exact)]
+        method: MethodArg,
+        /// Seconds per budget.
+        #[arg(long, default_value_t = 30)]
+        time_limit: u64,
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+    },
     /// The street network (from `qalqan import osm`): length by class, connectivity, candidate
     /// intersections, places of interest, and the streets with the most incidents.
     Streets {
@@ -28,8 +48,110 @@ pub enum PlanCommand {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    Exact,
+    Heuristic,
+}
+
+/// The territory's street graph and its projection, from the kept extract (if any).
+async fn street_graph(
+    store: &Store,
+    territory: &qalqan_domain::Territory,
+) -> anyhow::Result<Option<(qalqan_planning::street::StreetGraph, qalqan_analysis::projection::Utm)>> {
+    let Some(source) = store.street_source(territory.id).await? else { return Ok(None) };
+    let territory = territory.clone();
+    Ok(Some(
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let extract = read_kept_extract(&source)?;
+            let utm = qalqan_server::streets::street_projection(&territory, &extract);
+            Ok((qalqan_server::streets::street_graph(&extract, &utm)?, utm))
+        })
+        .await??,
+    ))
+}
+
+/// Parses a kept extract again (through a private temporary file: the reader is file-based).
+fn read_kept_extract(source: &qalqan_store::StreetSource) -> anyhow::Result<qalqan_ingest::osm::OsmExtract> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join(&source.file_name);
+    std::fs::write(&path, &source.bytes)?;
+    Ok(qalqan_ingest::osm::read_osm_extract(&path)?)
+}
+
 pub async fn run(store: &Store, cmd: PlanCommand) -> anyhow::Result<()> {
     match cmd {
+        PlanCommand::Cameras { filter, k, range, method, time_limit, format } => {
+            let (territory, f) = filter.resolve(store).await?;
+            let cameras = store.cameras(territory.id).await?;
+            let records = store.incident_records(&f).await?;
+            let streets = street_graph(store, &territory).await?;
+            let params = qalqan_server::placement::CameraPlanParams {
+                budgets: k,
+                range_m: range,
+                method: match method {
+                    MethodArg::Exact => qalqan_planning::location::Method::Exact,
+                    MethodArg::Heuristic => qalqan_planning::location::Method::Heuristic,
+                },
+                time_limit: std::time::Duration::from_secs(time_limit.max(1)),
+            };
+            let name = territory.name.to_string();
+            let v = tokio::task::spawn_blocking(move || {
+                qalqan_server::placement::camera_plan(&territory, &records, &cameras, streets.as_ref().map(|(g, u)| (g, u)), &params)
+            })
+            .await??;
+            let out = match format {
+                TableFormat::Json => serde_json::to_string_pretty(&v)? + "\n",
+                TableFormat::Csv => {
+                    let mut out = String::from("budget,site,lat,lon,incidents\n");
+                    for p in v["plans"].as_array().into_iter().flatten() {
+                        for (i, s) in p["sites"].as_array().into_iter().flatten().enumerate() {
+                            let _ = writeln!(out, "{},{},{},{},{}", p["budget"], i + 1, s["lat"], s["lon"], s["incidents"]);
+                        }
+                    }
+                    out
+                }
+                TableFormat::Table => {
+                    let pct = |v: &serde_json::Value| v.as_f64().map_or("—".to_owned(), |s| format!("{:.1} %", s * 100.0));
+                    let mut out = String::new();
+                    let num = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+                    let _ = writeln!(
+                        out,
+                        "{name} ({}): {:.0} incidents at {} places; {} working cameras already see {:.0} ({}); {} candidate sites ({}); a new camera covers {} m",
+                        filter.describe(),
+                        num(&v["incidents"]),
+                        v["demand_places"],
+                        v["existing"]["working_cameras"],
+                        num(&v["existing"]["incidents_covered"]).abs(),
+                        pct(&v["existing"]["share"]),
+                        v["candidates"]["count"],
+                        v["candidates"]["source"].as_str().unwrap_or("").replace('_', " "),
+                        num(&v["range_m"])
+                    );
+                    let _ = writeln!(
+                        out,
+                        "\n{:>6} {:>14} {:>10} {:>10} {:>10} {:>9} {:>9}",
+                        "budget", "new incidents", "new share", "total", "gap", "status", "seconds"
+                    );
+                    for p in v["plans"].as_array().into_iter().flatten() {
+                        let gap = p["gap"].as_f64().map_or("—".to_owned(), |g| format!("{:.2} %", g * 100.0));
+                        let _ = writeln!(
+                            out,
+                            "{:>6.0} {:>14.0} {:>10} {:>10} {:>10} {:>9} {:>9.3}",
+                            num(&p["budget"]),
+                            num(&p["new_incidents_covered"]),
+                            pct(&p["new_share"]),
+                            pct(&p["total_share"]),
+                            gap,
+                            p["status"].as_str().unwrap_or(""),
+                            num(&p["seconds"])
+                        );
+                    }
+                    out
+                }
+            };
+            crate::print_stdout(&out)
+        }
         PlanCommand::Streets { filter, format } => {
             let (territory, f) = filter.resolve(store).await?;
             let Some(source) = store.street_source(territory.id).await? else {
@@ -42,11 +164,7 @@ pub async fn run(store: &Store, cmd: PlanCommand) -> anyhow::Result<()> {
             let records = store.incident_records(&f).await?;
             let name = territory.name.to_string();
             let v = tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
-                // The kept extract is parsed again from a private temporary file.
-                let dir = tempfile::tempdir()?;
-                let path = dir.path().join(&source.file_name);
-                std::fs::write(&path, &source.bytes)?;
-                let extract = qalqan_ingest::osm::read_osm_extract(&path)?;
+                let extract = read_kept_extract(&source)?;
                 Ok(qalqan_server::streets::streets_report(&territory, &extract, &records)?)
             })
             .await??;

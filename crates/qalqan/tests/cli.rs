@@ -798,6 +798,17 @@ fn cameras_are_imported_all_or_nothing_and_their_coverage_is_reported() {
     assert_eq!(v["per_camera"][0]["incidents_seen"], 3);
     let table = env.ok(&["plan", "camera-coverage", "--territory", "Astana"]);
     assert!(table.contains("3 of 5 (60.0 %)"), "{table}");
+    // Placement keeps K1: one new camera can add one of the two unseen incidents, two both.
+    let plan: serde_json::Value =
+        serde_json::from_str(&env.ok(&["plan", "cameras", "--territory", "Astana", "--k", "1,2", "--range", "40", "--format", "json"]))
+            .unwrap();
+    assert_eq!(plan["existing"]["incidents_covered"], 3.0);
+    assert_eq!(plan["candidates"]["source"], "incident_places");
+    assert_eq!(plan["plans"][0]["new_incidents_covered"], 1.0);
+    assert_eq!(plan["plans"][0]["status"], "optimal");
+    assert_eq!(plan["plans"][1]["new_incidents_covered"], 2.0);
+    assert_eq!(plan["plans"][1]["total_share"], 1.0);
+    assert_eq!(plan["plans"][1]["sites"].as_array().unwrap().len(), 2);
 
     // The API: the register as view sectors, an upload that updates one, and refusals.
     let admin_pw = env.ok(&["user", "add", "chief", "--role", "administrator"]).lines().last().unwrap().to_owned();

@@ -23,6 +23,7 @@ pub mod near_repeat;
 pub mod openapi;
 mod page;
 pub mod patterns;
+pub mod placement;
 pub mod scope;
 pub mod session;
 pub mod setup;

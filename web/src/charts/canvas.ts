@@ -594,3 +594,75 @@ function hatchRect(ctx: CanvasRenderingContext2D, x: number, y: number, w: numbe
   }
   ctx.restore();
 }
+
+/**
+ * Horizontal bars of shares (0–1), one per label, each with a text at its end (e.g. "13 % (120 of 900)");
+ * a null share draws no bar. The axis runs from 0 to a nice maximum; notes are written below.
+ */
+export function drawShareBars(
+  canvas: HTMLCanvasElement,
+  width: number,
+  labels: string[],
+  values: (number | null)[],
+  texts: string[],
+  title: string,
+  fmt: (v: number) => string,
+  notes: string[] = [],
+  color = '#1f3a5f',
+): void {
+  const probe = document.createElement('canvas').getContext('2d')!;
+  probe.font = FONT;
+  const margin = 8, rowH = 22;
+  const noteLines = notes.flatMap((n) => (n.trim() ? wrapText(probe, n, width - margin * 2) : ['']));
+  let labelW = 60;
+  for (const l of labels) labelW = Math.max(labelW, probe.measureText(l).width + 14);
+  labelW = Math.min(labelW, width * 0.35);
+  let textW = 40;
+  for (const s of texts) textW = Math.max(textW, probe.measureText(s).width + 10);
+  textW = Math.min(textW, width * 0.3);
+  probe.font = FONT_BOLD;
+  const titleLines = title ? wrapText(probe, title, width - margin * 2) : [];
+  const top = margin + titleLines.length * 16 + 8;
+  const plotH = Math.max(1, labels.length) * rowH;
+  const height = top + plotH + 22 + (noteLines.length ? 8 + noteLines.length * 16 : 0) + margin;
+  const ctx = setup(canvas, width, height);
+  ctx.font = FONT_BOLD;
+  titleLines.forEach((l, k) => ctx.fillText(l, margin, margin + k * 16 + 8));
+  ctx.font = FONT;
+  const maxV = Math.max(0, ...values.map((v) => (v !== null && Number.isFinite(v) ? v : 0)));
+  const { max, step } = niceScale(Math.min(1, Math.max(maxV, 0.05)));
+  const left = labelW, right = textW;
+  const pw = Math.max(40, width - left - right);
+  ctx.strokeStyle = GRID;
+  ctx.lineWidth = 1;
+  ctx.textAlign = 'center';
+  for (let k = 0; k * step <= max + 1e-9; k++) {
+    const v = k * step;
+    const x = left + (v / max) * pw;
+    ctx.beginPath();
+    ctx.moveTo(Math.round(x) + 0.5, top);
+    ctx.lineTo(Math.round(x) + 0.5, top + plotH);
+    ctx.stroke();
+    ctx.fillStyle = MUTED;
+    ctx.fillText(fmt(v), x, top + plotH + 12);
+  }
+  labels.forEach((l, i) => {
+    const yy = top + i * rowH;
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = 'right';
+    ctx.fillText(ellipsize(ctx, l, labelW - 12), left - 6, yy + rowH / 2);
+    const v = values[i];
+    const w = v !== null && Number.isFinite(v) && max > 0 ? (Math.min(v, max) / max) * pw : 0;
+    if (v !== null && Number.isFinite(v)) {
+      ctx.fillStyle = color;
+      ctx.fillRect(left, yy + 5, Math.max(1, w), rowH - 10);
+    }
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = 'left';
+    ctx.fillText(texts[i] ?? '', left + w + 4, yy + rowH / 2);
+  });
+  ctx.fillStyle = TEXT;
+  ctx.textAlign = 'left';
+  const ny = top + plotH + 30;
+  noteLines.forEach((l, k) => ctx.fillText(l, margin, ny + k * 16 + 8));
+}

@@ -1,25 +1,28 @@
 // The map: territory boundary and districts, hotspot cells coloured by the
-// chosen statistic, incident points (custom WebGL layer). Fully offline style.
+// chosen statistic, incident points (custom WebGL layer), the cameras' view sectors
+// (off by default). Fully offline style.
 
-import { Map as MlMap, NavigationControl, ScaleControl, type GeoJSONSource, type LngLatBoundsLike, type MapOptions, type StyleSpecification } from 'maplibre-gl';
-import { ApiError, enc, getBinary, getJson, qs, type Incident, type Territory } from '../api';
+import { Map as MlMap, NavigationControl, Popup, ScaleControl, type ExpressionSpecification, type GeoJSONSource, type LngLatBoundsLike, type MapOptions, type StyleSpecification } from 'maplibre-gl';
+import { ApiError, enc, getBinary, getJson, qs, type CameraCollection, type Incident, type Territory } from '../api';
 import { h, replace, select } from '../dom';
 import { catName, fmtInt, t, type Key } from '../i18n';
 import { EMPTY, baseLayersAbove, baseLayersBelow, bboxOf, webglAvailable, type FC } from '../map/base';
 import { GI_CLASSES, LISA_CLUSTERS, colorProperty, featureColor, formatNumber, giClassKey, rampColors, sequentialBreaks, type Method } from '../map/colors';
 import { PointLayer, categoryColor } from '../map/pointlayer';
 import { decodePoints, pointsBounds, type Points } from '../map/points';
+import { INACTIVE_COLOR, cameraColorExpression, cameraFromProps, cameraLegend, cameraLines, cameraPositions, linkName, ownerColor, ownerName } from '../planning';
 import { can, categories, defaultTerritory, filters, role, territories, visibleDistricts } from '../state';
 import { errorText, forbidden, loading, message } from '../ui';
 import { defaultRange } from './range';
 
-const mapState: { method: Method; cell: string; shape: string; showPoints: boolean; showCells: boolean; showBounds: boolean; district: string } = {
+const mapState: { method: Method; cell: string; shape: string; showPoints: boolean; showCells: boolean; showBounds: boolean; showCameras: boolean; district: string } = {
   method: 'gi',
   cell: '250',
   shape: 'square',
   showPoints: true,
   showCells: true,
   showBounds: true,
+  showCameras: false,
   district: '',
 };
 
@@ -37,7 +40,13 @@ interface TestHook {
   pointsState: 'off' | 'loading' | 'loaded' | 'forbidden' | 'unavailable' | 'error';
   hotspotsState: 'loading' | 'loaded' | 'forbidden' | 'error';
   boundaries: number;
+  /** Cameras drawn (view sectors on the map; 0 while the layer is off). */
+  camerasDrawn: number;
+  camerasState: 'off' | 'loading' | 'loaded' | 'forbidden' | 'unavailable' | 'error';
 }
+
+/** The camera layers (drawn above the cells, under the selection outline). */
+const CAMERA_LAYERS = ['cameras-fill', 'cameras-line', 'cameras-line-inactive', 'camera-points'];
 
 function style(): StyleSpecification {
   return {
@@ -46,19 +55,51 @@ function style(): StyleSpecification {
       cells: { type: 'geojson', data: EMPTY },
       bounds: { type: 'geojson', data: EMPTY },
       selected: { type: 'geojson', data: EMPTY },
+      cameras: { type: 'geojson', data: EMPTY },
+      'camera-points': { type: 'geojson', data: EMPTY },
     },
     layers: [
       ...baseLayersBelow(),
       { id: 'cells-fill', type: 'fill', source: 'cells', filter: ['has', '_c'], paint: { 'fill-color': ['get', '_c'], 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 12, 0.78, 16, 0.5] } },
       { id: 'cells-line', type: 'line', source: 'cells', filter: ['has', '_c'], minzoom: 12, paint: { 'line-color': '#ffffff', 'line-width': 0.4, 'line-opacity': 0.6 } },
       ...baseLayersAbove(),
+      ...cameraLayers(),
       { id: 'selected-line', type: 'line', source: 'selected', paint: { 'line-color': '#111111', 'line-width': 2.5 } },
     ],
   };
 }
 
+/**
+ * View sectors: the owner's colour at low opacity with a solid outline for working cameras, grey with
+ * a dashed outline for the others; positions as small circles, filled when connected to the
+ * monitoring centre and hollow (a ring) when standalone, so the link does not rest on colour.
+ */
+function cameraLayers(): StyleSpecification['layers'] {
+  const working: ExpressionSpecification = ['==', ['get', 'status'], 'working'];
+  const connected: ExpressionSpecification = ['==', ['get', 'link'], 'connected'];
+  const color = cameraColorExpression();
+  const vis = mapState.showCameras ? 'visible' : 'none';
+  return [
+    { id: 'cameras-fill', type: 'fill', source: 'cameras', layout: { visibility: vis }, paint: { 'fill-color': color, 'fill-opacity': ['case', working, 0.2, 0.1] } },
+    { id: 'cameras-line', type: 'line', source: 'cameras', filter: working, layout: { visibility: vis }, paint: { 'line-color': color, 'line-width': 1.3 } },
+    { id: 'cameras-line-inactive', type: 'line', source: 'cameras', filter: ['!', working], layout: { visibility: vis }, paint: { 'line-color': INACTIVE_COLOR, 'line-width': 1.3, 'line-dasharray': [2, 2] } },
+    {
+      id: 'camera-points',
+      type: 'circle',
+      source: 'camera-points',
+      layout: { visibility: vis },
+      paint: {
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 2.5, 15, 4, 18, 6],
+        'circle-color': ['case', connected, color, '#ffffff'],
+        'circle-stroke-color': ['case', connected, '#ffffff', color],
+        'circle-stroke-width': ['case', connected, 1, 2],
+      },
+    },
+  ];
+}
+
 export async function render(root: HTMLElement): Promise<() => void> {
-  const hook: TestHook = { map: null, cells: 0, cellsDrawn: 0, points: 0, pointsState: 'off', hotspotsState: 'loading', boundaries: 0 };
+  const hook: TestHook = { map: null, cells: 0, cellsDrawn: 0, points: 0, pointsState: 'off', hotspotsState: 'loading', boundaries: 0, camerasDrawn: 0, camerasState: 'off' };
   window.__qalqan = hook;
   root.appendChild(loading());
   let list: Territory[];
@@ -96,6 +137,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
   const cellsChk = h('input', { type: 'checkbox', checked: mapState.showCells, 'data-testid': 'toggle-cells' });
   const pointsChk = h('input', { type: 'checkbox', checked: mapState.showPoints, 'data-testid': 'toggle-points' });
   const boundsChk = h('input', { type: 'checkbox', checked: mapState.showBounds, 'data-testid': 'toggle-bounds' });
+  const camerasChk = h('input', { type: 'checkbox', checked: mapState.showCameras, 'data-testid': 'toggle-cameras' });
   const applyBtn = h('button', { type: 'submit', class: 'btn-primary', 'data-testid': 'apply' }, t('common.apply'));
   const fitBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'fit' }, t('map.fit'));
 
@@ -118,6 +160,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
     h('label', null, cellsChk, ' ', t('map.showCells')),
     showPointsAllowed ? h('label', { 'data-testid': 'points-toggle-label' }, pointsChk, ' ', t('map.showPoints')) : null,
     h('label', null, boundsChk, ' ', t('map.showBoundaries')),
+    h('label', null, camerasChk, ' ', t('map.showCameras')),
   );
   const statusBar = h('div', { class: 'map-status', 'data-testid': 'map-status' });
   const hint = h('div', { class: 'map-hint' }, showPointsAllowed ? t('map.clickHint') : t('map.clickHintCells'));
@@ -185,6 +228,10 @@ export async function render(root: HTMLElement): Promise<() => void> {
   let currentPoints: Points | null = null;
   let aborter: AbortController | null = null;
   let disposed = false;
+  /** The register drawn, and the territory it belongs to. */
+  let camerasFc: CameraCollection = { type: 'FeatureCollection', features: [] };
+  let camerasOf = '';
+  let cameraPopup: Popup | null = null;
 
   function setNote(kind: 'info' | 'warn' | 'error', text: string, id: string): void {
     const old = notes.querySelector(`[data-note="${id}"]`);
@@ -234,6 +281,8 @@ export async function render(root: HTMLElement): Promise<() => void> {
     }
     if (hook.pointsState === 'loading') parts.push(t('map.pointsLoading'));
     if (hook.hotspotsState === 'loading') parts.push(t('map.computing'));
+    if (mapState.showCameras && hook.camerasState === 'loaded') parts.push(t('map.camerasCount', { n: fmtInt(hook.camerasDrawn) }));
+    if (mapState.showCameras && hook.camerasState === 'loading') parts.push(t('map.camerasLoading'));
     statusBar.textContent = parts.join(' · ');
   }
 
@@ -268,6 +317,14 @@ export async function render(root: HTMLElement): Promise<() => void> {
         const [r, g, b] = categoryColor(c);
         extra.push(sw(`rgb(${r},${g},${b})`, catName(c), 'sw-dot'));
       });
+    }
+    if (mapState.showCameras && hook.camerasState === 'loaded' && hook.camerasDrawn > 0) {
+      const cl = cameraLegend(camerasFc);
+      extra.push(h('div', { class: 'legend-title legend-sub', 'data-testid': 'camera-legend' }, t('legend.cameras')));
+      for (const o of cl.owners) extra.push(h('div', { class: 'legend-row' }, h('span', { class: 'sw sw-sector', style: `background:${ownerColor(o)}40;border-color:${ownerColor(o)}` }), h('span', null, ownerName(o))));
+      if (cl.inactive) extra.push(h('div', { class: 'legend-row' }, h('span', { class: 'sw sw-sector inactive', style: `background:${INACTIVE_COLOR}26;border-color:${INACTIVE_COLOR}` }), h('span', null, t('legend.camInactive'))));
+      if (cl.connected) extra.push(h('div', { class: 'legend-row' }, h('span', { class: 'sw-dot cam-dot' }), h('span', null, linkName('connected'))));
+      if (cl.standalone) extra.push(h('div', { class: 'legend-row' }, h('span', { class: 'sw-dot cam-dot ring' }), h('span', null, linkName('standalone'))));
     }
     replace(legend, mapState.showCells ? h('div', { class: 'legend-title' }, title) : null, ...rows, ...extra);
     legend.hidden = rows.length + extra.length === 0;
@@ -378,6 +435,70 @@ export async function render(root: HTMLElement): Promise<() => void> {
     updateStatus();
   }
 
+  /**
+   * Shows the camera layers while the toggle is on and the register is loaded. Not guarded by
+   * isStyleLoaded(): that is false while any source is updating, and the toggle must still apply.
+   */
+  async function applyCameraVisibility(): Promise<void> {
+    await loaded;
+    if (disposed) return;
+    const v = mapState.showCameras && hook.camerasState === 'loaded' ? 'visible' : 'none';
+    for (const id of CAMERA_LAYERS) if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', v);
+    map.triggerRepaint();
+  }
+
+  /** The camera register of the territory (once per territory), drawn while the layer is on. */
+  async function loadCameras(): Promise<void> {
+    if (!mapState.showCameras) {
+      hook.camerasState = 'off';
+      hook.camerasDrawn = 0;
+      setNote('info', '', 'cameras');
+      updateStatus();
+      await applyCameraVisibility();
+      return;
+    }
+    const terr = terrSel.value;
+    if (camerasOf !== terr) {
+      hook.camerasState = 'loading';
+      hook.camerasDrawn = 0;
+      setNote('info', '', 'cameras');
+      updateStatus();
+      void applyCameraVisibility();
+      let fc: CameraCollection;
+      try {
+        fc = await getJson<CameraCollection>(`/territories/${enc(terr)}/cameras`);
+      } catch (e) {
+        if (disposed || terrSel.value !== terr || !mapState.showCameras) return;
+        camerasOf = '';
+        camerasFc = { type: 'FeatureCollection', features: [] };
+        hook.camerasState = e instanceof ApiError && e.status === 403 ? 'forbidden' : e instanceof ApiError && e.status === 404 ? 'unavailable' : 'error';
+        setNote(hook.camerasState === 'error' ? 'error' : 'info', e instanceof ApiError && e.status === 403 ? t('map.camerasForbidden') : errorText(e), 'cameras');
+        await loaded;
+        if (disposed) return;
+        (map.getSource('cameras') as GeoJSONSource).setData(EMPTY);
+        (map.getSource('camera-points') as GeoJSONSource).setData(EMPTY);
+        updateStatus();
+        drawLegend(...currentBreaks());
+        return;
+      }
+      if (disposed || terrSel.value !== terr) return;
+      fc.features = (fc.features ?? []).filter((f) => f.properties);
+      camerasFc = fc;
+      camerasOf = terr;
+      await loaded;
+      if (disposed || camerasOf !== terr) return;
+      (map.getSource('cameras') as GeoJSONSource).setData(camerasFc as unknown as FC);
+      (map.getSource('camera-points') as GeoJSONSource).setData(cameraPositions(camerasFc));
+    }
+    if (!mapState.showCameras) return;
+    hook.camerasDrawn = camerasFc.features.filter((f) => f.geometry).length;
+    hook.camerasState = 'loaded';
+    setNote('info', hook.camerasDrawn === 0 ? t('map.noCameras') : '', 'cameras');
+    await applyCameraVisibility();
+    updateStatus();
+    drawLegend(...currentBreaks());
+  }
+
   function removePoints(): void {
     if (pointLayer && map.getLayer(pointLayer.id)) map.removeLayer(pointLayer.id);
     pointLayer = null;
@@ -393,7 +514,11 @@ export async function render(root: HTMLElement): Promise<() => void> {
     removePoints();
     closeSide();
     const tasks: Promise<void>[] = [loadHotspots(ctl.signal), loadPoints(ctl.signal)];
-    if (territoryChanged) tasks.push(loadBoundaries());
+    if (territoryChanged) {
+      tasks.push(loadBoundaries());
+      cameraPopup?.remove();
+      tasks.push(loadCameras());
+    }
     await Promise.all(tasks);
     if (ctl.signal.aborted || disposed) return;
     drawLegend(...currentBreaks());
@@ -420,6 +545,14 @@ export async function render(root: HTMLElement): Promise<() => void> {
   // The share of points drawn depends on the zoom: say so after each zoom.
   map.on('zoomend', () => updateStatus());
   map.on('click', async (ev) => {
+    // A camera (its position or its view sector) answers first, in a popup.
+    cameraPopup?.remove();
+    cameraPopup = null;
+    const cams = camerasAt(ev.point);
+    if (cams.length) {
+      cameraPopup = new Popup({ closeButton: true, maxWidth: '320px' }).setLngLat(ev.lngLat).setDOMContent(cameraInfo(cams)).addTo(map);
+      return;
+    }
     const feats = mapState.showCells ? map.queryRenderedFeatures(ev.point, { layers: ['cells-fill'] }) : [];
     const content: HTMLElement[] = [];
     if (feats.length) {
@@ -453,8 +586,26 @@ export async function render(root: HTMLElement): Promise<() => void> {
   map.on('mousemove', (ev) => {
     if (!map.isStyleLoaded()) return;
     const f = mapState.showCells ? map.queryRenderedFeatures(ev.point, { layers: ['cells-fill'] }) : [];
-    map.getCanvas().style.cursor = f.length ? 'pointer' : '';
+    map.getCanvas().style.cursor = f.length || camerasAt(ev.point).length ? 'pointer' : '';
   });
+
+  /** The cameras under a pixel: positions first (a few pixels around), then view sectors; each once. */
+  function camerasAt(pt: { x: number; y: number }): Record<string, unknown>[] {
+    if (!mapState.showCameras || hook.camerasState !== 'loaded' || !map.getLayer('camera-points')) return [];
+    const r = 5;
+    const near = map.queryRenderedFeatures([[pt.x - r, pt.y - r], [pt.x + r, pt.y + r]], { layers: ['camera-points'] });
+    const inSector = map.queryRenderedFeatures([pt.x, pt.y], { layers: ['cameras-fill'] });
+    const seen = new Set<string>();
+    const out: Record<string, unknown>[] = [];
+    for (const f of [...near, ...inSector]) {
+      const p = (f.properties ?? {}) as Record<string, unknown>;
+      const id = String(p.id ?? '');
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(p);
+    }
+    return out;
+  }
 
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -494,6 +645,12 @@ export async function render(root: HTMLElement): Promise<() => void> {
     applyVisibility();
     drawLegend(...currentBreaks());
   });
+  camerasChk.addEventListener('change', async () => {
+    mapState.showCameras = camerasChk.checked;
+    if (!mapState.showCameras) cameraPopup?.remove();
+    await loadCameras();
+    drawLegend(...currentBreaks());
+  });
   pointsChk.addEventListener('change', async () => {
     mapState.showPoints = pointsChk.checked;
     if (!mapState.showPoints) {
@@ -524,6 +681,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
     }
     disposed = true;
     aborter?.abort();
+    cameraPopup?.remove();
     map.remove();
     hook.map = null;
   };
@@ -548,6 +706,25 @@ function cellInfo(p: Record<string, unknown>): HTMLElement {
     rows.push(h('tr', null, h('th', null, t(`prop.${k}` as Key)), h('td', { 'data-prop': k }, v)));
   }
   return h('div', { class: 'cell-info', 'data-testid': 'cell-info' }, h('h4', null, t('map.cellTitle', { cell: String(p.cell ?? '') })), h('table', { class: 'kv' }, rows));
+}
+
+/** The popup of the cameras under the click (up to three; the rest counted). */
+function cameraInfo(props: Record<string, unknown>[]): HTMLElement {
+  const shown = props.slice(0, 3);
+  return h(
+    'div',
+    { class: 'cell-info fc-popup cam-popup', 'data-testid': 'camera-popup' },
+    shown.map((p) => {
+      const c = cameraFromProps(p);
+      return h(
+        'div',
+        { class: 'cam-info', 'data-camera': c.id },
+        h('h4', null, t('cam.title', { id: c.id })),
+        h('table', { class: 'kv' }, cameraLines(c).map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v)))),
+      );
+    }),
+    props.length > shown.length ? h('p', { class: 'hint' }, t('cam.more', { n: fmtInt(props.length - shown.length) })) : null,
+  );
 }
 
 function fmtStat(x: number): string {

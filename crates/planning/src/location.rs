@@ -1,1 +1,0 @@
-//! Facility location (being written).
