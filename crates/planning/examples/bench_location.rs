@@ -58,7 +58,7 @@ fn main() -> Result<()> {
         Some("--write") if args.len() == 7 => {
             let (n, m, p, seed) = (args[1].parse()?, args[2].parse()?, args[3].parse()?, args[4].parse()?);
             let standard: f64 = args[5].parse()?;
-            let s = Synthetic::new(n, m, seed);
+            let s = Synthetic::new(n, m, seed, SiteLayout::from_env()?);
             let costs = CostMatrix::from_fn(n, m, |i, j| distance(s.demand[i], s.sites[j]))?;
             write_instance(&args[6], &s.weights, &costs, p, standard, &[])?;
             println!("wrote {} ({n} demands × {m} sites, p = {p}, S = {standard} m)", args[6]);
@@ -132,7 +132,7 @@ fn synthetic_run(args: &[String]) -> Result<()> {
     let standard: f64 = args.get(4).map(|s| s.parse()).transpose()?.unwrap_or(500.0);
     let method = method(args.get(5).map(String::as_str).unwrap_or("heuristic"))?;
     let t = Instant::now();
-    let s = Synthetic::new(n, m, seed);
+    let s = Synthetic::new(n, m, seed, SiteLayout::from_env()?);
     let generated = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let coverage = s.coverage(standard)?;
@@ -171,6 +171,28 @@ fn distance(a: (f64, f64), b: (f64, f64)) -> f64 {
     f64::hypot(a.0 - b.0, a.1 - b.1)
 }
 
+/// Where the candidate sites are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SiteLayout {
+    /// Half on a square grid, the rest drawn like the demand. The default.
+    Mixed,
+    /// On a square grid (rounded down), the rest uniform.
+    Grid,
+    /// Uniform.
+    Random,
+}
+
+impl SiteLayout {
+    fn from_env() -> Result<Self> {
+        match std::env::var("SITES").as_deref() {
+            Err(_) | Ok("mixed") => Ok(Self::Mixed),
+            Ok("grid") => Ok(Self::Grid),
+            Ok("random") => Ok(Self::Random),
+            Ok(other) => Err(format!("SITES must be mixed, grid or random, not {other}").into()),
+        }
+    }
+}
+
 /// A seeded clustered instance (see the module docs).
 struct Synthetic {
     demand: Vec<(f64, f64)>,
@@ -179,7 +201,7 @@ struct Synthetic {
 }
 
 impl Synthetic {
-    fn new(n: usize, m: usize, seed: u64) -> Self {
+    fn new(n: usize, m: usize, seed: u64, layout: SiteLayout) -> Self {
         let mut rng = Rng::seed(seed);
         let clusters: Vec<((f64, f64), f64)> =
             (0..30).map(|_| ((2_000.0 + 16_000.0 * rng.unit(), 2_000.0 + 16_000.0 * rng.unit()), 150.0 + 850.0 * rng.unit())).collect();
@@ -211,13 +233,18 @@ impl Synthetic {
                 w
             })
             .collect();
-        let g = ((m / 2) as f64).sqrt().floor() as usize;
+        let g = match layout {
+            SiteLayout::Mixed => ((m / 2) as f64).sqrt().floor() as usize,
+            SiteLayout::Grid => (m as f64).sqrt().floor() as usize,
+            SiteLayout::Random => 0,
+        };
         let mut sites: Vec<(f64, f64)> = (0..g * g)
             .map(|c| ((c % g) as f64 + 0.5, (c / g) as f64 + 0.5))
             .map(|(x, y)| (x * SIDE / g as f64, y * SIDE / g as f64))
             .collect();
         while sites.len() < m {
-            sites.push(point(&mut rng));
+            let site = if layout == SiteLayout::Mixed { point(&mut rng) } else { (SIDE * rng.unit(), SIDE * rng.unit()) };
+            sites.push(site);
         }
         Self { demand, weights, sites }
     }

@@ -59,8 +59,7 @@ pub fn p_median(instance: &Instance, params: &LocationParams) -> Result<Placemen
         let value = relaxation.evaluate(&open);
         (Incumbent { value, open }, value, Status::Optimal, 0, 0)
     } else {
-        let mut rng = Rng::seed(params.seed);
-        let start = relaxation.heuristic(&state, k, params.perturbations, &mut rng);
+        let start = relaxation.start(&state, k, &mut Rng::seed(params.seed));
         let granularity = if dense.weighted.iter().all(|c| c.fract() == 0.0 && *c < 2f64.powi(40)) { 1.0 } else { 0.0 };
         // Start the multipliers at each demand's weighted cost in the heuristic solution.
         let initial = relaxation.assigned_costs(&start.open);
@@ -72,6 +71,8 @@ pub fn p_median(instance: &Instance, params: &LocationParams) -> Result<Placemen
             tolerance: 1e-9 * start.value.abs().max(1e-300),
             root_iterations: 5_000,
             node_iterations: 100,
+            perturbations: params.perturbations,
+            seed: params.seed,
         };
         let outcome = search::solve(&mut relaxation, state, k, start, settings);
         let status = if outcome.proved { Status::Optimal } else { Status::Feasible };
@@ -228,12 +229,18 @@ impl<'a> Median<'a> {
         self.sum_u = self.u.iter().sum();
     }
 
-    /// Greedy + interchange, then `rounds` perturbations, keeping the best (as the MCLP heuristic).
-    fn heuristic(&mut self, state: &[SiteState], k: usize, rounds: usize, rng: &mut Rng) -> Incumbent {
+    /// Greedy, then the interchange.
+    fn start(&mut self, state: &[SiteState], k: usize, rng: &mut Rng) -> Incumbent {
         let mut open: Vec<u32> = (0..state.len() as u32).filter(|&j| state[j as usize] == SiteState::In).collect();
         self.greedy(&mut open, k, state, 1, rng);
         let value = self.improve(&mut open, state);
-        let mut best = Incumbent { value, open };
+        Incumbent { value, open }
+    }
+
+    /// `rounds` of iterated local search from `start`: drop a fifth of the movable open sites at
+    /// random, refill greedily choosing among the best three each time, interchange; keep the best.
+    fn search(&mut self, start: &Incumbent, state: &[SiteState], rounds: usize, rng: &mut Rng) -> Incumbent {
+        let mut best = start.clone();
         let movable = best.open.iter().filter(|&&j| state[j as usize] == SiteState::Free).count();
         let drop = (movable / 5).max(1).min(movable);
         for _ in 0..rounds {
@@ -367,6 +374,10 @@ impl Relaxation for Median<'_> {
 
     fn evaluate(&mut self, open: &[u32]) -> f64 {
         self.assigned_costs(open).iter().sum()
+    }
+
+    fn perturb(&mut self, start: &Incumbent, state: &[SiteState], rounds: usize, rng: &mut Rng) -> Incumbent {
+        self.search(start, state, rounds, rng)
     }
 
     fn improve(&mut self, open: &mut Vec<u32>, state: &[SiteState]) -> f64 {

@@ -401,8 +401,9 @@ pub struct LocationParams {
     /// Wall-clock budget of the exact search (the heuristic's bound optimisation also stops at it).
     /// Default 60 s.
     pub time_limit: Duration,
-    /// Perturbation rounds of the heuristic local search (iterated local search: a fifth of the
-    /// chosen sites replaced at random, then the interchange again). Default 100.
+    /// Rounds of iterated local search after greedy + interchange: each round replaces some
+    /// chosen sites at random (MCLP: a neighbourhood of up to a fifth of them; p-median: a fifth,
+    /// anywhere) and runs the interchange again. Default 1,000.
     pub perturbations: usize,
     /// Seed of the perturbations. Default 1.
     pub seed: u64,
@@ -410,7 +411,7 @@ pub struct LocationParams {
 
 impl Default for LocationParams {
     fn default() -> Self {
-        Self { p: 1, method: Method::Exact, time_limit: Duration::from_secs(60), perturbations: 100, seed: 1 }
+        Self { p: 1, method: Method::Exact, time_limit: Duration::from_secs(60), perturbations: 1_000, seed: 1 }
     }
 }
 

@@ -12,6 +12,8 @@
 
 use std::time::Instant;
 
+use qalqan_analysis::rng::Rng;
+
 use super::Method;
 
 /// The branch-and-bound state of one site.
@@ -46,6 +48,8 @@ pub(super) trait Relaxation {
     /// Local search from `open`: sites `In` stay open, sites `Out` never open; returns the
     /// objective of the improved `open` (ascending).
     fn improve(&mut self, open: &mut Vec<u32>, state: &[SiteState]) -> f64;
+    /// `rounds` of iterated local search from `start` (a local optimum), seeded; the best found.
+    fn perturb(&mut self, start: &Incumbent, state: &[SiteState], rounds: usize, rng: &mut Rng) -> Incumbent;
 }
 
 /// A solution and its objective.
@@ -68,6 +72,10 @@ pub(super) struct Settings {
     pub root_iterations: usize,
     /// Subgradient iterations at other nodes.
     pub node_iterations: usize,
+    /// Rounds of iterated local search at the root, when a short dual probe does not settle it.
+    pub perturbations: usize,
+    /// Seed of the iterated local search.
+    pub seed: u64,
 }
 
 /// What the search found.
@@ -81,6 +89,8 @@ pub(super) struct Outcome {
     pub iterations: u64,
 }
 
+/// Subgradient iterations of the root's first probe, before any iterated local search.
+const PROBE_ITERATIONS: usize = 300;
 /// Rounds of "optimise the multipliers, fix sites" per node.
 const FIXING_ROUNDS: usize = 3;
 /// Iterations without a significant improvement of the bound before θ is halved.
@@ -182,6 +192,20 @@ impl<R: Relaxation> Search<'_, R> {
         let Node { mut state, mut k, multipliers, mut bound, depth } = node;
         self.relaxation.set_multipliers(&multipliers);
         let (mut iterations, theta) = if depth == 0 { (self.settings.root_iterations, 1.0) } else { (self.settings.node_iterations, 0.5) };
+        if depth == 0 {
+            // A short probe first: when the bound already proves the start optimal, no search is
+            // needed; otherwise iterated local search, whose better incumbent also aims the
+            // subgradient steps better.
+            bound = bound.max(self.dual(&state, k, PROBE_ITERATIONS, theta));
+            if self.prunes(bound) {
+                return Processed::Settled;
+            }
+            let mut rng = Rng::seed(self.settings.seed);
+            let found = self.relaxation.perturb(&self.best, &state, self.settings.perturbations, &mut rng);
+            if found.value < self.best.value {
+                self.best = found;
+            }
+        }
         for _ in 0..FIXING_ROUNDS {
             bound = bound.max(self.dual(&state, k, iterations, theta));
             if depth == 0 {
@@ -199,14 +223,6 @@ impl<R: Relaxation> Search<'_, R> {
                 return Processed::Open { bound };
             }
             let changed = self.fix(&mut state, &mut k);
-            if std::env::var_os("QALQAN_DEBUG").is_some() && depth < 3 {
-                eprintln!(
-                    "depth {depth} bound {bound} best {} free {} k {k} iterations {}",
-                    self.best.value,
-                    free_sites(&state).len(),
-                    self.iterations
-                );
-            }
             if !changed {
                 break;
             }
@@ -305,9 +321,6 @@ impl<R: Relaxation> Search<'_, R> {
                 }
             }
             let distance = (self.best.value - bound).max(1e-9 * scale);
-            if std::env::var_os("QALQAN_TRACE").is_some() && self.iterations % 250 == 0 {
-                eprintln!("it {} bound {bound:.1} best {best:.1} theta {theta} norm {norm} incumbent {}", self.iterations, self.best.value);
-            }
             self.relaxation.step(theta * distance / norm);
         }
         self.relaxation.set_multipliers(&best_multipliers);
