@@ -7,7 +7,10 @@
 //! - [`street`]: the routable street graph, snapping points to segments, shortest travel times.
 //! - [`camera`]: a camera's view sector; incidents and street length inside it, overlaps counted once.
 //! - [`location`]: facility location — maximal covering (MCLP), p-median, p-center — exact and heuristic.
+//! - [`beats`]: district inspectors' beats — workload, compactness, contiguity — and a redistricting
+//!   proposal that balances workload with compact, contiguous beats.
 
+pub mod beats;
 pub mod camera;
 pub mod location;
 pub mod street;
@@ -26,4 +29,8 @@ pub enum PlanningError {
     UnknownNode { way: i64, node: i64 },
     #[error("{what} {index} is not a site (there are {sites})")]
     SiteOutOfRange { what: &'static str, index: usize, sites: usize },
+    #[error("unit {index}: {reason}")]
+    InvalidUnit { index: usize, reason: String },
+    #[error("adjacency of unit {unit}: {reason}")]
+    InvalidAdjacency { unit: usize, reason: String },
 }
