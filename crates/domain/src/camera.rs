@@ -1,46 +1,6 @@
 //! Video-surveillance cameras: where they are, where they look, who owns them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::{DomainError, Wgs84Point};
-
-macro_rules! code_enum {
-    ($(#[$m:meta])* $name:ident, $what:literal, { $($(#[$vm:meta])* $variant:ident => $code:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vm])* $variant),+ }
-
-        impl $name {
-            /// Every value.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// Stable code stored in the database and used in files.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = DomainError;
-            fn from_str(s: &str) -> Result<Self, DomainError> {
-                let v = s.trim().to_lowercase();
-                $(if v == $code { return Ok($name::$variant); })+
-                Err(DomainError::UnknownCode {
-                    what: $what,
-                    value: s.to_owned(),
-                    known: [$($code),+].join(", "),
-                })
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.code())
-            }
-        }
-    };
-}
 
 code_enum!(
     /// Who owns and maintains a camera.

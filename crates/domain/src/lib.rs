@@ -6,14 +6,19 @@
 //!
 //! The crate does no I/O and knows nothing of files, SQL or HTTP.
 
+#[macro_use]
+mod macros;
+
 pub mod account;
 pub mod audit;
 pub mod batch;
+pub mod beat;
 pub mod camera;
 pub mod category;
 pub mod error;
 pub mod incident;
 pub mod point;
+pub mod post;
 pub mod territory;
 pub mod time;
 

@@ -18,141 +18,48 @@
 //! (`lat`/`lon` from the geometry). Every row is checked; a file with any bad
 //! row is reported whole (file, line, field, reason) so it can be fixed in one go.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use qalqan_domain::Wgs84Point;
 use qalqan_domain::camera::{CameraOwner, CameraStatus, MonitoringLink, NewCamera};
 
+use crate::register::{self, Fields, RegisterFile, RegisterRow};
 use crate::{IngestError, RowError};
 
 /// What a camera file holds: the cameras (with their line numbers) or the rows at fault.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CameraFile {
-    pub cameras: Vec<(u64, NewCamera)>,
-    pub errors: Vec<RowError>,
-}
+pub type CameraFile = RegisterFile<NewCamera>;
 
 /// Reads a camera register (`.csv` or `.geojson`).
 pub fn read_cameras(path: &Path) -> Result<CameraFile, IngestError> {
-    let bytes = std::fs::read(path).map_err(|e| IngestError::Io { path: path.to_owned(), reason: e.to_string() })?;
-    let name = path.display().to_string();
-    let lower = name.to_lowercase();
-    if lower.ends_with(".geojson") || lower.ends_with(".json") {
-        parse_geojson(&name, path, &bytes)
-    } else if lower.ends_with(".csv") {
-        parse_csv(&name, path, &bytes)
-    } else {
-        Err(IngestError::UnknownFormat { path: path.to_owned() })
-    }
+    register::read_register(path, REQUIRED)
 }
 
 /// Parses a CSV camera register held in memory; `name` is used in messages.
 pub fn parse_csv(name: &str, path: &Path, bytes: &[u8]) -> Result<CameraFile, IngestError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| IngestError::Read { path: path.to_owned(), line: 1, reason: e.to_string() })?
-        .iter()
-        .map(|h| h.trim().to_lowercase())
-        .collect();
-    if header.iter().all(|h| h.is_empty()) {
-        return Err(IngestError::EmptyFile { path: path.to_owned() });
-    }
-    for required in ["id", "lat", "lon"] {
-        if !header.iter().any(|h| h == required) {
-            return Err(IngestError::MissingColumn {
-                path: path.to_owned(),
-                column: required.into(),
-                role: "camera register",
-                found: header.join(", "),
-                hint: String::new(),
-            });
-        }
-    }
-    let mut out = CameraFile { cameras: Vec::new(), errors: Vec::new() };
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for (k, record) in reader.records().enumerate() {
-        let line = k as u64 + 2;
-        let record = record.map_err(|e| IngestError::Read { path: path.to_owned(), line, reason: e.to_string() })?;
-        let fields: HashMap<&str, &str> = header.iter().map(String::as_str).zip(record.iter()).collect();
-        let raw = record.iter().collect::<Vec<_>>().join(",");
-        push_row(&mut out, &mut seen, name, line, &raw, |f| fields.get(f).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()));
-    }
-    if out.cameras.is_empty() && out.errors.is_empty() {
-        return Err(IngestError::NoDataRows { path: path.to_owned(), line: 1 });
-    }
-    Ok(out)
+    register::parse_csv(name, path, bytes, REQUIRED)
 }
 
 /// Parses a GeoJSON camera register held in memory.
 pub fn parse_geojson(name: &str, path: &Path, bytes: &[u8]) -> Result<CameraFile, IngestError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| IngestError::GeoJson { path: path.to_owned(), line: 1, reason: e.to_string() })?;
-    let fc: geojson::FeatureCollection =
-        text.parse().map_err(|e: geojson::Error| IngestError::GeoJson { path: path.to_owned(), line: 1, reason: e.to_string() })?;
-    let mut out = CameraFile { cameras: Vec::new(), errors: Vec::new() };
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for (k, f) in fc.features.iter().enumerate() {
-        // Features are numbered from 1 in messages ("feature 3"), as the file has no useful lines.
-        let line = k as u64 + 1;
-        let point = match f.geometry.as_ref().map(|g| &g.value) {
-            Some(geojson::GeometryValue::Point { coordinates: c }) if c.len() >= 2 => Some((c[1], c[0])),
-            _ => None,
-        };
-        let props = f.properties.clone().unwrap_or_default();
-        let raw = serde_json::to_string(&props).unwrap_or_default();
-        if point.is_none() {
-            out.errors.push(RowError { file: name.into(), line, field: "geometry".into(), reason: "not a Point".into(), record: raw });
-            continue;
-        }
-        let (lat, lon) = point.unwrap_or_default();
-        push_row(&mut out, &mut seen, name, line, &raw, |field| match field {
-            "lat" => Some(lat.to_string()),
-            "lon" => Some(lon.to_string()),
-            other => props.get(other).and_then(|v| match v {
-                serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                serde_json::Value::Bool(b) => Some(if *b { "connected".into() } else { "standalone".into() }),
-                _ => None,
-            }),
-        });
-    }
-    if out.cameras.is_empty() && out.errors.is_empty() {
-        return Err(IngestError::NoDataRows { path: path.to_owned(), line: 1 });
-    }
-    Ok(out)
+    register::parse_geojson(name, path, bytes)
 }
 
-fn push_row(out: &mut CameraFile, seen: &mut HashMap<String, u64>, name: &str, line: u64, raw: &str, get: impl Fn(&str) -> Option<String>) {
-    let err = |field: &str, reason: String| RowError { file: name.into(), line, field: field.into(), reason, record: raw.to_owned() };
-    let number = |field: &str, default: f64| -> Result<f64, RowError> {
-        match get(field) {
-            None => Ok(default),
-            Some(v) => v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| err(field, format!("'{v}' is not a number"))),
-        }
-    };
-    let code = |field: &str, default: &str| get(field).unwrap_or_else(|| default.to_owned());
-    let row = (|| -> Result<NewCamera, RowError> {
-        let id = get("id").ok_or_else(|| err("id", "is empty".into()))?;
-        if let Some(first) = seen.get(&id) {
-            return Err(err("id", format!("'{id}' is already used on line {first}")));
-        }
-        let lat = get("lat").ok_or_else(|| err("lat", "is empty".into()))?;
-        let lon = get("lon").ok_or_else(|| err("lon", "is empty".into()))?;
-        let lat = lat.parse::<f64>().map_err(|_| err("lat", format!("'{lat}' is not a number")))?;
-        let lon = lon.parse::<f64>().map_err(|_| err("lon", format!("'{lon}' is not a number")))?;
-        let location = Wgs84Point::new(lat, lon).map_err(|e| err("lat/lon", e.to_string()))?;
-        let bearing = number("bearing", 0.0)?;
-        let fov = number("fov", 90.0)?;
-        let range = number("range", 30.0)?;
-        let archive = number("archive_days", 30.0)?;
-        if archive < 0.0 || archive.fract() != 0.0 {
-            return Err(err("archive_days", format!("'{archive}' is not a whole number of days")));
-        }
-        let owner = code("owner", "street").parse::<CameraOwner>().map_err(|e| err("owner", e.to_string()))?;
-        let link = code("link", "standalone").parse::<MonitoringLink>().map_err(|e| err("link", e.to_string()))?;
-        let status = code("status", "working").parse::<CameraStatus>().map_err(|e| err("status", e.to_string()))?;
-        NewCamera::new(&id, location, bearing, fov, range, owner, link, archive.min(f64::from(u32::MAX)) as u32, status).map_err(|e| {
+const REQUIRED: &[&str] = &["id", "lat", "lon"];
+
+impl RegisterRow for NewCamera {
+    const ROLE: &'static str = "camera register";
+    const YES_NO: (&'static str, &'static str) = ("connected", "standalone");
+
+    fn parse(row: &Fields<'_>) -> Result<Self, RowError> {
+        let id = row.required("id")?;
+        let location = row.location()?;
+        let bearing = row.number("bearing", 0.0)?;
+        let fov = row.number("fov", 90.0)?;
+        let range = row.number("range", 30.0)?;
+        let archive = row.count("archive_days", 30)?;
+        let owner: CameraOwner = row.parsed("owner", "street")?;
+        let link: MonitoringLink = row.parsed("link", "standalone")?;
+        let status: CameraStatus = row.parsed("status", "working")?;
+        NewCamera::new(&id, location, bearing, fov, range, owner, link, archive, status).map_err(|e| {
             let field = match &e {
                 qalqan_domain::DomainError::OutOfRange { what, .. } => match *what {
                     "field of view" => "fov",
@@ -162,15 +69,12 @@ fn push_row(out: &mut CameraFile, seen: &mut HashMap<String, u64>, name: &str, l
                 },
                 _ => "id",
             };
-            err(field, e.to_string())
+            row.error(field, e.to_string())
         })
-    })();
-    match row {
-        Ok(c) => {
-            seen.insert(c.external_id.clone(), line);
-            out.cameras.push((line, c));
-        }
-        Err(e) => out.errors.push(e),
+    }
+
+    fn id(&self) -> &str {
+        &self.external_id
     }
 }
 
@@ -188,8 +92,8 @@ mod tests {
                     C1,51.13,71.43,0,60,40,street,connected,30,working\n\
                     C6,51.13,71.43,0,60,40,drone,connected,30,working\n";
         let f = parse_csv("cams.csv", Path::new("cams.csv"), text.as_bytes()).unwrap();
-        assert_eq!(f.cameras.len(), 2);
-        let c2 = &f.cameras[1].1;
+        assert_eq!(f.rows.len(), 2);
+        let c2 = &f.rows[1].1;
         assert_eq!(
             (c2.fov_deg, c2.range_m, c2.owner, c2.link, c2.archive_days),
             (90.0, 30.0, CameraOwner::Street, MonitoringLink::Standalone, 30)
@@ -205,8 +109,8 @@ mod tests {
             {"type":"Feature","geometry":{"type":"Point","coordinates":[71.4,51.1]},"properties":{"id":"G1","fov":360,"range":25,"link":true}},
             {"type":"Feature","geometry":{"type":"LineString","coordinates":[[71.4,51.1],[71.5,51.2]]},"properties":{"id":"G2"}}]}"#;
         let f = parse_geojson("c.geojson", Path::new("c.geojson"), text.as_bytes()).unwrap();
-        assert_eq!(f.cameras.len(), 1);
-        assert_eq!(f.cameras[0].1.link, MonitoringLink::Connected);
+        assert_eq!(f.rows.len(), 1);
+        assert_eq!(f.rows[0].1.link, MonitoringLink::Connected);
         assert_eq!((f.errors[0].line, f.errors[0].field.as_str()), (2, "geometry"));
     }
 

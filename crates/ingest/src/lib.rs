@@ -32,6 +32,8 @@ mod csv_source;
 mod geojson_source;
 pub mod mapping;
 pub mod osm;
+pub mod posts;
+pub mod register;
 mod rejects;
 mod source;
 

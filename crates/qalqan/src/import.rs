@@ -41,6 +41,41 @@ pub enum ImportCommand {
         #[arg(long)]
         territory: String,
     },
+    /// Import or update the register of police posts and mobile points (CSV or GeoJSON: id, lat,
+    /// lon, kind, name, hours, vehicle, officers, status; see the README). All or nothing.
+    Posts {
+        /// The register (.csv or .geojson).
+        file: PathBuf,
+        /// Territory the posts belong to.
+        #[arg(long)]
+        territory: String,
+    },
+    /// Replace the district inspectors' beat map with the polygons of a GeoJSON file (property
+    /// `name`, optional `inspector`). All or nothing.
+    Beats {
+        /// The beats (.geojson), one (Multi)Polygon feature each.
+        file: PathBuf,
+        /// Territory the beats belong to.
+        #[arg(long)]
+        territory: String,
+        /// The property holding each beat's name.
+        #[arg(long, default_value = "name")]
+        name_property: String,
+        /// The property holding the inspector (absent or blank: vacant).
+        #[arg(long, default_value = "inspector")]
+        inspector_property: String,
+    },
+}
+
+/// Prints a register's bad rows (the first 20) and fails.
+fn refuse_register(file: &Path, errors: &[qalqan_ingest::RowError]) -> anyhow::Result<()> {
+    for e in errors.iter().take(20) {
+        eprintln!("{}: line {}: {}: {}", e.file, e.line, e.field, e.reason);
+    }
+    if errors.len() > 20 {
+        eprintln!("… and {} more", errors.len() - 20);
+    }
+    anyhow::bail!("{}: {} invalid row(s); nothing was imported", file.display(), errors.len())
 }
 
 #[derive(Debug, clap::Args)]
@@ -116,15 +151,9 @@ pub async fn run(store: &Store, cmd: ImportCommand, actor: &Actor) -> anyhow::Re
             let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
             let register = qalqan_ingest::cameras::read_cameras(&file)?;
             if !register.errors.is_empty() {
-                for e in register.errors.iter().take(20) {
-                    eprintln!("{}: line {}: {}: {}", e.file, e.line, e.field, e.reason);
-                }
-                if register.errors.len() > 20 {
-                    eprintln!("… and {} more", register.errors.len() - 20);
-                }
-                anyhow::bail!("{}: {} invalid row(s); nothing was imported", file.display(), register.errors.len());
+                return refuse_register(&file, &register.errors);
             }
-            let cameras: Vec<_> = register.cameras.into_iter().map(|(_, c)| c).collect();
+            let cameras: Vec<_> = register.rows.into_iter().map(|(_, c)| c).collect();
             let outside = cameras.iter().filter(|c| !territory.covers(c.location)).count();
             let done = store.import_cameras(territory.id, &cameras, actor).await?;
             println!(
@@ -138,6 +167,58 @@ pub async fn run(store: &Store, cmd: ImportCommand, actor: &Actor) -> anyhow::Re
             if outside > 0 {
                 println!("note: {outside} of them lie outside the territory's boundary");
             }
+            Ok(())
+        }
+        ImportCommand::Posts { file, territory } => {
+            let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
+            let register = qalqan_ingest::posts::read_posts(&file)?;
+            if !register.errors.is_empty() {
+                return refuse_register(&file, &register.errors);
+            }
+            let posts: Vec<_> = register.rows.into_iter().map(|(_, p)| p).collect();
+            let outside = posts.iter().filter(|p| !territory.covers(p.location)).count();
+            let done = store.import_posts(territory.id, &posts, actor).await?;
+            println!("{}: {} posts ({} added, {} updated) for {}", file.display(), posts.len(), done.added, done.updated, territory.name);
+            if outside > 0 {
+                println!("note: {outside} of them lie outside the territory's boundary");
+            }
+            Ok(())
+        }
+        ImportCommand::Beats { file, territory, name_property, inspector_property } => {
+            let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
+            let features = qalqan_ingest::boundaries::read_polygons(&file)?;
+            let mut beats = Vec::new();
+            let mut errors = Vec::new();
+            for (k, f) in features.iter().enumerate() {
+                let line = k as u64 + 1;
+                let err = |field: &str, reason: String| qalqan_ingest::RowError {
+                    file: file.display().to_string(),
+                    line,
+                    field: field.into(),
+                    reason,
+                    record: String::new(),
+                };
+                let Some(name) = f.property(&name_property) else {
+                    errors.push(err(&name_property, "is empty".into()));
+                    continue;
+                };
+                let beat = qalqan_domain::Area::new(f.shape.clone()).map_err(|e| err("geometry", e.to_string())).and_then(|area| {
+                    qalqan_domain::beat::NewBeat::new(&name, f.property(&inspector_property).as_deref(), area)
+                        .map_err(|e| err(&name_property, e.to_string()))
+                });
+                match beat {
+                    Ok(b) if beats.iter().any(|o: &qalqan_domain::beat::NewBeat| o.name == b.name) => {
+                        errors.push(err(&name_property, format!("'{}' names two beats", b.name)))
+                    }
+                    Ok(b) => beats.push(b),
+                    Err(e) => errors.push(e),
+                }
+            }
+            if !errors.is_empty() {
+                return refuse_register(&file, &errors);
+            }
+            let replaced = store.replace_beats(territory.id, &beats, actor).await?;
+            println!("{}: {} beats for {} (replacing {replaced})", file.display(), beats.len(), territory.name);
             Ok(())
         }
     }

@@ -30,6 +30,37 @@ pub enum PlanCommand {
         #[arg(long, value_enum, default_value_t = TableFormat::Table)]
         format: TableFormat,
     },
+    /// Where k new police posts (or mobile points, per shift) would reach the most incidents
+    /// within T minutes over the street network (MCLP) or the least travel time (p-median),
+    /// keeping those on duty; mobile points get patrol dosage guidance (Koper curve).
+    Posts {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[arg(long, value_enum, default_value_t = PostKindArg::Stationary)]
+        kind: PostKindArg,
+        /// Budgets, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "5,10")]
+        k: Vec<usize>,
+        /// The time standard, minutes.
+        #[arg(long, default_value_t = 5.0)]
+        minutes: f64,
+        #[arg(long, value_enum, default_value_t = ModeArg::Walk)]
+        mode: ModeArg,
+        #[arg(long, value_enum, default_value_t = ObjectiveArg::Coverage)]
+        objective: ObjectiveArg,
+        /// Shifts, `;`-separated: `NAME=HH:MM-HH:MM` or `NAME=DAYS@HH:MM-HH:MM` (DAYS: weekdays,
+        /// weekend, or e.g. fri,sat). Default: stationary round the clock; mobile
+        /// day=08:00-16:00;evening=16:00-24:00;night=00:00-08:00.
+        #[arg(long)]
+        shifts: Option<String>,
+        #[arg(long, value_enum, default_value_t = MethodArg::Exact)]
+        method: MethodArg,
+        /// Seconds per budget and shift.
+        #[arg(long, default_value_t = 30)]
+        time_limit: u64,
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+    },
     /// The street network (from `qalqan import osm`): length by class, connectivity, candidate
     /// intersections, places of interest, and the streets with the most incidents.
     Streets {
@@ -49,6 +80,26 @@ pub enum PlanCommand {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PostKindArg {
+    Stationary,
+    Mobile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    Walk,
+    Drive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ObjectiveArg {
+    /// The most incidents within the time standard (MCLP).
+    Coverage,
+    /// The least incident-weighted travel time (p-median).
+    Median,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum MethodArg {
     Exact,
     Heuristic,
@@ -59,24 +110,14 @@ async fn street_graph(
     store: &Store,
     territory: &qalqan_domain::Territory,
 ) -> anyhow::Result<Option<(qalqan_planning::street::StreetGraph, qalqan_analysis::projection::Utm)>> {
-    let Some(source) = store.street_source(territory.id).await? else { return Ok(None) };
-    let territory = territory.clone();
-    Ok(Some(
-        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let extract = read_kept_extract(&source)?;
-            let utm = qalqan_server::streets::street_projection(&territory, &extract);
-            Ok((qalqan_server::streets::street_graph(&extract, &utm)?, utm))
-        })
-        .await??,
-    ))
+    Ok(qalqan_server::streets::load_street_graph(store, territory).await?)
 }
 
-/// Parses a kept extract again (through a private temporary file: the reader is file-based).
-fn read_kept_extract(source: &qalqan_store::StreetSource) -> anyhow::Result<qalqan_ingest::osm::OsmExtract> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join(&source.file_name);
-    std::fs::write(&path, &source.bytes)?;
-    Ok(qalqan_ingest::osm::read_osm_extract(&path)?)
+fn method_of(m: MethodArg) -> qalqan_planning::location::Method {
+    match m {
+        MethodArg::Exact => qalqan_planning::location::Method::Exact,
+        MethodArg::Heuristic => qalqan_planning::location::Method::Heuristic,
+    }
 }
 
 pub async fn run(store: &Store, cmd: PlanCommand) -> anyhow::Result<()> {
@@ -89,10 +130,7 @@ pub async fn run(store: &Store, cmd: PlanCommand) -> anyhow::Result<()> {
             let params = qalqan_server::placement::CameraPlanParams {
                 budgets: k,
                 range_m: range,
-                method: match method {
-                    MethodArg::Exact => qalqan_planning::location::Method::Exact,
-                    MethodArg::Heuristic => qalqan_planning::location::Method::Heuristic,
-                },
+                method: method_of(method),
                 time_limit: std::time::Duration::from_secs(time_limit.max(1)),
             };
             let name = territory.name.to_string();
@@ -164,7 +202,7 @@ pub async fn run(store: &Store, cmd: PlanCommand) -> anyhow::Result<()> {
             let records = store.incident_records(&f).await?;
             let name = territory.name.to_string();
             let v = tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
-                let extract = read_kept_extract(&source)?;
+                let extract = qalqan_server::streets::read_kept_extract(&source)?;
                 Ok(qalqan_server::streets::streets_report(&territory, &extract, &records)?)
             })
             .await??;
@@ -226,12 +264,76 @@ pub async fn run(store: &Store, cmd: PlanCommand) -> anyhow::Result<()> {
             };
             crate::print_stdout(&out)
         }
+        PlanCommand::Posts { filter, kind, k, minutes, mode, objective, shifts, method, time_limit, format } => {
+            use qalqan_server::posts::{Objective, PostPlanParams, Shift};
+            let (territory, f) = filter.resolve(store).await?;
+            let shifts = match shifts.as_deref().filter(|s| !s.trim().is_empty()) {
+                Some(s) => s.split(';').map(Shift::parse).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?,
+                None => Vec::new(),
+            };
+            let params = PostPlanParams {
+                kind: match kind {
+                    PostKindArg::Stationary => qalqan_domain::post::PostKind::Stationary,
+                    PostKindArg::Mobile => qalqan_domain::post::PostKind::Mobile,
+                },
+                budgets: k,
+                minutes,
+                mode: match mode {
+                    ModeArg::Walk => qalqan_planning::street::Mode::Walk,
+                    ModeArg::Drive => qalqan_planning::street::Mode::Drive,
+                },
+                objective: match objective {
+                    ObjectiveArg::Coverage => Objective::Coverage,
+                    ObjectiveArg::Median => Objective::Median,
+                },
+                shifts,
+                method: method_of(method),
+                time_limit: std::time::Duration::from_secs(time_limit.max(1)),
+            };
+            let posts = store.posts(territory.id).await?;
+            let records = store.incident_records(&f).await?;
+            let streets = street_graph(store, &territory).await?;
+            let name = territory.name.to_string();
+            let v = tokio::task::spawn_blocking(move || {
+                qalqan_server::posts::post_plan(&territory, &records, &posts, streets.as_ref().map(|(g, u)| (g, u)), &params)
+            })
+            .await??;
+            let out = match format {
+                TableFormat::Json => serde_json::to_string_pretty(&v)? + "\n",
+                TableFormat::Csv => {
+                    let mut out = String::from("shift,budget,site,lat,lon,incidents_within\n");
+                    for sh in v["shifts"].as_array().into_iter().flatten() {
+                        for p in sh["plans"].as_array().into_iter().flatten() {
+                            for (i, s) in p["sites"].as_array().into_iter().flatten().enumerate() {
+                                let _ = writeln!(
+                                    out,
+                                    "{},{},{},{},{},{}",
+                                    sh["shift"].as_str().unwrap_or(""),
+                                    p["budget"],
+                                    i + 1,
+                                    s["lat"],
+                                    s["lon"],
+                                    s["incidents_within"]
+                                );
+                            }
+                        }
+                    }
+                    out
+                }
+                TableFormat::Table => posts_table(&name, &filter.describe(), &v),
+            };
+            crate::print_stdout(&out)
+        }
         PlanCommand::CameraCoverage { filter, format } => {
             let (territory, f) = filter.resolve(store).await?;
             let cameras = store.cameras(territory.id).await?;
             let records = store.incident_records(&f).await?;
+            let streets = street_graph(store, &territory).await?;
             let name = territory.name.to_string();
-            let v = tokio::task::spawn_blocking(move || qalqan_server::cameras::coverage_json(&territory, &cameras, &records)).await?;
+            let v = tokio::task::spawn_blocking(move || {
+                qalqan_server::cameras::coverage_json(&territory, &cameras, &records, streets.as_ref().map(|(g, u)| (g, u)))
+            })
+            .await?;
             let out = match format {
                 TableFormat::Json => serde_json::to_string_pretty(&v)? + "\n",
                 TableFormat::Csv => {
@@ -275,15 +377,33 @@ pub async fn run(store: &Store, cmd: PlanCommand) -> anyhow::Result<()> {
                             pct(&h["share"])
                         );
                     }
-                    let _ = writeln!(out, "\n{:<36} {:>10} {:>10} {:>9}", "district", "incidents", "covered", "share");
+                    if v["streets"].is_object() {
+                        let st = &v["streets"];
+                        let _ = writeln!(
+                            out,
+                            "street length inside a view sector: {} of {} km ({}); {} street segments with incidents are gaps (seen < 50 %)",
+                            st["km_covered"],
+                            st["km"],
+                            pct(&st["share"]),
+                            st["gap_segments"]
+                        );
+                    }
+                    let _ = writeln!(
+                        out,
+                        "\n{:<36} {:>10} {:>10} {:>9} {:>9} {:>9} {:>10}",
+                        "district", "incidents", "covered", "share", "hot cells", "hot seen", "street seen"
+                    );
                     for d in v["districts"].as_array().into_iter().flatten().take(30) {
                         let _ = writeln!(
                             out,
-                            "{:<36} {:>10} {:>10} {:>9}",
+                            "{:<36} {:>10} {:>10} {:>9} {:>9} {:>9} {:>10}",
                             d["district"].as_str().unwrap_or("(none)"),
                             d["incidents"],
                             d["covered"],
-                            pct(&d["share"])
+                            pct(&d["share"]),
+                            d["hot_cells"],
+                            pct(&d["hot_cells_share"]),
+                            pct(&d["street_share"])
                         );
                     }
                     let _ = writeln!(out, "\n{:<14} {:>8} {:>14}", "owner", "cameras", "incidents seen");
@@ -296,4 +416,81 @@ pub async fn run(store: &Store, cmd: PlanCommand) -> anyhow::Result<()> {
             crate::print_stdout(&out)
         }
     }
+}
+
+/// The post plan as text: a line per shift, a row per budget, and each mobile point's dosage.
+fn posts_table(name: &str, period: &str, v: &serde_json::Value) -> String {
+    let pct = |v: &serde_json::Value| v.as_f64().map_or("—".to_owned(), |s| format!("{:.1} %", s * 100.0));
+    let num = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{name} ({period}): {} {} posts registered; {} {} min by {} ({}); {} candidate sites ({})",
+        v["registered"],
+        v["kind"].as_str().unwrap_or(""),
+        v["objective"].as_str().unwrap_or(""),
+        v["minutes"],
+        v["mode"].as_str().unwrap_or(""),
+        v["network"].as_str().unwrap_or(""),
+        v["candidates"]["count"],
+        v["candidates"]["source"].as_str().unwrap_or("").replace('_', " ")
+    );
+    for sh in v["shifts"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "\nshift {} ({}): {:.0} incidents at {} places ({} without an hour left out, {:.0} out of the network's reach); {} on duty reach {:.0} ({})",
+            sh["shift"].as_str().unwrap_or(""),
+            sh["window"].as_str().unwrap_or(""),
+            num(&sh["incidents"]),
+            sh["demand_places"],
+            sh["without_hour"],
+            num(&sh["unreachable"]),
+            sh["existing"]["on_duty"],
+            num(&sh["existing"]["incidents_within"]),
+            pct(&sh["existing"]["share"])
+        );
+        let _ =
+            writeln!(out, "{:>6} {:>12} {:>9} {:>9} {:>10} {:>9} {:>9}", "budget", "within T", "share", "gain", "gap", "status", "seconds");
+        for p in sh["plans"].as_array().into_iter().flatten() {
+            let gap = p["gap"].as_f64().map_or("—".to_owned(), |g| format!("{:.2} %", g * 100.0));
+            let _ = writeln!(
+                out,
+                "{:>6.0} {:>12.0} {:>9} {:>9} {:>10} {:>9} {:>9.3}",
+                num(&p["budget"]),
+                num(&p["incidents_within"]),
+                pct(&p["share_within"]),
+                pct(&p["gain_share"]),
+                gap,
+                p["status"].as_str().unwrap_or(""),
+                num(&p["seconds"])
+            );
+            if let Some(m) = p["mean_minutes"].as_f64() {
+                let _ = writeln!(out, "{:>6} mean travel {m:.2} min", "");
+            }
+        }
+        if let Some(last) = sh["plans"].as_array().and_then(|p| p.last()) {
+            for (i, s) in last["sites"].as_array().into_iter().flatten().enumerate() {
+                let d = &s["dosage"];
+                if d.is_object() {
+                    let spots: Vec<String> = d["spots"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|x| format!("{},{} ({:.0}, {} min)", x["lat"], x["lon"], num(&x["incidents"]), x["minutes_away"]))
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        "  point {} at {},{}: {} rounds a shift, {} min a visit, random order: {}",
+                        i + 1,
+                        s["lat"],
+                        s["lon"],
+                        d["rounds_per_shift"],
+                        d["visit_minutes"].as_str().unwrap_or(""),
+                        spots.join("; ")
+                    );
+                }
+            }
+        }
+    }
+    out
 }

@@ -873,6 +873,103 @@ fn an_osm_extract_becomes_the_street_network_and_incidents_fall_on_its_streets()
 }
 
 #[test]
+fn posts_are_planned_over_the_street_network_per_shift_and_saved_as_scenarios() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Helsinki", "--time-zone", "Europe/Helsinki"]);
+    let pbf = repo("../shared/data/helsinki.osm.pbf");
+    env.ok(&["import", "osm", pbf.to_str().unwrap(), "--territory", "Helsinki"]);
+    // Five daytime incidents at Kamppi, four late-evening ones by the railway station (≈ 400 m apart).
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let mut body = String::from(HEADER);
+    for d in 1..=5 {
+        body += &format!("Theft,2024-03-0{d} 10:00,60.16930,24.93800\n");
+    }
+    for d in 1..=4 {
+        body += &format!("Theft,2024-03-0{d} 22:00,60.17120,24.94450\n");
+    }
+    env.ok(&["import", "incidents", &env.write("in.csv", body.as_bytes()), "--territory", "Helsinki", "--mapping", &mapping]);
+    // A bad register is refused whole, naming the line and field.
+    let bad =
+        env.write("bad.csv", b"id,kind,lat,lon,hours,vehicle\nP1,stationary,60.1693,24.938,08:00-20:00,\nM1,mobile,60.1712,24.9445,24h,\n");
+    let out = env.run(&["import", "posts", &bad, "--territory", "Helsinki"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("line 3: vehicle"), "{err}");
+    let good = env.write("posts.csv", b"id,kind,name,lat,lon,hours\nP1,stationary,Kamppi,60.16930,24.93800,08:00-20:00\n");
+    assert!(env.ok(&["import", "posts", &good, "--territory", "Helsinki"]).contains("1 posts (1 added, 0 updated)"));
+
+    let plan = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["plan", "posts", "--territory", "Helsinki", "--minutes", "2", "--k", "1", "--format", "json"];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&env.ok(&args)).unwrap()
+    };
+    // Stationary, round the clock: the Kamppi post reaches the five; one more post reaches the rest.
+    let v = plan(&[]);
+    assert_eq!((v["network"].as_str(), v["candidates"]["source"].as_str()), (Some("streets"), Some("intersections")));
+    let shift = &v["shifts"][0];
+    assert_eq!((shift["incidents"].as_f64(), shift["existing"]["incidents_within"].as_f64()), (Some(9.0), Some(5.0)));
+    let p = &shift["plans"][0];
+    assert_eq!((p["incidents_within"].as_f64(), p["status"].as_str()), (Some(9.0), Some("optimal")), "{p}");
+    assert!((p["gain_share"].as_f64().unwrap() - 4.0 / 9.0).abs() < 1e-3);
+    // The p-median puts the one new post by the station: the mean walk falls under the standard.
+    let m = plan(&["--objective", "median"]);
+    let mp = &m["shifts"][0]["plans"][0];
+    assert_eq!(mp["status"], "optimal", "{mp}");
+    assert!(mp["mean_minutes"].as_f64().unwrap() < 2.0, "{mp}");
+    // Mobile points, per shift: the day's demand is at Kamppi, the evening's by the station, none at night.
+    let mobile = plan(&["--kind", "mobile"]);
+    let shifts = mobile["shifts"].as_array().unwrap();
+    let names: Vec<&str> = shifts.iter().map(|s| s["shift"].as_str().unwrap()).collect();
+    assert_eq!(names, ["day", "evening", "night"]);
+    let incidents: Vec<f64> = shifts.iter().map(|s| s["incidents"].as_f64().unwrap()).collect();
+    assert_eq!(incidents, [5.0, 4.0, 0.0]);
+    for s in &shifts[..2] {
+        let site = &s["plans"][0]["sites"][0];
+        assert_eq!(site["incidents_within"], s["incidents"], "{s}");
+        let dosage = &site["dosage"];
+        assert_eq!(dosage["visit_minutes"], "10-15");
+        assert!(dosage["rounds_per_shift"].as_f64().unwrap() >= 1.0);
+        assert_eq!(dosage["spots"][0]["incidents"], s["incidents"]);
+    }
+    let table = env.ok(&["plan", "posts", "--territory", "Helsinki", "--kind", "mobile", "--minutes", "2", "--k", "1"]);
+    assert!(table.contains("shift evening (16:00-24:00)") && table.contains("rounds a shift"), "{table}");
+
+    // Over HTTP: the register, the plan, the street layer, a saved scenario and the camera gaps.
+    let pw = env.ok(&["user", "add", "ana", "--role", "analyst", "--territory", "Helsinki"]).lines().last().unwrap().to_owned();
+    let (mut server, addr) = serve(&env);
+    let cookie = login_cookie(&addr, "ana", &pw);
+    let (_, _, me) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
+    let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"].as_str().unwrap().to_owned();
+    let get = |path: &str| -> serde_json::Value {
+        let (status, _, body) = http(&addr, "GET", path, &[("Cookie", &cookie)], "");
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    assert_eq!(get("/api/v1/territories/Helsinki/posts")["features"][0]["properties"]["hours"], "08:00-20:00");
+    let api = get("/api/v1/territories/Helsinki/plans/posts?k=1&minutes=2");
+    assert_eq!(api["shifts"][0]["plans"][0]["sites"], v["shifts"][0]["plans"][0]["sites"], "the API answers as the CLI");
+    assert_eq!(get("/api/v1/territories/Helsinki/streets")["features"].as_array().unwrap().len(), 4786);
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        "/api/v1/territories/Helsinki/scenarios",
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        r#"{"kind":"posts","name":"One more post","params":{"k":"1","minutes":2}}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let saved = get("/api/v1/territories/Helsinki/scenarios");
+    let first = &saved["scenarios"][0];
+    assert_eq!((first["name"].as_str(), first["created_by"].as_str()), (Some("One more post"), Some("ana")));
+    assert_eq!(first["result"]["shifts"][0]["plans"][0]["incidents_within"], 9.0);
+    let coverage = get("/api/v1/territories/Helsinki/cameras/coverage");
+    assert!((coverage["streets"]["km"].as_f64().unwrap() - 101.3).abs() < 0.1, "{}", coverage["streets"]);
+    assert_eq!(coverage["streets"]["gap_segments"], 2, "no cameras: both streets with incidents are gaps");
+    assert_eq!(coverage["gaps"]["features"].as_array().unwrap().len(), 2);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(env.ok(&["audit", "list"]).contains("scenario.save"));
+}
+
+#[test]
 fn time_and_compstat_commands_report_the_imported_incidents() {
     let env = Env::new(Backend::Sqlite).unwrap();
     env.ok(&["territory", "add", "Astana"]);
@@ -1309,7 +1406,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 21] = [
+    let requests: [(&str, &str, &str, Option<&str>); 28] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1331,16 +1428,42 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("GET", "/api/v1/territories/Astana/cameras", "", None),
         ("GET", "/api/v1/territories/Astana/cameras/coverage", "", None),
         ("POST", "/api/v1/territories/Astana/cameras", "id,lat,lon\n", Some("text/csv")),
+        ("GET", "/api/v1/territories/Astana/posts", "", None),
+        ("POST", "/api/v1/territories/Astana/posts", "id,lat,lon\n", Some("text/csv")),
+        ("GET", "/api/v1/territories/Astana/plans/posts?k=1&minutes=5", "", None),
+        ("GET", "/api/v1/territories/Astana/plans/cameras?k=1", "", None),
+        ("GET", "/api/v1/territories/Astana/streets", "", None),
+        ("GET", "/api/v1/territories/Astana/scenarios", "", None),
+        ("POST", "/api/v1/territories/Astana/scenarios", r#"{"kind":"nothing","name":"x"}"#, Some("application/json")),
     ];
-    let more: [[u16; 21]; 6] = [
+    let more: [[u16; 28]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
-        // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400)
-        [200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400], // administrator
-        [200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400], // analyst with Astana
-        [200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403], // commander without scope
-        [200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403], // inspector of Saryarka
-        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403], // agency executor
-        [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403], // viewer
+        // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400),
+        // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400)
+        [
+            200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
+            200, 200, 400,
+        ], // administrator
+        [
+            200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
+            200, 200, 400,
+        ], // analyst with Astana
+        [
+            200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
+            404, 404, 404,
+        ], // commander without scope
+        [
+            200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,
+            403, 403, 403,
+        ], // inspector of Saryarka
+        [
+            200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
+            200, 200, 403,
+        ], // agency executor
+        [
+            200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
+            200, 200, 403,
+        ], // viewer
     ];
     for (method, path, body, ty) in requests {
         assert_eq!(http_bytes(&addr, method, path, &[], body.as_bytes(), ty).0, 401, "{method} {path} without a session");

@@ -14,6 +14,7 @@ use qalqan_domain::Territory;
 use qalqan_domain::account::Role;
 use qalqan_domain::camera::CameraStatus;
 use qalqan_planning::camera::{Camera, CameraIndex};
+use qalqan_planning::street::{SegmentId, SegmentSet, StreetGraph};
 use qalqan_store::{CameraRecord, IncidentRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -69,12 +70,19 @@ pub fn cameras_geojson(territory: &Territory, cameras: &[CameraRecord]) -> Value
 
 /// What the working cameras cover: the share of incidents inside a view sector, overall, per
 /// district, per owner type and per camera, and the share of Gi* hot-spot cells (250 m, 90 %+
-/// after the false-discovery-rate correction) whose centre a camera sees.
-pub fn coverage_json(territory: &Territory, cameras: &[CameraRecord], records: &[IncidentRecord]) -> Value {
+/// after the false-discovery-rate correction) whose centre a camera sees, per district too. With
+/// the territory's street network: the street length inside a view sector per district, and the
+/// gaps — street segments with incidents that cameras see less than half of.
+pub fn coverage_json(
+    territory: &Territory,
+    cameras: &[CameraRecord],
+    records: &[IncidentRecord],
+    streets: Option<(&StreetGraph, &Utm)>,
+) -> Value {
     let working: Vec<&CameraRecord> = cameras.iter().filter(|c| c.camera.status == CameraStatus::Working).collect();
     let mut points: Vec<qalqan_domain::Wgs84Point> = records.iter().map(|r| r.location).collect();
     points.extend(working.iter().map(|c| c.camera.location));
-    let utm = planning_projection(territory, &points);
+    let utm = streets.map_or_else(|| planning_projection(territory, &points), |(_, u)| *u);
     let index = CameraIndex::new(working.iter().filter_map(|c| sector(&utm, c)).collect());
     let names: HashMap<i64, String> = territory.districts.iter().map(|d| (d.id.0, d.name.to_string())).collect();
     let mut by_district: HashMap<Option<i64>, (u64, u64)> = HashMap::new();
@@ -98,7 +106,13 @@ pub fn coverage_json(territory: &Territory, cameras: &[CameraRecord], records: &
         .iter()
         .map(|(d, (n, c))| json!({"district": d.and_then(|d| names.get(&d)), "incidents": n, "covered": c, "share": share(*c, *n)}))
         .collect();
-    districts.sort_by(|a, b| b["incidents"].as_u64().cmp(&a["incidents"].as_u64()));
+    for d in &territory.districts {
+        if !by_district.contains_key(&Some(d.id.0)) {
+            districts.push(json!({"district": d.name.to_string(), "incidents": 0, "covered": 0, "share": null}));
+        }
+    }
+    districts
+        .sort_by(|a, b| b["incidents"].as_u64().cmp(&a["incidents"].as_u64()).then(a["district"].as_str().cmp(&b["district"].as_str())));
     let mut owners: HashMap<&str, (u64, u64)> = HashMap::new();
     for (k, c) in working.iter().enumerate() {
         let e = owners.entry(c.camera.owner.code()).or_default();
@@ -115,6 +129,7 @@ pub fn coverage_json(territory: &Territory, cameras: &[CameraRecord], records: &
         permutations: Permutations { count: 0, seed: 1 },
         ..HotspotParams::default()
     };
+    let mut hot_by_district: HashMap<Option<i64>, (u64, u64)> = HashMap::new();
     let hot = hotspot_map(&records.iter().map(|r| r.location).collect::<Vec<_>>(), territory.boundary.as_ref(), &params).ok().map(|map| {
         let CellStatistics::GiStar { gi, q } = &map.statistics else { return json!(null) };
         let hot: Vec<usize> = (0..map.cells.len()).filter(|&k| gi_class(gi.z[k], q[k]) > 0).collect();
@@ -126,8 +141,26 @@ pub fn coverage_json(territory: &Territory, cameras: &[CameraRecord], records: &
                 !index.seeing(x, y).is_empty()
             })
             .count() as u64;
+        for &k in &hot {
+            let c = map.centre(k);
+            let (x, y) = utm.forward(c);
+            let e = hot_by_district.entry(territory.locate_district(c).map(|d| d.0)).or_default();
+            e.0 += 1;
+            e.1 += u64::from(!index.seeing(x, y).is_empty());
+        }
         json!({"cells": hot.len(), "covered": seen, "share": share(seen, hot.len() as u64), "cell_metres": 250})
     });
+    for d in &mut districts {
+        let id = territory.district_by_name(d["district"].as_str().unwrap_or("")).map(|d| d.id.0);
+        let (cells, seen) = hot_by_district.get(&id).copied().unwrap_or_default();
+        d["hot_cells"] = json!(cells);
+        d["hot_cells_covered"] = json!(seen);
+        d["hot_cells_share"] = json!(share(seen, cells));
+    }
+    let (streets_summary, gaps) = match streets {
+        Some((graph, _)) => street_coverage(territory, graph, &utm, &index, records, &mut districts),
+        None => (Value::Null, Value::Null),
+    };
     let mut cams: Vec<Value> = working
         .iter()
         .enumerate()
@@ -141,7 +174,82 @@ pub fn coverage_json(territory: &Territory, cameras: &[CameraRecord], records: &
         "owners": owner_rows,
         "hotspot_cells": hot,
         "per_camera": cams,
+        "streets": streets_summary,
+        "gaps": gaps,
     })
+}
+
+/// Largest number of gap segments drawn.
+const MAX_GAPS: usize = 2_000;
+
+/// Street length inside a view sector (overall and added to each district's row, a segment
+/// belonging to the district of its middle) and the gaps layer: segments with incidents snapped
+/// to them (within [`crate::streets::SNAP_METRES`]) that cameras see less than half of, the
+/// [`MAX_GAPS`] with the most incidents, as GeoJSON lines.
+fn street_coverage(
+    territory: &Territory,
+    graph: &StreetGraph,
+    utm: &Utm,
+    index: &CameraIndex,
+    records: &[IncidentRecord],
+    districts: &mut [Value],
+) -> (Value, Value) {
+    let points: Vec<(f64, f64)> = records.iter().map(|r| utm.forward(r.location)).collect();
+    let counts = graph.counts_per_segment(&points, SegmentSet::All, crate::streets::SNAP_METRES);
+    let mut by_district: HashMap<Option<i64>, (f64, f64)> = HashMap::new();
+    let (mut total, mut seen) = (0.0, 0.0);
+    let mut gaps: Vec<(u32, f64, f64, usize)> = Vec::new();
+    for k in 0..graph.segment_count() {
+        let id = SegmentId(k as u32);
+        let line = graph.segment_geometry(id);
+        let length = graph.segment(id).length_m;
+        let covered = index.covered_length(line).min(length);
+        let mid = line[line.len() / 2];
+        let district = territory.locate_district(utm.inverse(mid.0, mid.1)).map(|d| d.0);
+        let e = by_district.entry(district).or_default();
+        e.0 += length;
+        e.1 += covered;
+        total += length;
+        seen += covered;
+        let n = counts.counts[k];
+        if n > 0 && covered < 0.5 * length {
+            gaps.push((n, length, covered, k));
+        }
+    }
+    let share = |c: f64, of: f64| if of > 0.0 { Some((c / of * 1e4).round() / 1e4) } else { None };
+    for d in districts.iter_mut() {
+        let id = territory.district_by_name(d["district"].as_str().unwrap_or("")).map(|d| d.id.0);
+        let (len, cov) = by_district.get(&id).copied().unwrap_or_default();
+        d["street_km"] = json!((len / 10.0).round() / 100.0);
+        d["street_km_covered"] = json!((cov / 10.0).round() / 100.0);
+        d["street_share"] = json!(share(cov, len));
+    }
+    gaps.sort_by(|a, b| b.0.cmp(&a.0).then(a.3.cmp(&b.3)));
+    let gap_count = gaps.len();
+    let features: Vec<Value> = gaps
+        .iter()
+        .take(MAX_GAPS)
+        .map(|&(n, length, covered, k)| {
+            let id = SegmentId(k as u32);
+            let coords: Vec<[f64; 2]> = graph
+                .segment_geometry(id)
+                .iter()
+                .map(|&(x, y)| {
+                    let p = utm.inverse(x, y);
+                    [(p.lon() * 1e6).round() / 1e6, (p.lat() * 1e6).round() / 1e6]
+                })
+                .collect();
+            json!({
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": coords},
+                "properties": {"incidents": n, "length_m": length.round(), "covered_share": share(covered, length), "street": graph.segment_name(id)},
+            })
+        })
+        .collect();
+    (
+        json!({"km": (total / 10.0).round() / 100.0, "km_covered": (seen / 10.0).round() / 100.0, "share": share(seen, total), "gap_segments": gap_count}),
+        json!({"type": "FeatureCollection", "features": features}),
+    )
 }
 
 #[utoipa::path(get, path = "/api/v1/territories/{name}/cameras", tag = "planning", summary = "The camera register as GeoJSON view sectors", params(("name" = String, Path, description = "Territory name")), responses((status = 200, description = "One feature per camera", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
@@ -155,7 +263,14 @@ pub(crate) async fn list(
     Ok(axum::Json(cameras_geojson(&territory, &cameras)).into_response())
 }
 
-/// Query of `POST …/cameras`.
+/// 422 with the first thousand invalid rows of a register upload (nothing was written).
+pub(crate) fn rejects_response(errors: &[qalqan_ingest::RowError]) -> Response {
+    let rejects: Vec<Value> = errors.iter().take(1000).map(|e| json!({"line": e.line, "field": e.field, "reason": e.reason})).collect();
+    let body = json!({"error": format!("{} invalid row(s); nothing was imported", errors.len()), "rejects": rejects});
+    (axum::http::StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
+}
+
+/// Query of `POST …/cameras` and `POST …/posts`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UploadQuery {
@@ -184,12 +299,9 @@ pub(crate) async fn upload(
     }
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if !parsed.errors.is_empty() {
-        let rejects: Vec<Value> =
-            parsed.errors.iter().take(1000).map(|e| json!({"line": e.line, "field": e.field, "reason": e.reason})).collect();
-        let body = json!({"error": format!("{} invalid row(s); nothing was imported", parsed.errors.len()), "rejects": rejects});
-        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response());
+        return Ok(rejects_response(&parsed.errors));
     }
-    let cameras: Vec<_> = parsed.cameras.into_iter().map(|(_, c)| c).collect();
+    let cameras: Vec<_> = parsed.rows.into_iter().map(|(_, c)| c).collect();
     let done = state.store.import_cameras(territory.id, &cameras, &crate::session::actor(&session, peer)).await?;
     Ok(axum::Json(json!({"cameras": cameras.len(), "added": done.added, "updated": done.updated})).into_response())
 }
@@ -217,7 +329,8 @@ pub(crate) async fn coverage(
     let filter = crate::incident_filter(&territory, q.from.as_deref(), q.to.as_deref(), q.category.as_deref())?;
     let cameras = state.store.cameras(territory.id).await?;
     let records = state.store.incident_records(&filter).await?;
-    let value = tokio::task::spawn_blocking(move || coverage_json(&territory, &cameras, &records))
+    let streets = crate::streets::load_street_graph(&state.store, &territory).await?;
+    let value = tokio::task::spawn_blocking(move || coverage_json(&territory, &cameras, &records, streets.as_ref().map(|(g, u)| (g, u))))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(axum::Json(value).into_response())

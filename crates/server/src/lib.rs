@@ -24,6 +24,8 @@ pub mod openapi;
 mod page;
 pub mod patterns;
 pub mod placement;
+pub mod plans;
+pub mod posts;
 pub mod scope;
 pub mod session;
 pub mod setup;
@@ -189,6 +191,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/territories/{name}/forecast", get(forecast::get_forecast))
         .route("/api/v1/territories/{name}/cameras", get(cameras::list).post(cameras::upload))
         .route("/api/v1/territories/{name}/cameras/coverage", get(cameras::coverage))
+        .route("/api/v1/territories/{name}/posts", get(posts::list).post(posts::upload))
+        .route("/api/v1/territories/{name}/plans/posts", get(posts::plan))
+        .route("/api/v1/territories/{name}/plans/cameras", get(plans::camera_plan))
+        .route("/api/v1/territories/{name}/streets", get(plans::streets))
+        .route("/api/v1/territories/{name}/scenarios", get(plans::scenarios).post(plans::save_scenario))
         .route("/api/v1/territories/{name}/forecast/backtest", get(forecast::get_backtest))
         .route("/api/v1/auth/login", post(session::login))
         .route("/api/v1/auth/logout", post(session::logout))

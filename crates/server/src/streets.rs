@@ -13,6 +13,30 @@ use qalqan_planning::street::{
 use qalqan_store::IncidentRecord;
 use serde_json::{Value, json};
 
+/// Parses a kept extract again (through a private temporary file: the reader is file-based).
+pub fn read_kept_extract(source: &qalqan_store::StreetSource) -> Result<OsmExtract, crate::ApiError> {
+    let internal = |e: String| crate::ApiError::Internal(e);
+    let dir = tempfile::tempdir().map_err(|e| internal(e.to_string()))?;
+    let path = dir.path().join(&source.file_name);
+    std::fs::write(&path, &source.bytes).map_err(|e| internal(e.to_string()))?;
+    osm::read_osm_extract(&path).map_err(|e| internal(e.to_string()))
+}
+
+/// The territory's street graph and its projection, from the kept extract (none without one).
+pub async fn load_street_graph(store: &qalqan_store::Store, territory: &Territory) -> Result<Option<(StreetGraph, Utm)>, crate::ApiError> {
+    let Some(source) = store.street_source(territory.id).await? else { return Ok(None) };
+    let territory = territory.clone();
+    let built = tokio::task::spawn_blocking(move || -> Result<(StreetGraph, Utm), crate::ApiError> {
+        let extract = read_kept_extract(&source)?;
+        let utm = street_projection(&territory, &extract);
+        let graph = street_graph(&extract, &utm).map_err(|e| crate::ApiError::Internal(e.to_string()))?;
+        Ok((graph, utm))
+    })
+    .await
+    .map_err(|e| crate::ApiError::Internal(e.to_string()))??;
+    Ok(Some(built))
+}
+
 /// Incidents farther than this from any street are not given a street.
 pub const SNAP_METRES: f64 = 50.0;
 

@@ -29,7 +29,9 @@ use chrono_tz::Tz;
 use geo_types::MultiPolygon;
 use qalqan_domain::account::{Login, Role};
 use qalqan_domain::audit::{Actor, AuditEntry, ChainBreak, NewAuditEntry, verify_chain};
+use qalqan_domain::beat::NewBeat;
 use qalqan_domain::camera::NewCamera;
+use qalqan_domain::post::NewPost;
 use qalqan_domain::{
     BatchId, DistrictId, DistrictName, DistrictRef, ImportBatch, NewIncident, OffenceCategory, Sha256Hex, Territory, TerritoryId,
     TerritoryName,
@@ -286,11 +288,85 @@ pub struct CameraRecord {
     pub camera: NewCamera,
 }
 
-/// What a camera import did.
+/// What a register import (cameras, posts) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CameraImport {
+pub struct RegisterImport {
     pub added: u64,
     pub updated: u64,
+}
+
+/// What a camera import did.
+pub type CameraImport = RegisterImport;
+
+/// A stored police post or mobile point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostRecord {
+    pub id: i64,
+    pub post: NewPost,
+}
+
+pub(crate) type PostRow = (i64, String, String, String, f64, f64, String, Option<String>, i32, String);
+
+pub(crate) const POSTS_SQL: &str = "SELECT id, external_id, name, kind, lat, lon, schedule, vehicle, officers, status FROM police_posts";
+
+fn post_from_row((id, external_id, name, kind, lat, lon, schedule, vehicle, officers, status): PostRow) -> Result<PostRecord, StoreError> {
+    let corrupt = |e: qalqan_domain::DomainError| StoreError::Corrupt { what: "post", reason: e.to_string() };
+    let post = NewPost::new(
+        &external_id,
+        &name,
+        kind.parse().map_err(corrupt)?,
+        qalqan_domain::Wgs84Point::new(lat, lon).map_err(corrupt)?,
+        schedule.parse().map_err(corrupt)?,
+        vehicle.as_deref(),
+        u32::try_from(officers).unwrap_or(0),
+        status.parse().map_err(corrupt)?,
+    )
+    .map_err(corrupt)?;
+    Ok(PostRecord { id, post })
+}
+
+/// A stored beat.
+#[derive(Debug, Clone)]
+pub struct BeatRecord {
+    pub id: i64,
+    pub beat: NewBeat,
+}
+
+pub(crate) type BeatRow = (i64, String, Option<String>, String);
+
+fn beat_from_row((id, name, inspector, boundary): BeatRow) -> Result<BeatRecord, StoreError> {
+    let corrupt = |e: qalqan_domain::DomainError| StoreError::Corrupt { what: "beat", reason: e.to_string() };
+    let area = qalqan_domain::Area::new(geometry::from_geojson(&boundary)?).map_err(corrupt)?;
+    Ok(BeatRecord { id, beat: NewBeat::new(&name, inspector.as_deref(), area).map_err(corrupt)? })
+}
+
+/// A plan to keep: what was asked (`params`) and what the optimiser answered (`result`), both JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewScenario {
+    /// What was planned: `cameras`, `posts`, `mobile`, `beats`.
+    pub kind: String,
+    pub name: String,
+    pub params: serde_json::Value,
+    pub result: serde_json::Value,
+}
+
+/// A saved plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub params: serde_json::Value,
+    pub result: serde_json::Value,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub(crate) type ScenarioRow = (i64, String, String, String, String, String, DateTime<Utc>);
+
+fn scenario_from_row((id, kind, name, params, result, created_by, created_at): ScenarioRow) -> Result<Scenario, StoreError> {
+    let json = |t: &str| serde_json::from_str(t).map_err(|e| StoreError::Corrupt { what: "scenario", reason: e.to_string() });
+    Ok(Scenario { id, kind, name, params: json(&params)?, result: json(&result)?, created_by, created_at })
 }
 
 pub(crate) type CameraRow = (i64, String, f64, f64, f64, f64, f64, String, String, i32, String);
@@ -611,6 +687,75 @@ impl Store {
     pub async fn cameras(&self, territory: TerritoryId) -> Result<Vec<CameraRecord>, StoreError> {
         let rows: Vec<CameraRow> = dispatch!(self, cameras(territory.0))?;
         rows.into_iter().map(camera_from_row).collect()
+    }
+
+    /// Adds or updates posts and mobile points of a territory by their identifier, all in one
+    /// transaction with one audit entry.
+    pub async fn import_posts(&self, territory: TerritoryId, posts: &[NewPost], actor: &Actor) -> Result<RegisterImport, StoreError> {
+        let audit = NewAuditEntry {
+            actor: actor.clone(),
+            action: "post.import".into(),
+            object: format!("territory:{}", territory.0),
+            detail: serde_json::json!({"posts": posts.len()}).to_string(),
+            purpose: None,
+        };
+        dispatch!(self, import_posts(territory.0, posts, &audit))
+    }
+
+    /// A territory's posts and mobile points, by identifier.
+    pub async fn posts(&self, territory: TerritoryId) -> Result<Vec<PostRecord>, StoreError> {
+        let rows: Vec<PostRow> = dispatch!(self, posts(territory.0))?;
+        rows.into_iter().map(post_from_row).collect()
+    }
+
+    /// Replaces a territory's beat map with `beats` (names unique), in one transaction with one
+    /// audit entry; returns how many beats the old map had.
+    pub async fn replace_beats(&self, territory: TerritoryId, beats: &[NewBeat], actor: &Actor) -> Result<u64, StoreError> {
+        let mut names = std::collections::HashSet::new();
+        for b in beats {
+            if !names.insert(b.name.as_str()) {
+                return Err(StoreError::Conflict { what: "beat", key: b.name.clone() });
+            }
+        }
+        let rows: Vec<(String, Option<String>, String)> =
+            beats.iter().map(|b| (b.name.clone(), b.inspector.clone(), geometry::to_geojson(b.boundary.shape()))).collect();
+        let audit = NewAuditEntry {
+            actor: actor.clone(),
+            action: "beat.replace".into(),
+            object: format!("territory:{}", territory.0),
+            detail: serde_json::json!({"beats": beats.len()}).to_string(),
+            purpose: None,
+        };
+        dispatch!(self, replace_beats(territory.0, &rows, &audit))
+    }
+
+    /// A territory's beats, by name.
+    pub async fn beats(&self, territory: TerritoryId) -> Result<Vec<BeatRecord>, StoreError> {
+        let rows: Vec<BeatRow> = dispatch!(self, beats(territory.0))?;
+        rows.into_iter().map(beat_from_row).collect()
+    }
+
+    /// Saves a plan as a scenario (audited); returns its id.
+    pub async fn save_scenario(&self, territory: TerritoryId, scenario: &NewScenario, actor: &Actor) -> Result<i64, StoreError> {
+        let name = scenario.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(StoreError::Corrupt { what: "scenario name", reason: "must be 1-200 characters".into() });
+        }
+        let audit = NewAuditEntry {
+            actor: actor.clone(),
+            action: "scenario.save".into(),
+            object: format!("territory:{}", territory.0),
+            detail: serde_json::json!({"kind": scenario.kind, "name": name}).to_string(),
+            purpose: None,
+        };
+        let row = (scenario.kind.clone(), name.to_owned(), scenario.params.to_string(), scenario.result.to_string(), actor.name.clone());
+        dispatch!(self, save_scenario(territory.0, &row, &audit))
+    }
+
+    /// A territory's saved scenarios, newest first.
+    pub async fn scenarios(&self, territory: TerritoryId) -> Result<Vec<Scenario>, StoreError> {
+        let rows: Vec<ScenarioRow> = dispatch!(self, scenarios(territory.0))?;
+        rows.into_iter().map(scenario_from_row).collect()
     }
 
     /// Agencies with their number of accounts, by name.

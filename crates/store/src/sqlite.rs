@@ -792,3 +792,123 @@ pub(crate) async fn street_source(pool: &SqlitePool, territory: i64) -> Result<O
             .await?;
     Ok(row.map(|(file_name, sha256, bytes, summary)| crate::StreetSource { file_name, sha256, bytes, summary }))
 }
+
+pub(crate) async fn import_posts(
+    pool: &SqlitePool,
+    territory: i64,
+    posts: &[qalqan_domain::post::NewPost],
+    audit: &NewAuditEntry,
+) -> Result<crate::RegisterImport, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut result = crate::RegisterImport { added: 0, updated: 0 };
+    for p in posts {
+        let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM police_posts WHERE territory_id = ? AND external_id = ?")
+            .bind(territory)
+            .bind(&p.external_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            result.updated += 1;
+        } else {
+            result.added += 1;
+        }
+        sqlx::query(
+            "INSERT INTO police_posts (territory_id, external_id, name, kind, lat, lon, schedule, vehicle, officers, status, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (territory_id, external_id) DO UPDATE SET name = excluded.name, kind = excluded.kind, lat = excluded.lat, \
+             lon = excluded.lon, schedule = excluded.schedule, vehicle = excluded.vehicle, officers = excluded.officers, \
+             status = excluded.status, updated_at = excluded.updated_at",
+        )
+        .bind(territory)
+        .bind(&p.external_id)
+        .bind(&p.name)
+        .bind(p.kind.code())
+        .bind(p.location.lat())
+        .bind(p.location.lon())
+        .bind(p.schedule.to_string())
+        .bind(p.vehicle.as_deref())
+        .bind(p.officers as i32)
+        .bind(p.status.code())
+        .bind(Utc::now().timestamp())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut audit = audit.clone();
+    audit.detail = serde_json::json!({"posts": posts.len(), "added": result.added, "updated": result.updated}).to_string();
+    append_audit(&mut tx, &audit).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+pub(crate) async fn posts(pool: &SqlitePool, territory: i64) -> Result<Vec<crate::PostRow>, StoreError> {
+    let sql = format!("{} WHERE territory_id = ? ORDER BY external_id", crate::POSTS_SQL);
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(territory).fetch_all(pool).await?)
+}
+
+pub(crate) async fn replace_beats(
+    pool: &SqlitePool,
+    territory: i64,
+    beats: &[(String, Option<String>, String)],
+    audit: &NewAuditEntry,
+) -> Result<u64, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let old = sqlx::query("DELETE FROM beats WHERE territory_id = ?").bind(territory).execute(&mut *tx).await?.rows_affected();
+    for (name, inspector, boundary) in beats {
+        sqlx::query("INSERT INTO beats (territory_id, name, inspector, boundary, updated_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(territory)
+            .bind(name)
+            .bind(inspector.as_deref())
+            .bind(boundary)
+            .bind(Utc::now().timestamp())
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut audit = audit.clone();
+    audit.detail = serde_json::json!({"beats": beats.len(), "replaced": old}).to_string();
+    append_audit(&mut tx, &audit).await?;
+    tx.commit().await?;
+    Ok(old)
+}
+
+pub(crate) async fn beats(pool: &SqlitePool, territory: i64) -> Result<Vec<crate::BeatRow>, StoreError> {
+    Ok(sqlx::query_as("SELECT id, name, inspector, boundary FROM beats WHERE territory_id = ? ORDER BY name")
+        .bind(territory)
+        .fetch_all(pool)
+        .await?)
+}
+
+pub(crate) async fn save_scenario(
+    pool: &SqlitePool,
+    territory: i64,
+    (kind, name, params, result, by): &(String, String, String, String, String),
+    audit: &NewAuditEntry,
+) -> Result<i64, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO plan_scenarios (territory_id, kind, name, params, result, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(territory)
+    .bind(kind)
+    .bind(name)
+    .bind(params)
+    .bind(result)
+    .bind(by)
+    .bind(Utc::now().timestamp())
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut audit = audit.clone();
+    audit.object = format!("scenario:{id}");
+    append_audit(&mut tx, &audit).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub(crate) async fn scenarios(pool: &SqlitePool, territory: i64) -> Result<Vec<crate::ScenarioRow>, StoreError> {
+    let rows: Vec<(i64, String, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, kind, name, params, result, created_by, created_at FROM plan_scenarios WHERE territory_id = ? ORDER BY id DESC",
+    )
+    .bind(territory)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(a, b, c, d, e, f, at)| (a, b, c, d, e, f, DateTime::from_timestamp(at, 0).unwrap_or_default())).collect())
+}

@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 7);
+    assert_eq!(again.current, 8);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -554,6 +554,66 @@ async fn cameras_are_added_then_updated_by_identifier_with_one_audit_entry_per_i
     assert!(imports[1].detail.contains(r#""added":1"#) && imports[1].detail.contains(r#""updated":1"#), "{}", imports[1].detail);
 }
 on_both!(cameras_are_added_then_updated_by_identifier_with_one_audit_entry_per_import);
+
+async fn posts_beats_and_scenarios_round_trip_and_are_audited(store: Store) {
+    use geo_types::polygon;
+    use qalqan_domain::Area;
+    use qalqan_domain::beat::NewBeat;
+    use qalqan_domain::post::{NewPost, PostKind, PostStatus};
+    use qalqan_store::NewScenario;
+    let t = astana(&store).await;
+    let at = Wgs84Point::new(51.1, 71.4).unwrap();
+    let post = NewPost::new("P1", "Vokzal", PostKind::Stationary, at, "08:00-20:00".parse().unwrap(), None, 3, PostStatus::Active).unwrap();
+    let mobile =
+        NewPost::new("M1", "", PostKind::Mobile, at, "20:00-08:00".parse().unwrap(), Some("123AB01"), 2, PostStatus::Active).unwrap();
+    let first = store.import_posts(t.id, &[post.clone(), mobile.clone()], &actor()).await.unwrap();
+    assert_eq!((first.added, first.updated), (2, 0));
+    let moved = NewPost { officers: 4, ..post.clone() };
+    assert_eq!(store.import_posts(t.id, std::slice::from_ref(&moved), &actor()).await.unwrap().updated, 1);
+    let stored = store.posts(t.id).await.unwrap();
+    assert_eq!(stored.iter().map(|p| p.post.clone()).collect::<Vec<_>>(), [mobile, moved]);
+
+    let square = |x: f64, y: f64| {
+        Area::new(geo_types::MultiPolygon(vec![
+            polygon![(x: x, y: y), (x: x + 0.01, y: y), (x: x + 0.01, y: y + 0.01), (x: x, y: y + 0.01)],
+        ]))
+        .unwrap()
+    };
+    let beats = [
+        NewBeat::new("Beat 2", None, square(71.41, 51.1)).unwrap(),
+        NewBeat::new("Beat 1", Some("Kairat S."), square(71.4, 51.1)).unwrap(),
+    ];
+    assert_eq!(store.replace_beats(t.id, &beats, &actor()).await.unwrap(), 0);
+    assert_eq!(store.replace_beats(t.id, &beats[1..], &actor()).await.unwrap(), 2);
+    let stored = store.beats(t.id).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!((stored[0].beat.name.as_str(), stored[0].beat.inspector.as_deref()), ("Beat 1", Some("Kairat S.")));
+    assert!(stored[0].beat.boundary.contains(Wgs84Point::new(51.105, 71.405).unwrap()));
+    let twice = [beats[1].clone(), beats[1].clone()];
+    assert!(store.replace_beats(t.id, &twice, &actor()).await.is_err());
+    assert_eq!(store.beats(t.id).await.unwrap().len(), 1, "a refused map leaves the old one");
+
+    let scenario = |name: &str| NewScenario {
+        kind: "cameras".into(),
+        name: name.into(),
+        params: serde_json::json!({"k": 10}),
+        result: serde_json::json!({"covered": 0.25}),
+    };
+    let a = store.save_scenario(t.id, &scenario("Ten cameras"), &actor()).await.unwrap();
+    let b = store.save_scenario(t.id, &scenario("Again"), &actor()).await.unwrap();
+    assert!(store.save_scenario(t.id, &scenario("  "), &actor()).await.is_err());
+    let saved = store.scenarios(t.id).await.unwrap();
+    assert_eq!(saved.iter().map(|s| s.id).collect::<Vec<_>>(), [b, a]);
+    assert_eq!(
+        (saved[1].name.as_str(), &saved[1].params, saved[1].created_by.as_str()),
+        ("Ten cameras", &serde_json::json!({"k": 10}), actor().name.as_str())
+    );
+    let audit = store.audit_entries(0, 1000).await.unwrap();
+    let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
+    assert_eq!((count("post.import"), count("beat.replace"), count("scenario.save")), (2, 2, 2));
+    assert!(store.verify_audit().await.unwrap().1.is_ok());
+}
+on_both!(posts_beats_and_scenarios_round_trip_and_are_audited);
 
 async fn a_street_source_replaces_the_previous_one_and_is_audited(store: Store) {
     use qalqan_store::StreetSource;
