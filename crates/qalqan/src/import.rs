@@ -113,39 +113,8 @@ pub async fn run(store: &Store, cmd: ImportCommand, actor: &Actor) -> anyhow::Re
             Ok(())
         }
         ImportCommand::Osm { file, territory } => {
-            use sha2::Digest as _;
             let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
-            let started = std::time::Instant::now();
-            let extract = qalqan_ingest::osm::read_osm_extract(&file)?;
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
-            let s = &extract.summary;
-            let summary = serde_json::json!({
-                "nodes": extract.nodes.len(), "ways": extract.ways.len(), "places": extract.pois.len(),
-                "missing_node_refs": s.missing_node_refs, "pieces_dropped": s.pieces_dropped, "places_dropped": s.pois_dropped,
-            });
-            let graph = qalqan_server::streets::street_graph(&extract, &qalqan_server::streets::street_projection(&territory, &extract))?;
-            let source = qalqan_store::StreetSource {
-                file_name: file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned()),
-                sha256: qalqan_domain::Sha256Hex::from_digest(&digest).as_str().to_owned(),
-                bytes,
-                summary: summary.to_string(),
-            };
-            store.set_street_source(territory.id, &source, actor).await?;
-            let km: f64 = graph.segments().iter().map(|s| s.length_m).sum::<f64>() / 1000.0;
-            println!(
-                "{}: {} routable ways, {} street segments ({km:.1} km), {} places of interest for {} ({:.2} s)",
-                file.display(),
-                extract.ways.len(),
-                graph.segment_count(),
-                extract.pois.len(),
-                territory.name,
-                started.elapsed().as_secs_f64()
-            );
-            if s.missing_node_refs > 0 {
-                println!("note: {} node references point outside the extract (ways cut at its edge)", s.missing_node_refs);
-            }
-            Ok(())
+            import_osm(store, &territory, &file, actor).await
         }
         ImportCommand::Cameras { file, territory } => {
             let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
@@ -186,42 +155,52 @@ pub async fn run(store: &Store, cmd: ImportCommand, actor: &Actor) -> anyhow::Re
         }
         ImportCommand::Beats { file, territory, name_property, inspector_property } => {
             let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
-            let features = qalqan_ingest::boundaries::read_polygons(&file)?;
-            let mut beats = Vec::new();
-            let mut errors = Vec::new();
-            for (k, f) in features.iter().enumerate() {
-                let line = k as u64 + 1;
-                let err = |field: &str, reason: String| qalqan_ingest::RowError {
-                    file: file.display().to_string(),
-                    line,
-                    field: field.into(),
-                    reason,
-                    record: String::new(),
-                };
-                let Some(name) = f.property(&name_property) else {
-                    errors.push(err(&name_property, "is empty".into()));
-                    continue;
-                };
-                let beat = qalqan_domain::Area::new(f.shape.clone()).map_err(|e| err("geometry", e.to_string())).and_then(|area| {
-                    qalqan_domain::beat::NewBeat::new(&name, f.property(&inspector_property).as_deref(), area)
-                        .map_err(|e| err(&name_property, e.to_string()))
-                });
-                match beat {
-                    Ok(b) if beats.iter().any(|o: &qalqan_domain::beat::NewBeat| o.name == b.name) => {
-                        errors.push(err(&name_property, format!("'{}' names two beats", b.name)))
-                    }
-                    Ok(b) => beats.push(b),
-                    Err(e) => errors.push(e),
-                }
-            }
-            if !errors.is_empty() {
-                return refuse_register(&file, &errors);
-            }
+            let beats = match qalqan_server::beats::parse_beats(&file.display().to_string(), &file, &name_property, &inspector_property) {
+                Ok(b) => b,
+                Err(errors) => return refuse_register(&file, &errors),
+            };
             let replaced = store.replace_beats(territory.id, &beats, actor).await?;
             println!("{}: {} beats for {} (replacing {replaced})", file.display(), beats.len(), territory.name);
             Ok(())
         }
     }
+}
+
+/// Keeps an OpenStreetMap extract as the territory's street network (after reading it whole:
+/// a file that does not parse changes nothing) and says what it holds.
+pub async fn import_osm(store: &Store, territory: &Territory, file: &Path, actor: &Actor) -> anyhow::Result<()> {
+    use sha2::Digest as _;
+    let started = std::time::Instant::now();
+    let extract = qalqan_ingest::osm::read_osm_extract(file)?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+    let s = &extract.summary;
+    let summary = serde_json::json!({
+        "nodes": extract.nodes.len(), "ways": extract.ways.len(), "places": extract.pois.len(),
+        "missing_node_refs": s.missing_node_refs, "pieces_dropped": s.pieces_dropped, "places_dropped": s.pois_dropped,
+    });
+    let graph = qalqan_server::streets::street_graph(&extract, &qalqan_server::streets::street_projection(territory, &extract))?;
+    let source = qalqan_store::StreetSource {
+        file_name: file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        sha256: qalqan_domain::Sha256Hex::from_digest(&digest).as_str().to_owned(),
+        bytes,
+        summary: summary.to_string(),
+    };
+    store.set_street_source(territory.id, &source, actor).await?;
+    let km: f64 = graph.segments().iter().map(|s| s.length_m).sum::<f64>() / 1000.0;
+    println!(
+        "{}: {} routable ways, {} street segments ({km:.1} km), {} places of interest for {} ({:.2} s)",
+        file.display(),
+        extract.ways.len(),
+        graph.segment_count(),
+        extract.pois.len(),
+        territory.name,
+        started.elapsed().as_secs_f64()
+    );
+    if s.missing_node_refs > 0 {
+        println!("note: {} node references point outside the extract (ways cut at its edge)", s.missing_node_refs);
+    }
+    Ok(())
 }
 
 /// Reads and validates a file without touching the database.

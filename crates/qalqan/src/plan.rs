@@ -61,6 +61,38 @@ pub enum PlanCommand {
         #[arg(long, value_enum, default_value_t = TableFormat::Table)]
         format: TableFormat,
     },
+    /// The district inspectors' beats: each beat's workload now, and a redistricting proposal
+    /// for n inspectors (balanced within the tolerance, contiguous, compact) with the imbalance
+    /// before and after.
+    Beats {
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Inspectors (beats) in the proposal.
+        #[arg(long, default_value_t = 6)]
+        n: usize,
+        /// Cell side of the proposal, metres.
+        #[arg(long, default_value_t = 250.0)]
+        cell: f64,
+        /// Allowed deviation from the mean workload.
+        #[arg(long, default_value_t = 0.10)]
+        tolerance: f64,
+        /// Workload weight of an incident.
+        #[arg(long, default_value_t = 1.0)]
+        w_incident: f64,
+        /// Workload weight of a place of interest.
+        #[arg(long, default_value_t = 0.0)]
+        w_facility: f64,
+        /// Workload weight of a kilometre of street.
+        #[arg(long, default_value_t = 0.0)]
+        w_street_km: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write the proposed beats here as GeoJSON (importable with `qalqan import beats`).
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+    },
     /// The street network (from `qalqan import osm`): length by class, connectivity, candidate
     /// intersections, places of interest, and the streets with the most incidents.
     Streets {
@@ -324,6 +356,55 @@ pub async fn run(store: &Store, cmd: PlanCommand) -> anyhow::Result<()> {
             };
             crate::print_stdout(&out)
         }
+        PlanCommand::Beats { filter, n, cell, tolerance, w_incident, w_facility, w_street_km, seed, output, format } => {
+            use qalqan_server::beats::{BeatPlanParams, WorkloadWeights};
+            let (territory, f) = filter.resolve(store).await?;
+            let weights = WorkloadWeights { incident: w_incident, facility: w_facility, street_km: w_street_km };
+            let params = BeatPlanParams { inspectors: n, cell_m: cell, weights, tolerance, seed };
+            let beats = store.beats(territory.id).await?;
+            let posts = store.posts(territory.id).await?;
+            let records = store.incident_records(&f).await?;
+            let streets = qalqan_server::streets::load_streets(store, &territory).await?;
+            let name = territory.name.to_string();
+            let (current, v) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let current = qalqan_server::beats::beats_json(&beats, &records, streets.as_ref(), &posts, &weights);
+                let v = qalqan_server::beats::beat_plan(&territory, &beats, &records, streets.as_ref(), &params)?;
+                Ok((current, v))
+            })
+            .await??;
+            if let Some(path) = &output {
+                let mut fc = v["beats"].clone();
+                for (k, f) in fc["features"].as_array_mut().into_iter().flatten().enumerate() {
+                    let label = f["properties"]["name"].as_str().map_or_else(|| format!("Beat {}", k + 1), str::to_owned);
+                    f["properties"]["name"] = serde_json::json!(label);
+                }
+                std::fs::write(path, serde_json::to_string(&fc)?)?;
+            }
+            let out = match format {
+                TableFormat::Json => serde_json::to_string_pretty(&serde_json::json!({"current": current, "proposal": v}))? + "\n",
+                TableFormat::Csv => {
+                    let mut out = String::from("beat,workload,incidents,facilities,street_km,cells,compactness,contiguous\n");
+                    for b in v["beats"]["features"].as_array().into_iter().flatten() {
+                        let p = &b["properties"];
+                        let _ = writeln!(
+                            out,
+                            "{},{},{},{},{},{},{},{}",
+                            p["beat"],
+                            p["workload"],
+                            p["incidents"],
+                            p["facilities"],
+                            p["street_km"],
+                            p["cells"],
+                            p["compactness"],
+                            p["contiguous"]
+                        );
+                    }
+                    out
+                }
+                TableFormat::Table => beats_table(&name, &filter.describe(), &current, &v),
+            };
+            crate::print_stdout(&out)
+        }
         PlanCommand::CameraCoverage { filter, format } => {
             let (territory, f) = filter.resolve(store).await?;
             let cameras = store.cameras(territory.id).await?;
@@ -401,7 +482,7 @@ pub async fn run(store: &Store, cmd: PlanCommand) -> anyhow::Result<()> {
                             d["incidents"],
                             d["covered"],
                             pct(&d["share"]),
-                            d["hot_cells"],
+                            d["hot_cells"].to_string(),
                             pct(&d["hot_cells_share"]),
                             pct(&d["street_share"])
                         );
@@ -491,6 +572,74 @@ fn posts_table(name: &str, period: &str, v: &serde_json::Value) -> String {
                 }
             }
         }
+    }
+    out
+}
+
+/// The beats as text: the registered ones with their workload, then the proposal.
+fn beats_table(name: &str, period: &str, current: &serde_json::Value, v: &serde_json::Value) -> String {
+    let num = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+    let imbalance = |s: &serde_json::Value| {
+        if s.is_null() {
+            return "—".to_owned();
+        }
+        format!(
+            "max/mean {:.2}, coefficient of variation {:.2}, (max − min)/mean {:.2}",
+            num(&s["max_to_mean"]),
+            num(&s["coefficient_of_variation"]),
+            num(&s["range_to_mean"])
+        )
+    };
+    let mut out = String::new();
+    let beats = current["features"].as_array().map_or(0, Vec::len);
+    let _ = writeln!(out, "{name} ({period}): {beats} registered beats");
+    if beats > 0 {
+        let _ = writeln!(
+            out,
+            "{:<24} {:<20} {:>9} {:>10} {:>9} {:>6} {:>9}",
+            "beat", "inspector", "incidents", "facilities", "street km", "posts", "workload"
+        );
+        for f in current["features"].as_array().into_iter().flatten() {
+            let p = &f["properties"];
+            let _ = writeln!(
+                out,
+                "{:<24} {:<20} {:>9} {:>10} {:>9} {:>6} {:>9}",
+                p["name"].as_str().unwrap_or(""),
+                p["inspector"].as_str().unwrap_or("(vacant)"),
+                p["incidents"].to_string(),
+                p["facilities"].to_string(),
+                p["street_km"].to_string(),
+                p["posts"].to_string(),
+                p["workload"].to_string()
+            );
+        }
+        let _ = writeln!(out, "imbalance now: {}", imbalance(&current["summary"]));
+    }
+    let _ = writeln!(
+        out,
+        "\nproposal for {} inspectors ({} cells of {} m, from {}; tolerance ±{:.0} %): {:.3} s",
+        v["inspectors"],
+        v["units"],
+        v["cell_m"],
+        v["started_from"].as_str().unwrap_or(""),
+        num(&v["tolerance"]) * 100.0,
+        num(&v["seconds"])
+    );
+    let _ = writeln!(out, "  before (on cells): {}", imbalance(&v["before"]));
+    let _ = writeln!(out, "  after:             {}", imbalance(&v["after"]));
+    let _ = writeln!(out, "{:>5} {:>9} {:>9} {:>6} {:>12} {:>10}", "beat", "workload", "incidents", "cells", "compactness", "contiguous");
+    for f in v["beats"]["features"].as_array().into_iter().flatten() {
+        let p = &f["properties"];
+        let _ = writeln!(
+            out,
+            "{:>5} {:>9} {:>9} {:>6} {:>12} {:>10}",
+            p["beat"].to_string(),
+            p["workload"].to_string(),
+            p["incidents"].to_string(),
+            p["cells"].to_string(),
+            p["compactness"].to_string(),
+            p["contiguous"].to_string()
+        );
     }
     out
 }

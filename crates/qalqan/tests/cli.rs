@@ -474,7 +474,7 @@ fn http_get(addr: &str, path: &str) -> (u16, String) {
 }
 
 #[test]
-fn demo_loads_toronto_and_astana_and_serves_the_page() {
+fn demo_loads_toronto_astana_and_helsinki_and_serves_the_page() {
     let env = Env::new(Backend::Sqlite).unwrap();
     let mut child = env
         .cmd()
@@ -528,9 +528,18 @@ fn demo_loads_toronto_and_astana_and_serves_the_page() {
     let (status, _, body) = get("/api/v1/territories");
     assert_eq!(status, 200);
     let list: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list.as_array().unwrap().len(), 3);
     assert_eq!(list[0]["name"], "Astana");
     assert_eq!(list[0]["has_boundary"], true);
+    assert_eq!(list[1]["name"], "Helsinki");
+    // Helsinki: its streets, generated incidents, posts and cameras for the planning tools.
+    let (status, _, body) = get("/api/v1/territories/Helsinki/stats");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["total"], 4000);
+    let (_, _, body) = get("/api/v1/territories/Helsinki/streets");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["segments"], 4786);
+    let (_, _, body) = get("/api/v1/territories/Helsinki/posts");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["features"].as_array().unwrap().len(), 5);
     let (status, _, body) = get("/api/v1/territories/Toronto/stats?from=2020-01-01&to=2020-12-31&category=robbery");
     assert_eq!(status, 200, "{body}");
     let s: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -964,6 +973,25 @@ fn posts_are_planned_over_the_street_network_per_shift_and_saved_as_scenarios() 
     assert!((coverage["streets"]["km"].as_f64().unwrap() - 101.3).abs() < 0.1, "{}", coverage["streets"]);
     assert_eq!(coverage["streets"]["gap_segments"], 2, "no cameras: both streets with incidents are gaps");
     assert_eq!(coverage["gaps"]["features"].as_array().unwrap().len(), 2);
+    // Beats: a proposal for three inspectors, kept as the beat map, then its workloads over HTTP.
+    let proposal = env.write("beats.geojson", b"");
+    let table = env.ok(&["plan", "beats", "--territory", "Helsinki", "--n", "3", "--cell", "100", "--output", &proposal]);
+    assert!(table.contains("proposal for 3 inspectors") && table.contains("from scratch"), "{table}");
+    env.ok(&["import", "beats", &proposal, "--territory", "Helsinki"]);
+    let beats = get("/api/v1/territories/Helsinki/beats");
+    let features = beats["features"].as_array().unwrap();
+    assert_eq!(features.len(), 3);
+    let total: f64 = features.iter().map(|f| f["properties"]["incidents"].as_f64().unwrap()).sum();
+    assert_eq!(total + beats["incidents_outside_beats"].as_f64().unwrap(), 9.0, "every incident is in one beat or outside");
+    let again = get("/api/v1/territories/Helsinki/plans/beats?n=4&cell=100&w_street_km=1");
+    assert_eq!(again["started_from"], "current beats");
+    assert!(again["before"].is_object() && again["after"]["all_contiguous"] == true, "{}", again["after"]);
+    assert!(again["after"]["max_to_mean"].as_f64().unwrap() <= 1.1 + 1e-9, "{}", again["after"]);
+    assert_eq!(again["beats"]["features"].as_array().unwrap().len(), 4);
+    let bad = env.write("bad.geojson", br#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"A"},"geometry":{"type":"Polygon","coordinates":[[[24.9,60.1],[25.0,60.1],[25.0,60.2],[24.9,60.1]]]}},{"type":"Feature","properties":{"name":"A"},"geometry":{"type":"Polygon","coordinates":[[[24.9,60.1],[25.0,60.1],[25.0,60.2],[24.9,60.1]]]}}]}"#);
+    let out = env.run(&["import", "beats", &bad, "--territory", "Helsinki"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("line 2: name: 'A' names two beats"));
+    assert_eq!(get("/api/v1/territories/Helsinki/beats")["features"].as_array().unwrap().len(), 3, "a refused map changes nothing");
     server.kill().unwrap();
     server.wait().unwrap();
     assert!(env.ok(&["audit", "list"]).contains("scenario.save"));
@@ -1406,7 +1434,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 28] = [
+    let requests: [(&str, &str, &str, Option<&str>); 31] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1435,34 +1463,38 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("GET", "/api/v1/territories/Astana/streets", "", None),
         ("GET", "/api/v1/territories/Astana/scenarios", "", None),
         ("POST", "/api/v1/territories/Astana/scenarios", r#"{"kind":"nothing","name":"x"}"#, Some("application/json")),
+        ("GET", "/api/v1/territories/Astana/beats", "", None),
+        ("POST", "/api/v1/territories/Astana/beats", "not geojson", Some("application/geo+json")),
+        ("GET", "/api/v1/territories/Astana/plans/beats?n=2&cell=2000", "", None),
     ];
-    let more: [[u16; 28]; 6] = [
+    let more: [[u16; 31]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
         // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400),
-        // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400)
+        // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400),
+        // beats, beat upload (not GeoJSON: 422), beat proposal
         [
             200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400,
+            200, 200, 400, 200, 422, 200,
         ], // administrator
         [
             200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400,
+            200, 200, 400, 200, 422, 200,
         ], // analyst with Astana
         [
             200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
-            404, 404, 404,
+            404, 404, 404, 404, 404, 404,
         ], // commander without scope
         [
             200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,
-            403, 403, 403,
+            403, 403, 403, 403, 403, 403,
         ], // inspector of Saryarka
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403,
+            200, 200, 403, 200, 403, 200,
         ], // agency executor
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403,
+            200, 200, 403, 200, 403, 200,
         ], // viewer
     ];
     for (method, path, body, ty) in requests {

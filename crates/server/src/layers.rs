@@ -19,7 +19,7 @@ use crate::scope::{Access, territory_access};
 use crate::session::CurrentSession;
 use crate::{ApiError, AppState, ErrorBody};
 
-fn multipolygon(shape: &MultiPolygon<f64>) -> Value {
+pub(crate) fn multipolygon(shape: &MultiPolygon<f64>) -> Value {
     let ring = |r: &geo_types::LineString<f64>| r.0.iter().map(|c| [round7(c.x), round7(c.y)]).collect::<Vec<_>>();
     let coords: Vec<Vec<Vec<[f64; 2]>>> =
         shape.0.iter().map(|p| std::iter::once(ring(p.exterior())).chain(p.interiors().iter().map(ring)).collect()).collect();

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod beats;
 pub mod cache;
 pub mod cameras;
 pub mod catalog;
@@ -195,6 +196,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/territories/{name}/plans/posts", get(posts::plan))
         .route("/api/v1/territories/{name}/plans/cameras", get(plans::camera_plan))
         .route("/api/v1/territories/{name}/streets", get(plans::streets))
+        .route("/api/v1/territories/{name}/beats", get(beats::list).post(beats::upload))
+        .route("/api/v1/territories/{name}/plans/beats", get(beats::plan))
         .route("/api/v1/territories/{name}/scenarios", get(plans::scenarios).post(plans::save_scenario))
         .route("/api/v1/territories/{name}/forecast/backtest", get(forecast::get_backtest))
         .route("/api/v1/auth/login", post(session::login))

@@ -9,7 +9,9 @@ use axum::response::IntoResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
-use crate::{admin, cameras, dto, forecast, hotspots, imports, incidents, layers, near_repeat, patterns, plans, posts, session, setup};
+use crate::{
+    admin, beats, cameras, dto, forecast, hotspots, imports, incidents, layers, near_repeat, patterns, plans, posts, session, setup,
+};
 
 struct Security;
 
@@ -38,7 +40,7 @@ impl utoipa::Modify for Security {
     security(("session" = [])),
     paths(
         crate::health, crate::ready, crate::territories, crate::stats,
-        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places, near_repeat::get_near_repeat, forecast::get_forecast, forecast::get_backtest, cameras::list, cameras::upload, cameras::coverage, posts::list, posts::upload, posts::plan, plans::camera_plan, plans::streets, plans::scenarios, plans::save_scenario,
+        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places, near_repeat::get_near_repeat, forecast::get_forecast, forecast::get_backtest, cameras::list, cameras::upload, cameras::coverage, posts::list, posts::upload, posts::plan, plans::camera_plan, plans::streets, plans::scenarios, plans::save_scenario, beats::list, beats::upload, beats::plan,
         layers::boundaries, layers::points, layers::categories,
         imports::mappings, imports::upload,
         session::login, session::logout, session::me, session::change_password, setup::create_first_administrator,

@@ -104,7 +104,7 @@ pub(crate) async fn camera_plan(
 /// Body of `POST …/scenarios`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ScenarioRequest {
-    /// `cameras` or `posts`.
+    /// `cameras`, `posts` or `beats`.
     pub kind: String,
     /// 1-200 characters.
     pub name: String,
@@ -155,7 +155,8 @@ pub(crate) async fn save_scenario(
     let result = match req.kind.as_str() {
         "cameras" => run_camera_plan(&state, territory, &params_as::<CameraPlanQuery>(&req.params)?).await?,
         "posts" => crate::posts::run_post_plan(&state, territory, &params_as::<crate::posts::PostPlanQuery>(&req.params)?).await?,
-        other => return Err(ApiError::BadRequest(format!("kind '{other}' must be cameras or posts"))),
+        "beats" => crate::beats::run_beat_plan(&state, territory, &params_as::<crate::beats::BeatQuery>(&req.params)?).await?,
+        other => return Err(ApiError::BadRequest(format!("kind '{other}' must be cameras, posts or beats"))),
     };
     let scenario = NewScenario { kind: req.kind.clone(), name: scenario_name.to_owned(), params: Value::Object(req.params), result };
     let saved = state.store.save_scenario(id, &scenario, &crate::session::actor(&session, peer)).await?;

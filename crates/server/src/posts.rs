@@ -320,15 +320,15 @@ pub fn post_plan(
     let mut shift_plans = Vec::new();
     for group in &groups {
         let demand = shift_demand(territory, records, &utm, group);
-        let total: f64 = demand.weight.iter().sum::<f64>().max(0.0);
+        let total: f64 = demand.weight.iter().sum::<f64>() + 0.0;
         let fixed: Vec<usize> =
             existing.iter().enumerate().filter(|(_, p)| on_duty(p, params.kind, group)).map(|(k, _)| first_existing + k).collect();
         let cutoff = if params.objective == Objective::Coverage { limit_s } else { median_limit };
         let t = times(graph, &sites, &site_locations, &demand.xy, params.mode, cutoff);
         let lists = || t.by_demand.iter().map(|row| row.iter().filter(|(_, s)| *s <= limit_s).map(|&(j, _)| j).collect::<Vec<_>>());
         let covered_by_fixed: f64 =
-            lists().zip(&demand.weight).filter(|(row, _)| row.iter().any(|j| fixed.contains(j))).map(|(_, w)| w).sum::<f64>().max(0.0);
-        let unreachable: f64 = t.unreachable.iter().zip(&demand.weight).filter(|(u, _)| **u).map(|(_, w)| w).sum::<f64>().max(0.0);
+            lists().zip(&demand.weight).filter(|(row, _)| row.iter().any(|j| fixed.contains(j))).map(|(_, w)| w).sum::<f64>() + 0.0;
+        let unreachable: f64 = t.unreachable.iter().zip(&demand.weight).filter(|(u, _)| **u).map(|(_, w)| w).sum::<f64>() + 0.0;
         let share = |v: f64| if total > 0.0 { round(v / total, 4) } else { 0.0 };
         let mut plans = Vec::new();
         let new_sites = first_existing;
@@ -374,7 +374,7 @@ pub fn post_plan(
                     (placement, covered)
                 }
             };
-            let covered_weight: f64 = covered.iter().zip(&demand.weight).filter(|(c, _)| **c).map(|(_, w)| w).sum::<f64>().max(0.0);
+            let covered_weight: f64 = covered.iter().zip(&demand.weight).filter(|(c, _)| **c).map(|(_, w)| w).sum::<f64>() + 0.0;
             let chosen: Vec<Value> = placement
                 .chosen
                 .iter()
@@ -383,7 +383,7 @@ pub fn post_plan(
                     let reach: Vec<(usize, f64)> = (0..demand.xy.len())
                         .filter_map(|i| t.by_demand[i].iter().find(|&&(s, secs)| s == j && secs <= limit_s).map(|&(_, secs)| (i, secs)))
                         .collect();
-                    let within: f64 = reach.iter().map(|&(i, _)| demand.weight[i]).sum::<f64>().max(0.0);
+                    let within: f64 = reach.iter().map(|&(i, _)| demand.weight[i]).sum::<f64>() + 0.0;
                     let mut site = json!({"lat": lat, "lon": lon, "incidents_within": within});
                     if params.kind == PostKind::Mobile {
                         site["dosage"] = dosage(&utm, &demand, &reach, group[0].window.minutes());
@@ -428,22 +428,38 @@ pub fn post_plan(
     }))
 }
 
-/// Koper-curve guidance for one mobile point: the (up to) five heaviest demand places within its
-/// reach, visited 10-15 minutes each in a random order; how many rounds the shift allows, each
-/// visit costing the stay plus the trip there and back from the point.
+/// Side of the square cells hot spots are counted in for the dosage guidance, metres (a block or
+/// two: the scale of the hot spots Koper's and Sherman & Weisburd's patrols visited).
+pub const SPOT_METRES: f64 = 75.0;
+
+/// Koper-curve guidance for one mobile point: the (up to) five busiest hot spots within its reach
+/// (demand counted in [`SPOT_METRES`] cells, each spot at its cell's weighted centre), visited
+/// 10-15 minutes each in a random order; how many rounds the shift allows, each visit costing
+/// the stay plus the trip there and back from the point (the slowest demand of the cell).
 fn dosage(utm: &Utm, demand: &Demand, reach: &[(usize, f64)], shift_minutes: u16) -> Value {
-    let mut spots: Vec<(usize, f64)> = reach.to_vec();
-    spots.sort_by(|a, b| demand.weight[b.0].total_cmp(&demand.weight[a.0]).then(a.0.cmp(&b.0)));
+    let mut cells: HashMap<(i64, i64), (f64, f64, f64, f64)> = HashMap::new();
+    for &(i, secs) in reach {
+        let (x, y) = demand.xy[i];
+        let w = demand.weight[i];
+        let e = cells.entry(((x / SPOT_METRES).floor() as i64, (y / SPOT_METRES).floor() as i64)).or_default();
+        e.0 += w * x;
+        e.1 += w * y;
+        e.2 += w;
+        e.3 = e.3.max(secs);
+    }
+    let mut spots: Vec<_> = cells.into_iter().filter(|(_, v)| v.2 > 0.0).collect();
+    spots.sort_by(|a, b| b.1.2.total_cmp(&a.1.2).then(a.0.cmp(&b.0)));
     spots.truncate(5);
-    let cycle: f64 = spots.iter().map(|&(_, secs)| VISIT_MINUTES + 2.0 * secs / 60.0).sum();
+    let cycle: f64 = spots.iter().map(|(_, v)| VISIT_MINUTES + 2.0 * v.3 / 60.0).sum();
     let rounds = if cycle > 0.0 { (f64::from(shift_minutes) / cycle).floor().max(1.0) } else { 0.0 };
     json!({
         "visit_minutes": "10-15",
         "rounds_per_shift": rounds,
         "order": "random",
-        "spots": spots.iter().map(|&(i, secs)| {
-            let (lat, lon) = lat_lon(utm, demand.xy[i]);
-            json!({"lat": lat, "lon": lon, "incidents": demand.weight[i], "minutes_away": round(secs / 60.0, 1)})
+        "spot_metres": SPOT_METRES,
+        "spots": spots.iter().map(|(_, (sx, sy, w, secs))| {
+            let (lat, lon) = lat_lon(utm, (sx / w, sy / w));
+            json!({"lat": lat, "lon": lon, "incidents": w, "minutes_away": round(secs / 60.0, 1)})
         }).collect::<Vec<_>>(),
     })
 }

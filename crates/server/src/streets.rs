@@ -22,19 +22,41 @@ pub fn read_kept_extract(source: &qalqan_store::StreetSource) -> Result<OsmExtra
     osm::read_osm_extract(&path).map_err(|e| internal(e.to_string()))
 }
 
-/// The territory's street graph and its projection, from the kept extract (none without one).
-pub async fn load_street_graph(store: &qalqan_store::Store, territory: &Territory) -> Result<Option<(StreetGraph, Utm)>, crate::ApiError> {
+/// A territory's street network as the planning tools use it.
+pub struct Streets {
+    pub graph: StreetGraph,
+    pub utm: Utm,
+    /// Places of interest (projected), with their category code.
+    pub places: Vec<(f64, f64, &'static str)>,
+}
+
+/// The territory's street graph, its projection and its places, from the kept extract (none
+/// without one).
+pub async fn load_streets(store: &qalqan_store::Store, territory: &Territory) -> Result<Option<Streets>, crate::ApiError> {
     let Some(source) = store.street_source(territory.id).await? else { return Ok(None) };
     let territory = territory.clone();
-    let built = tokio::task::spawn_blocking(move || -> Result<(StreetGraph, Utm), crate::ApiError> {
+    let built = tokio::task::spawn_blocking(move || -> Result<Streets, crate::ApiError> {
         let extract = read_kept_extract(&source)?;
         let utm = street_projection(&territory, &extract);
         let graph = street_graph(&extract, &utm).map_err(|e| crate::ApiError::Internal(e.to_string()))?;
-        Ok((graph, utm))
+        let places = extract
+            .pois
+            .iter()
+            .filter_map(|p| {
+                let (x, y) = utm.forward(Wgs84Point::new(p.lat, p.lon).ok()?);
+                Some((x, y, p.category.as_str()))
+            })
+            .collect();
+        Ok(Streets { graph, utm, places })
     })
     .await
     .map_err(|e| crate::ApiError::Internal(e.to_string()))??;
     Ok(Some(built))
+}
+
+/// The territory's street graph and its projection, from the kept extract (none without one).
+pub async fn load_street_graph(store: &qalqan_store::Store, territory: &Territory) -> Result<Option<(StreetGraph, Utm)>, crate::ApiError> {
+    Ok(load_streets(store, territory).await?.map(|s| (s.graph, s.utm)))
 }
 
 /// Incidents farther than this from any street are not given a street.
