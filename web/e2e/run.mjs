@@ -692,7 +692,163 @@ const scenarios = [
       }
     },
   },
+  {
+    n: 10,
+    name: 'planning-optimiser-helsinki',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 10, 'optimiser');
+      const planHook = () => page.evaluate(() => {
+        const q = window.__qalqan ?? {};
+        return { planState: q.planState, sitesDrawn: q.sitesDrawn, spotsDrawn: q.spotsDrawn, streetsDrawn: q.streetsDrawn, postsDrawn: q.postsDrawn, scenarios: q.scenarios, saveState: q.saveState };
+      });
+      const waitPlan = async (what) => {
+        try {
+          await page.waitForFunction(() => ['loaded', 'error'].includes(window.__qalqan?.planState), null, { timeout: 40_000, polling: 200 });
+        } catch {
+          throw new Error(`${what}: the plan did not finish (${JSON.stringify(await planHook())})`);
+        }
+        const st = await planHook();
+        if (st.planState !== 'loaded') throw new Error(`${what}: ${await page.locator('[data-testid=opt-error]').innerText().catch(() => st.planState)}`);
+      };
+      const showMap = async () => {
+        await page.evaluate(() => document.querySelector('[data-testid=opt-map]')?.scrollIntoView({ block: 'start' }));
+        await page.evaluate(() => window.scrollBy(0, -120));
+        await page.waitForTimeout(300);
+      };
+      const run = async (kind, fill) => {
+        await page.selectOption('[data-testid=opt-kind]', kind);
+        for (const [id, v] of Object.entries(fill)) await page.fill(`[data-testid=${id}]`, v);
+        await page.click('[data-testid=opt-run]');
+        await page.waitForFunction(() => window.__qalqan?.planState !== 'loaded', null, { timeout: 5_000, polling: 50 }).catch(() => {});
+        await waitPlan(`${kind} plan`);
+      };
+      try {
+        await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
+        await page.waitForSelector('[data-nav=planning]');
+        await page.click('[data-nav=planning]');
+        await page.waitForSelector('[data-testid=pl-territory]');
+        await page.selectOption('[data-testid=pl-territory]', 'Helsinki');
+        await page.waitForFunction(() => document.querySelector('[data-testid=cov-context]')?.textContent?.includes('Helsinki') && window.__qalqan?.coverageState === 'loaded', null, { timeout: 45_000, polling: 200 });
+        // The coverage table has the street columns (Helsinki has its OpenStreetMap streets).
+        const streetCells = await page.locator('[data-testid=cov-districts-table] [data-col=street-km]').count();
+        assert(streetCells >= 1, 'the coverage table has no street-kilometre column');
+        // The planning map: the street network and the registered posts.
+        await waitHook(page, () => window.__qalqan?.streetsDrawn > 1000 && window.__qalqan?.postsDrawn > 0, null, 20_000, 'the planning map has no streets or posts');
+        await waitHook(page, () => window.__qalqan.map.queryRenderedFeatures({ layers: ['streets-line'] }).length > 0, null, 10_000, 'no street is rendered on the planning map');
+
+        // Stationary posts: two budgets, five minutes on foot.
+        await run('stationary', { 'opt-k': '2,4', 'opt-minutes': '5', 'opt-time': '3' });
+        let rows = await page.locator('[data-testid=opt-table] tbody tr').count();
+        assert(rows === 2, `stationary plan: ${rows} rows, expected 2 budgets`);
+        const share = await page.innerText('[data-testid=opt-row-0-1] [data-col=share]');
+        assert(/\d\s?%/.test(share), `stationary plan: no coverage share in "${share}"`);
+        let st = await planHook();
+        assert(st.sitesDrawn === 4, `stationary plan: ${st.sitesDrawn} sites drawn, expected 4 (k = 4)`);
+        assert((await page.locator('[data-testid=opt-sites] tbody tr').count()) === 4, 'stationary plan: the site list does not have 4 rows');
+        await waitHook(page, () => window.__qalqan.map.queryRenderedFeatures({ layers: ['sites-symbol'] }).length > 0, null, 10_000, 'no proposed site is rendered');
+        // The smaller budget on the map.
+        await page.click('[data-testid=opt-show-0-0]');
+        await waitHook(page, () => window.__qalqan?.sitesDrawn === 2, null, 5_000, 'k = 2 was not drawn');
+        await showMap();
+        await shot('stationary');
+
+        // Mobile points: one plan per shift, with their dosage spots.
+        await run('mobile', { 'opt-k': '2', 'opt-minutes': '5', 'opt-time': '2' });
+        rows = await page.locator('[data-testid=opt-table] tbody tr').count();
+        assert(rows === 3, `mobile plan: ${rows} rows, expected day, evening and night`);
+        st = await planHook();
+        assert(st.sitesDrawn === 2 && st.spotsDrawn > 0, `mobile plan drawn: ${JSON.stringify(st)}`);
+        assert((await page.locator('[data-testid^=opt-dosage-] li').count()) > 0, 'mobile plan: no dosage spots listed');
+        await showMap();
+        await shot('mobile');
+
+        // New cameras: two budgets of a 50 m range.
+        await run('cameras', { 'opt-k': '3,6', 'opt-range': '50', 'opt-time': '3' });
+        rows = await page.locator('[data-testid=opt-table] tbody tr').count();
+        assert(rows === 2, `camera plan: ${rows} rows, expected 2 budgets`);
+        const gain = await page.innerText('[data-testid=opt-row-0-1] [data-col=gain]');
+        assert(/\+\d/.test(gain), `camera plan: no gain in "${gain}"`);
+        st = await planHook();
+        assert(st.sitesDrawn === 6, `camera plan: ${st.sitesDrawn} sites drawn, expected 6`);
+        await showMap();
+        await shot('cameras');
+
+        // Saved as a scenario, then listed.
+        await page.fill('[data-testid=sc-name]', 'E2E: six new cameras');
+        await page.click('[data-testid=sc-save]');
+        await page.waitForSelector('[data-testid=sc-saved]', { timeout: 30_000 });
+        await page.waitForFunction(() => document.querySelector('[data-testid=sc-table]')?.textContent?.includes('E2E: six new cameras'), null, { timeout: 10_000 });
+        const row = await page.innerText('[data-testid=sc-table] tbody tr:first-child');
+        assert(row.includes('demo') && /k = 6/.test(row), `scenario row: ${row}`);
+        await page.locator('[data-testid=sc-section]').scrollIntoViewIfNeeded();
+        await shot('scenario-saved');
+
+        // Beats: four inspectors, before and after (the endpoint may be missing on older servers: a message then).
+        await page.selectOption('[data-testid=opt-kind]', 'beats');
+        await page.fill('[data-testid=opt-n]', '4');
+        await page.click('[data-testid=opt-run]');
+        await page.waitForFunction(() => ['loaded', 'error'].includes(window.__qalqan?.planState), null, { timeout: 40_000, polling: 200 });
+        st = await page.evaluate(() => ({ planState: window.__qalqan.planState, beatsDrawn: window.__qalqan.beatsDrawn }));
+        if (st.planState === 'loaded') {
+          assert(st.beatsDrawn === 4, `beats: ${st.beatsDrawn} drawn, expected 4`);
+          const after = await page.innerText('[data-testid=opt-beats-summary] [data-beat=after]');
+          assert(/\d/.test(after), `beats: no imbalance after: ${after}`);
+        } else {
+          const msg = await page.innerText('[data-testid=opt-error]');
+          assert(msg.length > 0, 'beats failed without a message');
+        }
+        await showMap();
+        await shot('beats');
+
+        // The saved scenario shown again from the list.
+        await page.locator('[data-testid^=sc-show-]').first().click();
+        await page.waitForSelector('[data-testid=opt-from-scenario]');
+        await waitHook(page, () => window.__qalqan?.sitesDrawn === 6, null, 5_000, 'the saved scenario was not drawn');
+
+        // The map page: streets and posts layers.
+        await page.click('[data-nav=map]');
+        await page.waitForSelector('[data-testid=toggle-streets]');
+        await waitHook(page, () => window.__qalqan?.hotspotsState === 'loaded', null, 45_000, 'the Helsinki map did not load');
+        await page.click('[data-testid=toggle-streets]');
+        await waitHook(page, () => window.__qalqan?.streetsState === 'loaded' && window.__qalqan.streetsDrawn > 1000, null, 20_000, 'the streets layer was not drawn');
+        await page.click('[data-testid=toggle-posts]');
+        await waitHook(page, () => window.__qalqan?.postsState === 'loaded' && window.__qalqan.postsDrawn > 0, null, 20_000, 'the posts layer was not drawn');
+        await page.click('[data-testid=toggle-gaps]');
+        await waitHook(page, () => ['loaded', 'unavailable'].includes(window.__qalqan?.gapsState), null, 45_000, 'the coverage gaps layer did not load');
+        await waitHook(
+          page,
+          () => {
+            const m = window.__qalqan.map;
+            return m.queryRenderedFeatures({ layers: ['streets-line'] }).length > 0 && m.queryRenderedFeatures({ layers: ['posts-symbol'] }).length > 0;
+          },
+          null,
+          10_000,
+          'streets or posts are not rendered on the map',
+        );
+        assert((await page.locator('[data-testid=posts-legend]').count()) === 1, 'the legend has no posts');
+        await shot('map-layers');
+        // Beats: drawn with their workload in the legend, or a note when the territory has none.
+        await page.click('[data-testid=toggle-beats]');
+        await waitHook(page, () => ['loaded', 'unavailable'].includes(window.__qalqan?.beatsState), null, 20_000, 'the beats layer did not load');
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
 ];
+
+// ---- Helsinki: the demo loads it (streets, generated incidents, posts, cameras) ----
+async function ensureHelsinki(dataDir) {
+  // The demo ships Helsinki (streets, generated incidents, posts, cameras); the scenario needs it.
+  const list = await runQalqan(['--data-dir', dataDir, 'territory', 'list']);
+  if (!/^Helsinki\s/m.test(list)) throw new Error(`the demo has no Helsinki territory:\n${list}`);
+  return 'demo';
+}
 
 // ---- Main ----
 async function main() {
@@ -731,7 +887,8 @@ async function main() {
   const m = out.match(/to be changed at first login:\s*\n\s*(\S+)/);
   if (!m) throw new Error(`no one-time password in the output of "user add":\n${out}`);
   ctx.viewerPassword = m[1];
-  console.log(`servers ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (fresh ${ctx.freshBase}, demo ${ctx.demoBase})`);
+  if (!ONLY.length || ONLY.includes(10)) ctx.helsinki = await ensureHelsinki(demoDir);
+  console.log(`servers ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (fresh ${ctx.freshBase}, demo ${ctx.demoBase}${ctx.helsinki ? `; Helsinki ${ctx.helsinki}` : ''})`);
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -420,13 +420,17 @@ export interface CameraCoverage {
   cameras: { registered: number; working: number };
   incidents: { total: number; covered: number; share: number | null };
   /** Sorted by incidents; null: incidents outside every district. */
-  districts: { district: string | null; incidents: number; covered: number; share: number | null }[];
+  districts: ({ district: string | null; incidents: number; covered: number; share: number | null } & CoverageDistrictExtra)[];
   /** Working cameras per owner type; an incident seen by several cameras counts for each. */
   owners: { owner: string; cameras: number; incidents_seen: number }[];
   /** Gi* hot-spot cells whose centre a working camera sees; null when they could not be computed. */
   hotspot_cells: { cells: number; covered: number; share: number | null; cell_metres: number } | null;
   /** Working cameras, most incidents seen first. */
   per_camera: { id: string; owner: string; incidents_seen: number }[];
+  /** Street kilometres in view (absent on older servers, null without a street network). */
+  streets?: StreetCoverage | null;
+  /** Street segments with incidents and little camera view (null without streets). */
+  gaps?: GapCollection | null;
 }
 
 /** `POST /territories/{name}/cameras` → 200. */
@@ -443,3 +447,163 @@ export interface CameraUploadRejected {
 }
 
 export const enc = encodeURIComponent;
+
+// ---- Planning: streets, posts, plans, beats, scenarios ----
+
+/** `GET /territories/{name}/streets`: the street network as lines (no features without one). */
+export type StreetCollection = GeoJSON.FeatureCollection<GeoJSON.LineString, { class: string; name: string | null }> & { segments?: number };
+
+export type PostKind = 'stationary' | 'mobile';
+
+export interface PostProps {
+  id: string;
+  name: string | null;
+  kind: PostKind;
+  hours: string;
+  vehicle: boolean | string | null;
+  officers: number | null;
+  status: string;
+}
+
+/** `GET /territories/{name}/posts`. */
+export type PostCollection = GeoJSON.FeatureCollection<GeoJSON.Point, PostProps>;
+
+/** `POST /territories/{name}/posts` → 200. */
+export interface PostUploadResult {
+  posts: number;
+  added: number;
+  updated: number;
+}
+
+/** Street coverage by the working cameras (null without a street network). */
+export interface StreetCoverage {
+  km: number;
+  km_covered: number;
+  share: number | null;
+  gap_segments: number;
+}
+
+export type GapCollection = GeoJSON.FeatureCollection<GeoJSON.LineString, { incidents: number; length_m: number; covered_share: number; street: string | null }>;
+
+/** The extra figures of a district row (newer servers). */
+export interface CoverageDistrictExtra {
+  hot_cells?: number;
+  hot_cells_covered?: number;
+  hot_cells_share?: number | null;
+  street_km?: number;
+  street_km_covered?: number;
+  street_share?: number | null;
+}
+
+export interface PlanSite {
+  lat: number;
+  lon: number;
+  incidents?: number;
+  incidents_within?: number;
+  dosage?: Dosage;
+}
+
+export interface Dosage {
+  visit_minutes: string;
+  rounds_per_shift: number;
+  order: string;
+  spots: { lat: number; lon: number; incidents: number; minutes_away: number }[];
+}
+
+/** One budget of a camera plan. */
+export interface CameraPlanEntry {
+  budget: number;
+  new_incidents_covered: number;
+  new_share: number | null;
+  total_share: number | null;
+  bound: number | null;
+  gap: number | null;
+  status: string;
+  seconds: number;
+  sites: PlanSite[];
+}
+
+/** `GET /territories/{name}/plans/cameras`. */
+export interface CameraPlan {
+  incidents: number;
+  demand_places: number;
+  existing: { working_cameras: number; incidents_covered: number; share: number | null };
+  candidates: { source: string; count: number };
+  range_m: number;
+  method: string;
+  plans: CameraPlanEntry[];
+}
+
+/** One budget of a post plan (one shift). */
+export interface PostPlanEntry {
+  budget: number;
+  objective: number;
+  incidents_within: number;
+  share_within: number | null;
+  gain_share: number | null;
+  mean_minutes?: number | null;
+  bound: number | null;
+  gap: number | null;
+  status: string;
+  seconds: number;
+  sites: PlanSite[];
+}
+
+export interface PostPlanShift {
+  shift: string;
+  window: string;
+  incidents: number;
+  demand_places: number;
+  without_hour: number;
+  unreachable: number;
+  existing: { on_duty: number; incidents_within: number; share: number | null };
+  plans: PostPlanEntry[];
+}
+
+/** `GET /territories/{name}/plans/posts`. */
+export interface PostPlan {
+  kind: PostKind;
+  objective: 'coverage' | 'median';
+  minutes: number;
+  mode: 'walk' | 'drive';
+  network: string;
+  candidates: { source: string; count: number };
+  registered: number;
+  method: string;
+  shifts: PostPlanShift[];
+}
+
+export interface BeatSummary {
+  beats: number;
+  mean_workload: number;
+  max_to_mean: number;
+  coefficient_of_variation: number;
+}
+
+/** `GET /territories/{name}/beats`: the beats with their workload. */
+export type BeatCollection = GeoJSON.FeatureCollection<
+  GeoJSON.Polygon | GeoJSON.MultiPolygon,
+  { name: string; inspector?: string | null; incidents?: number; street_km?: number; facilities?: number; posts?: number; workload: number }
+> & { summary?: BeatSummary };
+
+/** `GET /territories/{name}/plans/beats`: redistricting into n balanced beats. */
+export interface BeatPlan {
+  cell_m: number;
+  units: number;
+  before: BeatSummary | null;
+  after: BeatSummary;
+  beats: GeoJSON.FeatureCollection<GeoJSON.Polygon | GeoJSON.MultiPolygon, { beat: number | string; workload: number; incidents: number; compactness: number; contiguous: boolean }>;
+  seconds: number;
+}
+
+export type ScenarioKind = 'cameras' | 'posts';
+
+export interface Scenario {
+  id: number;
+  kind: ScenarioKind;
+  name: string;
+  params: Record<string, string | number>;
+  result: CameraPlan | PostPlan;
+  created_by: string;
+  created_at: string;
+}

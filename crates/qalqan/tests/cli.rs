@@ -957,6 +957,11 @@ fn posts_are_planned_over_the_street_network_per_shift_and_saved_as_scenarios() 
     let api = get("/api/v1/territories/Helsinki/plans/posts?k=1&minutes=2");
     assert_eq!(api["shifts"][0]["plans"][0]["sites"], v["shifts"][0]["plans"][0]["sites"], "the API answers as the CLI");
     assert_eq!(get("/api/v1/territories/Helsinki/streets")["features"].as_array().unwrap().len(), 4786);
+    let trip = get("/api/v1/territories/Helsinki/travel-time?from=60.16930,24.93800&to=60.17120,24.94450&mode=walk");
+    let minutes = trip["minutes"].as_f64().unwrap();
+    assert!(trip["reachable"] == true && (4.0..10.0).contains(&minutes), "≈ 400 m apart in a straight line: {trip}");
+    let (status, _, _) = http(&addr, "GET", "/api/v1/territories/Helsinki/travel-time?from=north&to=1,2", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 400);
     let (status, _, body) = http(
         &addr,
         "POST",
@@ -1434,7 +1439,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 31] = [
+    let requests: [(&str, &str, &str, Option<&str>); 32] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1466,35 +1471,36 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("GET", "/api/v1/territories/Astana/beats", "", None),
         ("POST", "/api/v1/territories/Astana/beats", "not geojson", Some("application/geo+json")),
         ("GET", "/api/v1/territories/Astana/plans/beats?n=2&cell=2000", "", None),
+        ("GET", "/api/v1/territories/Astana/travel-time?from=51.1,71.4&to=51.2,71.5", "", None),
     ];
-    let more: [[u16; 31]; 6] = [
+    let more: [[u16; 32]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
         // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400),
         // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400),
-        // beats, beat upload (not GeoJSON: 422), beat proposal
+        // beats, beat upload (not GeoJSON: 422), beat proposal, travel time (no street network: 400)
         [
             200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400, 200, 422, 200,
+            200, 200, 400, 200, 422, 200, 400,
         ], // administrator
         [
             200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400, 200, 422, 200,
+            200, 200, 400, 200, 422, 200, 400,
         ], // analyst with Astana
         [
             200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
-            404, 404, 404, 404, 404, 404,
+            404, 404, 404, 404, 404, 404, 404,
         ], // commander without scope
         [
             200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,
-            403, 403, 403, 403, 403, 403,
+            403, 403, 403, 403, 403, 403, 403,
         ], // inspector of Saryarka
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403, 200, 403, 200,
+            200, 200, 403, 200, 403, 200, 400,
         ], // agency executor
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403, 200, 403, 200,
+            200, 200, 403, 200, 403, 200, 400,
         ], // viewer
     ];
     for (method, path, body, ty) in requests {

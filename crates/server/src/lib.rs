@@ -196,6 +196,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/territories/{name}/plans/posts", get(posts::plan))
         .route("/api/v1/territories/{name}/plans/cameras", get(plans::camera_plan))
         .route("/api/v1/territories/{name}/streets", get(plans::streets))
+        .route("/api/v1/territories/{name}/travel-time", get(plans::travel_time))
         .route("/api/v1/territories/{name}/beats", get(beats::list).post(beats::upload))
         .route("/api/v1/territories/{name}/plans/beats", get(beats::plan))
         .route("/api/v1/territories/{name}/scenarios", get(plans::scenarios).post(plans::save_scenario))

@@ -40,7 +40,7 @@ impl utoipa::Modify for Security {
     security(("session" = [])),
     paths(
         crate::health, crate::ready, crate::territories, crate::stats,
-        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places, near_repeat::get_near_repeat, forecast::get_forecast, forecast::get_backtest, cameras::list, cameras::upload, cameras::coverage, posts::list, posts::upload, posts::plan, plans::camera_plan, plans::streets, plans::scenarios, plans::save_scenario, beats::list, beats::upload, beats::plan,
+        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places, near_repeat::get_near_repeat, forecast::get_forecast, forecast::get_backtest, cameras::list, cameras::upload, cameras::coverage, posts::list, posts::upload, posts::plan, plans::camera_plan, plans::streets, plans::travel_time, plans::scenarios, plans::save_scenario, beats::list, beats::upload, beats::plan,
         layers::boundaries, layers::points, layers::categories,
         imports::mappings, imports::upload,
         session::login, session::logout, session::me, session::change_password, setup::create_first_administrator,

@@ -53,6 +53,51 @@ pub(crate) async fn streets(
     Ok(Json(value).into_response())
 }
 
+/// Query of `GET …/travel-time`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TravelQuery {
+    /// Start, `LAT,LON`.
+    pub from: String,
+    /// End, `LAT,LON`.
+    pub to: String,
+    /// `walk` (default) or `drive`.
+    pub mode: Option<String>,
+}
+
+fn lat_lon(what: &str, s: &str) -> Result<qalqan_domain::Wgs84Point, ApiError> {
+    let bad = || ApiError::BadRequest(format!("{what} '{s}' must be LAT,LON in degrees"));
+    let (a, b) = s.split_once(',').ok_or_else(bad)?;
+    let (lat, lon) = (a.trim().parse::<f64>().map_err(|_| bad())?, b.trim().parse::<f64>().map_err(|_| bad())?);
+    qalqan_domain::Wgs84Point::new(lat, lon).map_err(|e| ApiError::BadRequest(format!("{what}: {e}")))
+}
+
+#[utoipa::path(get, path = "/api/v1/territories/{name}/travel-time", tag = "planning", summary = "Walking or driving time between two points over the street network (each snapped to the nearest usable street within 150 m; at most two hours)", params(("name" = String, Path, description = "Territory name"), TravelQuery), responses((status = 200, description = "The trip, or reachable: false", body = serde_json::Value), (status = 400, description = "Invalid parameter, or no street network", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
+pub(crate) async fn travel_time(
+    State(state): State<AppState>,
+    CurrentSession(session): CurrentSession,
+    Path(name): Path<String>,
+    Query(q): Query<TravelQuery>,
+) -> Result<Response, ApiError> {
+    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
+    let (from, to) = (lat_lon("from", &q.from)?, lat_lon("to", &q.to)?);
+    let mode = match q.mode.as_deref().unwrap_or("walk") {
+        "walk" => qalqan_planning::street::Mode::Walk,
+        "drive" => qalqan_planning::street::Mode::Drive,
+        other => return Err(ApiError::BadRequest(format!("mode '{other}' must be walk or drive"))),
+    };
+    let Some((graph, utm)) = crate::streets::load_street_graph(&state.store, &territory).await? else {
+        return Err(ApiError::BadRequest(format!("{} has no street network: import an OpenStreetMap extract first", territory.name)));
+    };
+    let trip = graph.travel_time_between(utm.forward(from), utm.forward(to), mode, 7200.0, crate::posts::SNAP_METRES);
+    Ok(Json(match trip {
+        Some(t) => json!({"reachable": true, "seconds": (t.seconds * 10.0).round() / 10.0, "minutes": (t.seconds / 6.0).round() / 10.0,
+                          "from_snap_m": (t.from.distance_m * 10.0).round() / 10.0, "to_snap_m": (t.to.distance_m * 10.0).round() / 10.0}),
+        None => json!({"reachable": false}),
+    })
+    .into_response())
+}
+
 /// Query of `GET …/plans/cameras`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

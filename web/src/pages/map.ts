@@ -3,19 +3,35 @@
 // (off by default). Fully offline style.
 
 import { Map as MlMap, NavigationControl, Popup, ScaleControl, type ExpressionSpecification, type GeoJSONSource, type LngLatBoundsLike, type MapOptions, type StyleSpecification } from 'maplibre-gl';
-import { ApiError, enc, getBinary, getJson, qs, type CameraCollection, type Incident, type Territory } from '../api';
+import { ApiError, enc, getBinary, getJson, qs, type BeatCollection, type CameraCollection, type CameraCoverage, type Incident, type Territory } from '../api';
 import { h, replace, select } from '../dom';
 import { catName, fmtInt, t, type Key } from '../i18n';
 import { EMPTY, baseLayersAbove, baseLayersBelow, bboxOf, webglAvailable, type FC } from '../map/base';
 import { GI_CLASSES, LISA_CLUSTERS, colorProperty, featureColor, formatNumber, giClassKey, rampColors, sequentialBreaks, type Method } from '../map/colors';
 import { PointLayer, categoryColor } from '../map/pointlayer';
+import { GAP_COLOR, POST_COLORS, beatLayers, gapLayers, postLayers, streetLayers, usePlanIcons } from '../map/planlayers';
 import { decodePoints, pointsBounds, type Points } from '../map/points';
+import { colourBeats, fmtKm, imbalanceText } from '../optimise';
 import { INACTIVE_COLOR, cameraColorExpression, cameraFromProps, cameraLegend, cameraLines, cameraPositions, linkName, ownerColor, ownerName } from '../planning';
 import { can, categories, defaultTerritory, filters, role, territories, visibleDistricts } from '../state';
 import { errorText, forbidden, loading, message } from '../ui';
+import { postInfo } from './optimiser';
 import { defaultRange } from './range';
 
-const mapState: { method: Method; cell: string; shape: string; showPoints: boolean; showCells: boolean; showBounds: boolean; showCameras: boolean; district: string } = {
+type Overlay = 'streets' | 'posts' | 'beats' | 'gaps';
+type LayerState = 'off' | 'loading' | 'loaded' | 'forbidden' | 'unavailable' | 'error';
+
+const mapState: {
+  method: Method;
+  cell: string;
+  shape: string;
+  showPoints: boolean;
+  showCells: boolean;
+  showBounds: boolean;
+  showCameras: boolean;
+  district: string;
+  show: Record<Overlay, boolean>;
+} = {
   method: 'gi',
   cell: '250',
   shape: 'square',
@@ -24,6 +40,7 @@ const mapState: { method: Method; cell: string; shape: string; showPoints: boole
   showBounds: true,
   showCameras: false,
   district: '',
+  show: { streets: false, posts: false, beats: false, gaps: false },
 };
 
 /** The view when the page was left (a language switch re-renders the page). */
@@ -42,8 +59,21 @@ interface TestHook {
   boundaries: number;
   /** Cameras drawn (view sectors on the map; 0 while the layer is off). */
   camerasDrawn: number;
-  camerasState: 'off' | 'loading' | 'loaded' | 'forbidden' | 'unavailable' | 'error';
+  camerasState: LayerState;
+  /** The planning layers: features drawn (0 while off) and their state. */
+  streetsDrawn: number;
+  streetsState: LayerState;
+  postsDrawn: number;
+  postsState: LayerState;
+  beatsDrawn: number;
+  beatsState: LayerState;
+  gapsDrawn: number;
+  gapsState: LayerState;
 }
+
+const OVERLAYS: Overlay[] = ['streets', 'posts', 'beats', 'gaps'];
+/** The map layers of each planning overlay. */
+const OVERLAY_LAYERS: Record<Overlay, string[]> = { streets: ['streets-line'], posts: ['posts-symbol'], beats: ['beats-fill', 'beats-line'], gaps: ['gaps-line'] };
 
 /** The camera layers (drawn above the cells, under the selection outline). */
 const CAMERA_LAYERS = ['cameras-fill', 'cameras-line', 'cameras-line-inactive', 'camera-points'];
@@ -57,13 +87,21 @@ function style(): StyleSpecification {
       selected: { type: 'geojson', data: EMPTY },
       cameras: { type: 'geojson', data: EMPTY },
       'camera-points': { type: 'geojson', data: EMPTY },
+      streets: { type: 'geojson', data: EMPTY },
+      posts: { type: 'geojson', data: EMPTY },
+      beats: { type: 'geojson', data: EMPTY },
+      gaps: { type: 'geojson', data: EMPTY },
     },
     layers: [
       ...baseLayersBelow(),
+      ...beatLayers(false),
+      ...streetLayers(false),
       { id: 'cells-fill', type: 'fill', source: 'cells', filter: ['has', '_c'], paint: { 'fill-color': ['get', '_c'], 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 12, 0.78, 16, 0.5] } },
       { id: 'cells-line', type: 'line', source: 'cells', filter: ['has', '_c'], minzoom: 12, paint: { 'line-color': '#ffffff', 'line-width': 0.4, 'line-opacity': 0.6 } },
       ...baseLayersAbove(),
+      ...gapLayers(false),
       ...cameraLayers(),
+      ...postLayers(false),
       { id: 'selected-line', type: 'line', source: 'selected', paint: { 'line-color': '#111111', 'line-width': 2.5 } },
     ],
   };
@@ -99,7 +137,25 @@ function cameraLayers(): StyleSpecification['layers'] {
 }
 
 export async function render(root: HTMLElement): Promise<() => void> {
-  const hook: TestHook = { map: null, cells: 0, cellsDrawn: 0, points: 0, pointsState: 'off', hotspotsState: 'loading', boundaries: 0, camerasDrawn: 0, camerasState: 'off' };
+  const hook: TestHook = {
+    map: null,
+    cells: 0,
+    cellsDrawn: 0,
+    points: 0,
+    pointsState: 'off',
+    hotspotsState: 'loading',
+    boundaries: 0,
+    camerasDrawn: 0,
+    camerasState: 'off',
+    streetsDrawn: 0,
+    streetsState: 'off',
+    postsDrawn: 0,
+    postsState: 'off',
+    beatsDrawn: 0,
+    beatsState: 'off',
+    gapsDrawn: 0,
+    gapsState: 'off',
+  };
   window.__qalqan = hook;
   root.appendChild(loading());
   let list: Territory[];
@@ -138,6 +194,12 @@ export async function render(root: HTMLElement): Promise<() => void> {
   const pointsChk = h('input', { type: 'checkbox', checked: mapState.showPoints, 'data-testid': 'toggle-points' });
   const boundsChk = h('input', { type: 'checkbox', checked: mapState.showBounds, 'data-testid': 'toggle-bounds' });
   const camerasChk = h('input', { type: 'checkbox', checked: mapState.showCameras, 'data-testid': 'toggle-cameras' });
+  const overlayChk: Record<Overlay, HTMLInputElement> = {
+    streets: h('input', { type: 'checkbox', checked: mapState.show.streets, 'data-testid': 'toggle-streets' }),
+    posts: h('input', { type: 'checkbox', checked: mapState.show.posts, 'data-testid': 'toggle-posts' }),
+    beats: h('input', { type: 'checkbox', checked: mapState.show.beats, 'data-testid': 'toggle-beats' }),
+    gaps: h('input', { type: 'checkbox', checked: mapState.show.gaps, 'data-testid': 'toggle-gaps' }),
+  };
   const applyBtn = h('button', { type: 'submit', class: 'btn-primary', 'data-testid': 'apply' }, t('common.apply'));
   const fitBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'fit' }, t('map.fit'));
 
@@ -161,6 +223,10 @@ export async function render(root: HTMLElement): Promise<() => void> {
     showPointsAllowed ? h('label', { 'data-testid': 'points-toggle-label' }, pointsChk, ' ', t('map.showPoints')) : null,
     h('label', null, boundsChk, ' ', t('map.showBoundaries')),
     h('label', null, camerasChk, ' ', t('map.showCameras')),
+    h('label', null, overlayChk.gaps, ' ', t('map.showGaps')),
+    h('label', null, overlayChk.streets, ' ', t('map.showStreets')),
+    h('label', null, overlayChk.posts, ' ', t('map.showPosts')),
+    h('label', null, overlayChk.beats, ' ', t('map.showBeats')),
   );
   const statusBar = h('div', { class: 'map-status', 'data-testid': 'map-status' });
   const hint = h('div', { class: 'map-hint' }, showPointsAllowed ? t('map.clickHint') : t('map.clickHintCells'));
@@ -219,6 +285,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
   } as MapOptions);
   map.addControl(new NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-right');
+  usePlanIcons(map);
   hook.map = map;
   const loaded = new Promise<void>((res) => map.once('load', () => res()));
 
@@ -232,6 +299,9 @@ export async function render(root: HTMLElement): Promise<() => void> {
   let camerasFc: CameraCollection = { type: 'FeatureCollection', features: [] };
   let camerasOf = '';
   let cameraPopup: Popup | null = null;
+  /** The planning overlays drawn: the key of what was loaded (territory, and the period for the gaps). */
+  const overlayOf: Record<Overlay, string> = { streets: '', posts: '', beats: '', gaps: '' };
+  let beatsFc: BeatCollection | null = null;
 
   function setNote(kind: 'info' | 'warn' | 'error', text: string, id: string): void {
     const old = notes.querySelector(`[data-note="${id}"]`);
@@ -283,6 +353,11 @@ export async function render(root: HTMLElement): Promise<() => void> {
     if (hook.hotspotsState === 'loading') parts.push(t('map.computing'));
     if (mapState.showCameras && hook.camerasState === 'loaded') parts.push(t('map.camerasCount', { n: fmtInt(hook.camerasDrawn) }));
     if (mapState.showCameras && hook.camerasState === 'loading') parts.push(t('map.camerasLoading'));
+    if (mapState.show.streets && hook.streetsState === 'loaded') parts.push(t('map.streetsCount', { n: fmtInt(hook.streetsDrawn) }));
+    if (mapState.show.posts && hook.postsState === 'loaded') parts.push(t('map.postsCount', { n: fmtInt(hook.postsDrawn) }));
+    if (mapState.show.beats && hook.beatsState === 'loaded') parts.push(t('map.beatsCount', { n: fmtInt(hook.beatsDrawn) }));
+    if (mapState.show.gaps && hook.gapsState === 'loaded') parts.push(t('map.gapsCount', { n: fmtInt(hook.gapsDrawn) }));
+    if (OVERLAYS.some((o) => mapState.show[o] && hook[`${o}State`] === 'loading')) parts.push(t('map.layersLoading'));
     statusBar.textContent = parts.join(' · ');
   }
 
@@ -326,6 +401,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
       if (cl.connected) extra.push(h('div', { class: 'legend-row' }, h('span', { class: 'sw-dot cam-dot' }), h('span', null, linkName('connected'))));
       if (cl.standalone) extra.push(h('div', { class: 'legend-row' }, h('span', { class: 'sw-dot cam-dot ring' }), h('span', null, linkName('standalone'))));
     }
+    extra.push(...overlayLegend());
     replace(legend, mapState.showCells ? h('div', { class: 'legend-title' }, title) : null, ...rows, ...extra);
     legend.hidden = rows.length + extra.length === 0;
   }
@@ -430,6 +506,8 @@ export async function render(root: HTMLElement): Promise<() => void> {
     currentPoints = pts;
     pointLayer = new PointLayer('incident-points', pts);
     map.addLayer(pointLayer);
+    // Posts stay visible over the incident points.
+    if (map.getLayer('posts-symbol')) map.moveLayer('posts-symbol');
     hook.points = pointLayer.drawn;
     hook.pointsState = 'loaded';
     updateStatus();
@@ -499,6 +577,125 @@ export async function render(root: HTMLElement): Promise<() => void> {
     drawLegend(...currentBreaks());
   }
 
+  // ---- Planning overlays: streets, posts, beats, camera coverage gaps ----
+
+  function overlayKey(o: Overlay): string {
+    const terr = terrSel.value;
+    return o === 'gaps' ? `${terr}|${filters.from}|${filters.to}|${filters.category}` : terr;
+  }
+
+  function overlayPath(o: Overlay): string {
+    const terr = enc(terrSel.value);
+    if (o === 'gaps') return `/territories/${terr}/cameras/coverage${qs({ from: filters.from, to: filters.to, category: filters.category })}`;
+    return `/territories/${terr}/${o}`;
+  }
+
+  async function applyOverlayVisibility(o: Overlay): Promise<void> {
+    await loaded;
+    if (disposed) return;
+    const v = mapState.show[o] && hook[`${o}State`] === 'loaded' ? 'visible' : 'none';
+    for (const id of OVERLAY_LAYERS[o]) if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', v);
+    map.triggerRepaint();
+  }
+
+  function setOverlayCount(o: Overlay, n: number): void {
+    if (o === 'streets') hook.streetsDrawn = n;
+    else if (o === 'posts') hook.postsDrawn = n;
+    else if (o === 'beats') hook.beatsDrawn = n;
+    else hook.gapsDrawn = n;
+  }
+
+  function setOverlayState(o: Overlay, st: LayerState): void {
+    if (o === 'streets') hook.streetsState = st;
+    else if (o === 'posts') hook.postsState = st;
+    else if (o === 'beats') hook.beatsState = st;
+    else hook.gapsState = st;
+  }
+
+  /** Loads an overlay while its toggle is on (again when the territory, or for the gaps the period, changed). */
+  async function loadOverlay(o: Overlay): Promise<void> {
+    if (!mapState.show[o]) {
+      setOverlayState(o, 'off');
+      setOverlayCount(o, 0);
+      setNote('info', '', o);
+      updateStatus();
+      await applyOverlayVisibility(o);
+      return;
+    }
+    const key = overlayKey(o);
+    if (overlayOf[o] !== key) {
+      setOverlayState(o, 'loading');
+      setOverlayCount(o, 0);
+      setNote('info', '', o);
+      updateStatus();
+      void applyOverlayVisibility(o);
+      let fc: FC;
+      let count = 0;
+      try {
+        if (o === 'gaps') {
+          const cov = await getJson<CameraCoverage>(overlayPath(o));
+          fc = (cov.gaps ?? EMPTY) as unknown as FC;
+          if (!cov.gaps) setNote('info', t('map.noGapsStreets'), o);
+        } else if (o === 'beats') {
+          const b = await getJson<BeatCollection>(overlayPath(o));
+          beatsFc = b;
+          fc = colourBeats(b) as FC;
+        } else {
+          fc = await getJson<FC>(overlayPath(o));
+          if (o === 'posts') fc = { type: 'FeatureCollection', features: (fc.features ?? []).filter((f) => f.geometry) };
+        }
+        count = fc.features.length;
+      } catch (e) {
+        if (disposed || overlayKey(o) !== key || !mapState.show[o]) return;
+        overlayOf[o] = '';
+        const st: LayerState = e instanceof ApiError && e.status === 403 ? 'forbidden' : e instanceof ApiError && e.status === 404 ? 'unavailable' : 'error';
+        setOverlayState(o, st);
+        setNote(st === 'error' ? 'error' : 'info', `${t(`map.layer.${o}` as Key)}: ${errorText(e)}`, o);
+        await loaded;
+        if (disposed) return;
+        (map.getSource(o) as GeoJSONSource).setData(EMPTY);
+        updateStatus();
+        drawLegend(...currentBreaks());
+        return;
+      }
+      if (disposed || overlayKey(o) !== key) return;
+      await loaded;
+      if (disposed) return;
+      (map.getSource(o) as GeoJSONSource).setData(fc);
+      overlayOf[o] = key;
+      setOverlayCount(o, count);
+      if (count === 0 && o !== 'gaps') setNote('info', t(`map.none.${o}` as Key), o);
+    }
+    if (!mapState.show[o]) return;
+    setOverlayState(o, 'loaded');
+    await applyOverlayVisibility(o);
+    updateStatus();
+    drawLegend(...currentBreaks());
+  }
+
+  function overlayLegend(): HTMLElement[] {
+    const rows: HTMLElement[] = [];
+    const on = (o: Overlay) => mapState.show[o] && hook[`${o}State`] === 'loaded';
+    const row = (sw: HTMLElement, label: string) => h('div', { class: 'legend-row' }, sw, h('span', null, label));
+    if (on('streets') && hook.streetsDrawn > 0) rows.push(row(h('span', { class: 'sw-line streets' }), t('legend.streets')));
+    if (on('gaps') && hook.gapsDrawn > 0) rows.push(row(h('span', { class: 'sw-line', style: `border-top-color:${GAP_COLOR}` }), t('legend.gaps')));
+    if (on('posts') && hook.postsDrawn > 0) {
+      rows.push(h('div', { class: 'legend-title legend-sub', 'data-testid': 'posts-legend' }, t('legend.posts')));
+      rows.push(row(h('span', { class: 'sw-icon square', style: `background:${POST_COLORS.stationary}` }), t('legend.postStationary')));
+      rows.push(row(h('span', { class: 'sw-icon triangle', style: `color:${POST_COLORS.mobile}` }), t('legend.postMobile')));
+    }
+    if (on('beats') && hook.beatsDrawn > 0 && beatsFc) {
+      rows.push(h('div', { class: 'legend-title legend-sub', 'data-testid': 'beats-legend' }, t('legend.beats')));
+      const colored = colourBeats(beatsFc).features;
+      for (const f of colored.slice(0, 12)) {
+        const p = (f.properties ?? {}) as Record<string, unknown>;
+        rows.push(row(h('span', { class: 'sw', style: `background:${String(p._c)}` }), t('legend.beatRow', { name: String(p.name ?? ''), w: fmtKm(Number(p.workload ?? 0)) })));
+      }
+      if (beatsFc.summary) rows.push(h('div', { class: 'legend-row hint' }, imbalanceText(beatsFc.summary)));
+    }
+    return rows;
+  }
+
   function removePoints(): void {
     if (pointLayer && map.getLayer(pointLayer.id)) map.removeLayer(pointLayer.id);
     pointLayer = null;
@@ -519,6 +716,8 @@ export async function render(root: HTMLElement): Promise<() => void> {
       cameraPopup?.remove();
       tasks.push(loadCameras());
     }
+    // The overlays follow the territory; the gaps also the period and category.
+    for (const o of OVERLAYS) if (mapState.show[o] && overlayOf[o] !== overlayKey(o)) tasks.push(loadOverlay(o));
     await Promise.all(tasks);
     if (ctl.signal.aborted || disposed) return;
     drawLegend(...currentBreaks());
@@ -551,6 +750,11 @@ export async function render(root: HTMLElement): Promise<() => void> {
     const cams = camerasAt(ev.point);
     if (cams.length) {
       cameraPopup = new Popup({ closeButton: true, maxWidth: '320px' }).setLngLat(ev.lngLat).setDOMContent(cameraInfo(cams)).addTo(map);
+      return;
+    }
+    const planInfo = overlayInfoAt(ev.point);
+    if (planInfo) {
+      cameraPopup = new Popup({ closeButton: true, maxWidth: '320px' }).setLngLat(ev.lngLat).setDOMContent(planInfo).addTo(map);
       return;
     }
     const feats = mapState.showCells ? map.queryRenderedFeatures(ev.point, { layers: ['cells-fill'] }) : [];
@@ -588,6 +792,38 @@ export async function render(root: HTMLElement): Promise<() => void> {
     const f = mapState.showCells ? map.queryRenderedFeatures(ev.point, { layers: ['cells-fill'] }) : [];
     map.getCanvas().style.cursor = f.length || camerasAt(ev.point).length ? 'pointer' : '';
   });
+
+  /** A post, a coverage gap or a beat under a pixel, in a popup's content (in that order); null when none. */
+  function overlayInfoAt(pt: { x: number; y: number }): HTMLElement | null {
+    const r = 6;
+    const box: [[number, number], [number, number]] = [[pt.x - r, pt.y - r], [pt.x + r, pt.y + r]];
+    const q = (o: Overlay, id: string, where: typeof box | { x: number; y: number }) =>
+      mapState.show[o] && hook[`${o}State`] === 'loaded' && map.getLayer(id) ? map.queryRenderedFeatures(where as [[number, number], [number, number]], { layers: [id] }) : [];
+    const post = q('posts', 'posts-symbol', box)[0];
+    if (post) return postInfo((post.properties ?? {}) as Record<string, unknown>);
+    const gap = q('gaps', 'gaps-line', [[pt.x - 3, pt.y - 3], [pt.x + 3, pt.y + 3]])[0];
+    if (gap) {
+      const p = (gap.properties ?? {}) as Record<string, unknown>;
+      const street = p.street && p.street !== 'null' ? String(p.street) : t('common.none');
+      return infoTable(t('gap.title'), 'gap-popup', [
+        [t('gap.street'), street],
+        [t('gap.incidents'), fmtInt(Number(p.incidents ?? 0))],
+        [t('gap.length'), t('nr.metres', { n: fmtInt(Math.round(Number(p.length_m ?? 0))) })],
+        [t('gap.covered'), `${Math.round(Number(p.covered_share ?? 0) * 100)} %`],
+      ]);
+    }
+    const beat = q('beats', 'beats-fill', pt)[0];
+    if (beat) {
+      const p = (beat.properties ?? {}) as Record<string, unknown>;
+      const rows: [string, string][] = [];
+      if (p.inspector && p.inspector !== 'null') rows.push([t('beat.inspector'), String(p.inspector)]);
+      rows.push([t('beat.workload'), fmtKm(Number(p.workload ?? 0))]);
+      for (const k of ['incidents', 'facilities', 'posts'] as const) if (p[k] !== undefined && p[k] !== null) rows.push([t(`beat.${k}` as Key), fmtInt(Number(p[k]))]);
+      if (p.street_km !== undefined && p.street_km !== null) rows.push([t('beat.street_km'), fmtKm(Number(p.street_km))]);
+      return infoTable(t('beat.title', { name: String(p.name ?? '') }), 'beat-popup', rows);
+    }
+    return null;
+  }
 
   /** The cameras under a pixel: positions first (a few pixels around), then view sectors; each once. */
   function camerasAt(pt: { x: number; y: number }): Record<string, unknown>[] {
@@ -663,6 +899,14 @@ export async function render(root: HTMLElement): Promise<() => void> {
     }
     drawLegend(...currentBreaks());
   });
+  for (const o of OVERLAYS) {
+    overlayChk[o].addEventListener('change', async () => {
+      mapState.show[o] = overlayChk[o].checked;
+      if (!mapState.show[o]) cameraPopup?.remove();
+      await loadOverlay(o);
+      drawLegend(...currentBreaks());
+    });
+  }
   fitBtn.addEventListener('click', () => fit());
 
   const restore = savedView && savedView.territory === terrSel.value ? savedView : null;
@@ -689,6 +933,10 @@ export async function render(root: HTMLElement): Promise<() => void> {
 
 function lab(label: string, control: HTMLElement): HTMLElement {
   return h('label', { class: 'tb-field' }, h('span', null, label), control);
+}
+
+function infoTable(title: string, testid: string, rows: [string, string][]): HTMLElement {
+  return h('div', { class: 'cell-info fc-popup', 'data-testid': testid }, h('h4', null, title), h('table', { class: 'kv' }, rows.map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v)))));
 }
 
 const PROP_ORDER = ['count', 'density_km2', 'kde_km2', 'gi_z', 'gi_p', 'gi_q', 'gi_p_sim', 'gi_class', 'lisa_i', 'lisa_quadrant', 'lisa_p_sim', 'lisa_q', 'lisa_cluster', 'lisa_cluster_fdr'];

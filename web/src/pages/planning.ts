@@ -34,10 +34,12 @@ import {
   uploadResultText,
 } from '../planning';
 import { can, categories, defaultTerritory, filters, role, territories } from '../state';
+import { coverageExtras, fmtKm, streetSentence } from '../optimise';
 import { errorBox, errorText, filePicker, loading, message, panel } from '../ui';
+import { optimiser, type OptimiserHook } from './optimiser';
 import { defaultRange } from './range';
 
-interface PlanningHook extends MapHook {
+interface PlanningHook extends MapHook, Partial<OptimiserHook> {
   coverageState: 'loading' | 'loaded' | 'error';
 }
 
@@ -130,6 +132,9 @@ export async function render(root: HTMLElement): Promise<() => void> {
   const syncRegTitle = () => (regTitle.textContent = t('reg.title', { territory: terrSel.value }));
   syncRegTitle();
 
+  // ---- The optimiser and the saved scenarios ----
+  const opt = optimiser(hook as OptimiserHook, { territory: filters.territory, from: filters.from, to: filters.to, category: () => filters.category });
+
   replace(
     root,
     form,
@@ -143,6 +148,8 @@ export async function render(root: HTMLElement): Promise<() => void> {
         h('p', { class: 'pl-intro' }, t('cov.intro')),
         covOut,
       ),
+      opt.section,
+      opt.scenarios,
       regSection,
     ),
   );
@@ -214,7 +221,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
           { class: 'counts cov-counts' },
           headline(cov).map((x) => h('div', { class: 'count-box', 'data-cov': x.key }, h('b', null, x.value), h('span', { class: 'cov-detail' }, x.detail), h('span', null, x.label))),
         ),
-        h('ul', { class: 'pl-findings' }, coverageSentences(cov).map((s) => h('li', null, s))),
+        h('ul', { class: 'pl-findings' }, [...coverageSentences(cov), streetSentence(cov)].filter((s): s is string => !!s).map((s) => h('li', null, s))),
         h('p', { class: 'hint' }, t('cov.hotspotHint')),
       ),
       undefined,
@@ -226,6 +233,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
     const title = t('cov.districts');
     const ds = sortCoverageDistricts(cov.districts ?? []);
     if (ds.length === 0) return panel(title, message('info', t('cov.noDistricts')), undefined, 'cov-districts');
+    const extra = coverageExtras(cov);
     const bar = (share: number | null) => h('span', { class: 'cov-bar', style: `width:${Math.max(0, Math.min(100, (share ?? 0) * 100)).toFixed(1)}%` });
     const tbl = h(
       'table',
@@ -241,6 +249,8 @@ export async function render(root: HTMLElement): Promise<() => void> {
           h('th', { scope: 'col', class: 'num' }, t('cov.incidentsCol')),
           h('th', { scope: 'col', class: 'num' }, t('cov.covered')),
           h('th', { scope: 'col', class: 'num' }, t('cov.share')),
+          extra.hot ? [h('th', { scope: 'col', class: 'num' }, t('cov.hotCells')), h('th', { scope: 'col', class: 'num' }, t('cov.hotShare'))] : null,
+          extra.streets ? [h('th', { scope: 'col', class: 'num' }, t('cov.streetKm')), h('th', { scope: 'col', class: 'num' }, t('cov.streetShare'))] : null,
           h('th', { scope: 'col', class: 'cov-bar-col' }, t('cov.bar')),
         ),
       ),
@@ -256,6 +266,18 @@ export async function render(root: HTMLElement): Promise<() => void> {
             h('td', { class: 'num' }, fmtInt(d.incidents)),
             h('td', { class: 'num' }, fmtInt(d.covered)),
             h('td', { class: 'num' }, fmtPct(share)),
+            extra.hot
+              ? [
+                  h('td', { class: 'num', 'data-col': 'hot-cells' }, d.hot_cells === undefined || d.hot_cells === null ? t('common.none') : t('cov.nOfM', { n: fmtInt(d.hot_cells_covered ?? 0), m: fmtInt(d.hot_cells) })),
+                  h('td', { class: 'num', 'data-col': 'hot-share' }, fmtPct(d.hot_cells_share ?? (d.hot_cells ? (d.hot_cells_covered ?? 0) / d.hot_cells : null))),
+                ]
+              : null,
+            extra.streets
+              ? [
+                  h('td', { class: 'num', 'data-col': 'street-km' }, d.street_km === undefined || d.street_km === null ? t('common.none') : t('cov.kmOfKm', { n: fmtKm(d.street_km_covered ?? 0), m: fmtKm(d.street_km) })),
+                  h('td', { class: 'num', 'data-col': 'street-share' }, fmtPct(d.street_share ?? (d.street_km ? (d.street_km_covered ?? 0) / d.street_km : null))),
+                ]
+              : null,
             h('td', { class: 'cov-bar-cell', 'aria-hidden': 'true' }, h('div', { class: 'cov-bar-track' }, bar(share))),
           );
         }),
@@ -387,6 +409,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
     if (disposed) return;
     filters.from = fromIn.value = r?.from ?? '';
     filters.to = toIn.value = r?.to ?? '';
+    opt.setTerritory(terrSel.value, filters.from, filters.to);
     void load();
   });
 
@@ -426,6 +449,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
     disposed = true;
     seq++;
     ctrl?.abort();
+    opt.dispose();
   };
 }
 
