@@ -231,17 +231,9 @@ fn street_coverage(
         .take(MAX_GAPS)
         .map(|&(n, length, covered, k)| {
             let id = SegmentId(k as u32);
-            let coords: Vec<[f64; 2]> = graph
-                .segment_geometry(id)
-                .iter()
-                .map(|&(x, y)| {
-                    let p = utm.inverse(x, y);
-                    [(p.lon() * 1e6).round() / 1e6, (p.lat() * 1e6).round() / 1e6]
-                })
-                .collect();
             json!({
                 "type": "Feature",
-                "geometry": {"type": "LineString", "coordinates": coords},
+                "geometry": {"type": "LineString", "coordinates": crate::streets::segment_lon_lat(graph, utm, id)},
                 "properties": {"incidents": n, "length_m": length.round(), "covered_share": share(covered, length), "street": graph.segment_name(id)},
             })
         })
@@ -261,6 +253,31 @@ pub(crate) async fn list(
     let territory = crate::scope::whole_territory(&state, &session, &name).await?;
     let cameras = state.store.cameras(territory.id).await?;
     Ok(axum::Json(cameras_geojson(&territory, &cameras)).into_response())
+}
+
+/// A register parser: (name for messages, path, bytes) → rows or the file's error.
+pub(crate) type RegisterParser<T> =
+    fn(&str, &std::path::Path, &[u8]) -> Result<qalqan_ingest::register::RegisterFile<T>, qalqan_ingest::IngestError>;
+
+/// Reads an uploaded register (`format` csv, the default, or geojson): its rows, or the 422
+/// answer naming every bad row; 400 when the body is not a register at all.
+pub(crate) fn parse_upload<T>(
+    format: Option<&str>,
+    body: &[u8],
+    csv: RegisterParser<T>,
+    geojson: RegisterParser<T>,
+) -> Result<Result<Vec<T>, Response>, ApiError> {
+    let file = std::path::Path::new("register");
+    let parsed = match format.map(str::trim) {
+        None | Some("") | Some("csv") => csv("register.csv", file, body),
+        Some("geojson") => geojson("register.geojson", file, body),
+        Some(other) => return Err(ApiError::BadRequest(format!("format '{other}' must be csv or geojson"))),
+    }
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if !parsed.errors.is_empty() {
+        return Ok(Err(rejects_response(&parsed.errors)));
+    }
+    Ok(Ok(parsed.rows.into_iter().map(|(_, row)| row).collect()))
 }
 
 /// 422 with the first thousand invalid rows of a register upload (nothing was written).
@@ -291,17 +308,11 @@ pub(crate) async fn upload(
         return Err(ApiError::Forbidden(format!("the {} role cannot change the camera register", session.user.role)));
     }
     let territory = crate::scope::whole_territory(&state, &session, &name).await?;
-    let file = std::path::Path::new("register");
-    let parsed = match q.format.as_deref().map(str::trim) {
-        None | Some("") | Some("csv") => qalqan_ingest::cameras::parse_csv("register.csv", file, &body),
-        Some("geojson") => qalqan_ingest::cameras::parse_geojson("register.geojson", file, &body),
-        Some(other) => return Err(ApiError::BadRequest(format!("format '{other}' must be csv or geojson"))),
-    }
-    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if !parsed.errors.is_empty() {
-        return Ok(rejects_response(&parsed.errors));
-    }
-    let cameras: Vec<_> = parsed.rows.into_iter().map(|(_, c)| c).collect();
+    let cameras = match parse_upload(q.format.as_deref(), &body, qalqan_ingest::cameras::parse_csv, qalqan_ingest::cameras::parse_geojson)?
+    {
+        Ok(rows) => rows,
+        Err(rejects) => return Ok(rejects),
+    };
     let done = state.store.import_cameras(territory.id, &cameras, &crate::session::actor(&session, peer)).await?;
     Ok(axum::Json(json!({"cameras": cameras.len(), "added": done.added, "updated": done.updated})).into_response())
 }

@@ -34,14 +34,7 @@ pub(crate) async fn streets(
         let features: Vec<Value> = (0..graph.segment_count().min(MAX_STREET_SEGMENTS))
             .map(|k| {
                 let id = SegmentId(k as u32);
-                let coords: Vec<[f64; 2]> = graph
-                    .segment_geometry(id)
-                    .iter()
-                    .map(|&(x, y)| {
-                        let p = utm.inverse(x, y);
-                        [(p.lon() * 1e6).round() / 1e6, (p.lat() * 1e6).round() / 1e6]
-                    })
-                    .collect();
+                let coords = crate::streets::segment_lon_lat(&graph, &utm, id);
                 json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
                        "properties": {"class": graph.segment(id).class.osm_tag(), "name": graph.segment_name(id)}})
             })

@@ -507,17 +507,15 @@ pub(crate) async fn upload(
         return Err(ApiError::Forbidden(format!("the {} role cannot change the post register", session.user.role)));
     }
     let territory = crate::scope::whole_territory(&state, &session, &name).await?;
-    let file = std::path::Path::new("register");
-    let parsed = match q.format.as_deref().map(str::trim) {
-        None | Some("") | Some("csv") => qalqan_ingest::posts::parse_csv("register.csv", file, &body),
-        Some("geojson") => qalqan_ingest::posts::parse_geojson("register.geojson", file, &body),
-        Some(other) => return Err(ApiError::BadRequest(format!("format '{other}' must be csv or geojson"))),
-    }
-    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if !parsed.errors.is_empty() {
-        return Ok(crate::cameras::rejects_response(&parsed.errors));
-    }
-    let posts: Vec<_> = parsed.rows.into_iter().map(|(_, p)| p).collect();
+    let posts = match crate::cameras::parse_upload(
+        q.format.as_deref(),
+        &body,
+        qalqan_ingest::posts::parse_csv,
+        qalqan_ingest::posts::parse_geojson,
+    )? {
+        Ok(rows) => rows,
+        Err(rejects) => return Ok(rejects),
+    };
     let done = state.store.import_posts(territory.id, &posts, &crate::session::actor(&session, peer)).await?;
     Ok(axum::Json(json!({"posts": posts.len(), "added": done.added, "updated": done.updated})).into_response())
 }

@@ -59,6 +59,18 @@ pub async fn load_street_graph(store: &qalqan_store::Store, territory: &Territor
     Ok(load_streets(store, territory).await?.map(|s| (s.graph, s.utm)))
 }
 
+/// A segment's polyline in WGS84 `[lon, lat]` (1e-6 degrees), for GeoJSON.
+pub fn segment_lon_lat(graph: &StreetGraph, utm: &Utm, id: SegmentId) -> Vec<[f64; 2]> {
+    graph
+        .segment_geometry(id)
+        .iter()
+        .map(|&(x, y)| {
+            let p = utm.inverse(x, y);
+            [(p.lon() * 1e6).round() / 1e6, (p.lat() * 1e6).round() / 1e6]
+        })
+        .collect()
+}
+
 /// Incidents farther than this from any street are not given a street.
 pub const SNAP_METRES: f64 = 50.0;
 
