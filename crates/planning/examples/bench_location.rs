@@ -4,6 +4,7 @@
 //! bench_location INSTANCE.csv [exact|heuristic] [RUNS]
 //! bench_location --synthetic N M P SEED [SERVICE_STANDARD_M] [exact|heuristic]
 //! bench_location --write N M P SEED SERVICE_STANDARD_M FILE.csv
+//! bench_location --write-coverage N M SEED SERVICE_STANDARD_M FILE.txt
 //! ```
 //!
 //! The first form reads a dense instance, solves MCLP, p-median and p-center (default exact) and
@@ -13,8 +14,12 @@
 //!
 //! The second generates a seeded clustered instance (below), builds the sparse coverage within the
 //! service standard (default 500 m) through a bucket grid, solves MCLP (default heuristic) and
-//! prints objective, bound, gap and seconds. The third writes a generated instance as a file of
-//! the first form, with dense Euclidean costs.
+//! prints objective, bound, gap and seconds, with the library's default parameters (the
+//! environment variable `PERTURB` overrides the rounds of iterated local search). The third writes
+//! a generated instance as a file of the first form, with dense Euclidean costs. The fourth writes
+//! the sparse coverage of the second form instead (the dense file of 50,000 × 5,000 would take
+//! gigabytes), one line per demand: its weight, then the sites covering it, space-separated — for
+//! checking the bound against an LP solver (e.g. HiGHS through `scipy.optimize.linprog`).
 //!
 //! # Instance file (CSV)
 //!
@@ -55,6 +60,14 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("--synthetic") if args.len() >= 5 => synthetic_run(&args[1..]),
+        Some("--write-coverage") if args.len() == 6 => {
+            let (n, m, seed): (usize, usize, u64) = (args[1].parse()?, args[2].parse()?, args[3].parse()?);
+            let standard: f64 = args[4].parse()?;
+            let s = Synthetic::new(n, m, seed, SiteLayout::from_env()?);
+            write_coverage(&args[5], &s.coverage(standard)?)?;
+            println!("wrote {} ({n} demands × {m} sites, S = {standard} m)", args[5]);
+            Ok(())
+        }
         Some("--write") if args.len() == 7 => {
             let (n, m, p, seed) = (args[1].parse()?, args[2].parse()?, args[3].parse()?, args[4].parse()?);
             let standard: f64 = args[5].parse()?;
@@ -69,7 +82,7 @@ fn main() -> Result<()> {
             let runs: usize = args.get(2).map(|r| r.parse()).transpose()?.unwrap_or(3);
             file_run(path, method, runs.max(1))
         }
-        _ => Err("usage: bench_location INSTANCE.csv [exact|heuristic] [RUNS] | --synthetic N M P SEED [S] [exact|heuristic] | --write N M P SEED S FILE".into()),
+        _ => Err("usage: bench_location INSTANCE.csv [exact|heuristic] [RUNS] | --synthetic N M P SEED [S] [exact|heuristic] | --write N M P SEED S FILE | --write-coverage N M SEED S FILE".into()),
     }
 }
 
@@ -137,22 +150,11 @@ fn synthetic_run(args: &[String]) -> Result<()> {
     let t = Instant::now();
     let coverage = s.coverage(standard)?;
     let built = t.elapsed().as_secs_f64();
-    if let Ok(path) = std::env::var("DUMP") {
-        let mut t = String::new();
-        for i in 0..n {
-            write!(t, "{}", s.weights[i])?;
-            for j in coverage.covering(i) {
-                write!(t, " {j}")?;
-            }
-            t.push('\n');
-        }
-        std::fs::write(path, t)?;
-    }
     let covered_at_all = (0..n).filter(|&i| !coverage.covering(i).is_empty()).count();
     let params = LocationParams {
         p,
         method,
-        perturbations: std::env::var("PERTURB").ok().and_then(|v| v.parse().ok()).unwrap_or(100),
+        perturbations: std::env::var("PERTURB").ok().and_then(|v| v.parse().ok()).unwrap_or(LocationParams::default().perturbations),
         ..LocationParams::default()
     };
     let placement = maximal_covering(&coverage, &params)?;
@@ -270,6 +272,19 @@ impl Synthetic {
         });
         Ok(Coverage::new(self.weights.clone(), self.sites.len(), lists)?)
     }
+}
+
+fn write_coverage(path: &str, coverage: &Coverage) -> Result<()> {
+    let mut text = String::new();
+    for i in 0..coverage.demands() {
+        write!(text, "{}", coverage.weights()[i])?;
+        for j in coverage.covering(i) {
+            write!(text, " {j}")?;
+        }
+        text.push('\n');
+    }
+    std::fs::write(path, text)?;
+    Ok(())
 }
 
 fn write_instance(path: &str, weights: &[f64], costs: &CostMatrix, p: usize, standard: f64, fixed: &[usize]) -> Result<()> {

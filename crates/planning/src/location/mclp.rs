@@ -63,6 +63,10 @@ pub fn maximal_covering(coverage: &Coverage, params: &LocationParams) -> Result<
     } else {
         let state = vec![SiteState::Free; m];
         let start = relaxation.start(&state, k);
+        if start.value <= 1e-9 * reduced.total.max(1.0) {
+            // Greedy + interchange already covers every coverable demand: optimal, whatever a bound says.
+            return Ok(placement(coverage, &reduced, &start, 0.0, Status::Optimal, (0, 0), started));
+        }
         let granularity = if reduced.weights.iter().all(|w| w.fract() == 0.0 && *w < 2f64.powi(52)) { 1.0 } else { 0.0 };
         let settings = search::Settings {
             method: params.method,
@@ -78,9 +82,24 @@ pub fn maximal_covering(coverage: &Coverage, params: &LocationParams) -> Result<
         relaxation.set_multipliers(&initial);
         let outcome = search::solve(&mut relaxation, state, k, start, settings);
         let status = if outcome.proved { Status::Optimal } else { Status::Feasible };
-        (outcome.best, outcome.bound, status, outcome.nodes, outcome.iterations)
+        // The uncovered weight is never negative: a bound below 0 says nothing more than 0.
+        (outcome.best, outcome.bound.max(0.0), status, outcome.nodes, outcome.iterations)
     };
 
+    Ok(placement(coverage, &reduced, &best, bound, status, (nodes, iterations), started))
+}
+
+/// The answer in the caller's site numbers; `bound` is the lower bound on the reduced problem's
+/// uncovered weight.
+fn placement(
+    coverage: &Coverage,
+    reduced: &Reduced,
+    best: &Incumbent,
+    bound: f64,
+    status: Status,
+    (nodes, iterations): (u64, u64),
+    started: Instant,
+) -> Placement {
     let (chosen, open) = chosen_and_open(best.open.iter().map(|&j| reduced.site_map[j as usize]), coverage.fixed());
     let mut is_open = vec![false; coverage.sites()];
     for &j in &open {
@@ -90,7 +109,7 @@ pub fn maximal_covering(coverage: &Coverage, params: &LocationParams) -> Result<
         (0..coverage.demands()).map(|i| coverage.covering(i).iter().map(|&j| j as usize).find(|&j| is_open[j])).collect();
     let objective: f64 = coverage.weights().iter().zip(&assignment).filter(|(_, a)| a.is_some()).map(|(w, _)| w).sum();
     let bound = if status == Status::Optimal { objective } else { (reduced.base + reduced.total - bound).max(objective) };
-    Ok(Placement {
+    Placement {
         chosen,
         open,
         objective,
@@ -101,7 +120,7 @@ pub fn maximal_covering(coverage: &Coverage, params: &LocationParams) -> Result<
         nodes,
         iterations,
         seconds: started.elapsed().as_secs_f64(),
-    })
+    }
 }
 
 /// The instance after removing what no choice can change.
@@ -285,8 +304,9 @@ impl<'a> Mclp<'a> {
     /// `rounds` of iterated local search from `start`: ruin a neighbourhood (a random open site
     /// and the open sites sharing demand with it, at most a fifth of them) by forced swaps, each to
     /// one of the three best replacements not just removed, descend again, then keep the round if
-    /// it is not much worse ([`ACCEPTANCE`]) or undo its swaps. Returns the best solution seen.
-    fn search(&mut self, start: &Incumbent, state: &[SiteState], rounds: usize, rng: &mut Rng) -> Incumbent {
+    /// it is not much worse ([`ACCEPTANCE`]) or undo its swaps. Returns the best solution seen
+    /// (early, at `deadline`).
+    fn search(&mut self, start: &Incumbent, state: &[SiteState], rounds: usize, deadline: Instant, rng: &mut Rng) -> Incumbent {
         let r = self.r;
         let mut best = start.clone();
         self.interchange.load(r, &best.open, state);
@@ -303,6 +323,9 @@ impl<'a> Mclp<'a> {
         let mut removed: Vec<u32> = Vec::new();
         let mut current = best.value;
         for round in 0..rounds {
+            if round % 16 == 0 && Instant::now() >= deadline {
+                break;
+            }
             if round % 256 == 255 {
                 ic.load(r, &ic.open(), state); // clears rounding from the incremental updates
                 current = ic.uncovered;
@@ -674,8 +697,8 @@ impl Relaxation for Mclp<'_> {
         self.uncovered(open)
     }
 
-    fn perturb(&mut self, start: &Incumbent, state: &[SiteState], rounds: usize, rng: &mut Rng) -> Incumbent {
-        self.search(start, state, rounds, rng)
+    fn perturb(&mut self, start: &Incumbent, state: &[SiteState], rounds: usize, deadline: Instant, rng: &mut Rng) -> Incumbent {
+        self.search(start, state, rounds, deadline, rng)
     }
 
     fn improve(&mut self, open: &mut Vec<u32>, state: &[SiteState]) -> f64 {

@@ -239,12 +239,12 @@ impl<'a> Median<'a> {
 
     /// `rounds` of iterated local search from `start`: drop a fifth of the movable open sites at
     /// random, refill greedily choosing among the best three each time, interchange; keep the best.
-    fn search(&mut self, start: &Incumbent, state: &[SiteState], rounds: usize, rng: &mut Rng) -> Incumbent {
+    fn search(&mut self, start: &Incumbent, state: &[SiteState], rounds: usize, deadline: Instant, rng: &mut Rng) -> Incumbent {
         let mut best = start.clone();
         let movable = best.open.iter().filter(|&&j| state[j as usize] == SiteState::Free).count();
         let drop = (movable / 5).max(1).min(movable);
         for _ in 0..rounds {
-            if movable == 0 {
+            if movable == 0 || Instant::now() >= deadline {
                 break;
             }
             let mut open = best.open.clone();
@@ -376,8 +376,8 @@ impl Relaxation for Median<'_> {
         self.assigned_costs(open).iter().sum()
     }
 
-    fn perturb(&mut self, start: &Incumbent, state: &[SiteState], rounds: usize, rng: &mut Rng) -> Incumbent {
-        self.search(start, state, rounds, rng)
+    fn perturb(&mut self, start: &Incumbent, state: &[SiteState], rounds: usize, deadline: Instant, rng: &mut Rng) -> Incumbent {
+        self.search(start, state, rounds, deadline, rng)
     }
 
     fn improve(&mut self, open: &mut Vec<u32>, state: &[SiteState]) -> f64 {

@@ -398,8 +398,8 @@ pub struct LocationParams {
     pub p: usize,
     /// Default [`Method::Exact`].
     pub method: Method,
-    /// Wall-clock budget of the exact search (the heuristic's bound optimisation also stops at it).
-    /// Default 60 s.
+    /// Wall-clock budget of the exact search (the heuristic's perturbation rounds and bound
+    /// optimisation also stop at it; only then can a result depend on the machine). Default 60 s.
     pub time_limit: Duration,
     /// Rounds of iterated local search after greedy + interchange: each round replaces some
     /// chosen sites at random (MCLP: a neighbourhood of up to a fifth of them; p-median: a fifth,

@@ -348,3 +348,19 @@ fn invalid_inputs_are_refused() {
     assert!(instance.coverage(f64::NAN).is_err() && instance.coverage(-1.0).is_err());
     assert!(matches!(Coverage::new(vec![1.0, 1.0], 2, vec![vec![0]]), Err(PlanningError::LengthMismatch { .. })));
 }
+
+#[test]
+fn covering_everything_coverable_is_optimal_without_a_search() {
+    // 200 demands in a row, each covered by the sites within 2 of it; 60 sites every 3rd demand
+    // cover everything with p = 60 of 200; one demand nobody covers.
+    let n = 200;
+    let mut lists: Vec<Vec<usize>> = (0..n).map(|i: usize| (i.saturating_sub(2)..(i + 3).min(n)).collect()).collect();
+    lists.push(Vec::new());
+    let cover = Coverage::new(vec![1.0; n + 1], n, lists).unwrap();
+    for method in [Method::Exact, Method::Heuristic] {
+        let params = LocationParams { p: 60, method, ..LocationParams::default() };
+        let placement = maximal_covering(&cover, &params).unwrap();
+        assert_eq!(placement.objective, n as f64, "{method:?}");
+        assert_eq!((placement.status, placement.gap, placement.bound), (Status::Optimal, 0.0, n as f64), "{method:?}");
+    }
+}
