@@ -733,6 +733,22 @@ const scenarios = [
         // The coverage table has the street columns (Helsinki has its OpenStreetMap streets).
         const streetCells = await page.locator('[data-testid=cov-districts-table] [data-col=street-km]').count();
         assert(streetCells >= 1, 'the coverage table has no street-kilometre column');
+        // The post register: a file with a mobile point lacking its vehicle is refused whole, naming the row.
+        await page.selectOption('[data-testid=reg-kind]', 'posts');
+        const badPosts = path.join(OUT, '10-posts-bad.csv');
+        writeFileSync(badPosts, 'id,kind,lat,lon,hours,vehicle\nE-P1,stationary,60.1699,24.9384,08:00-20:00,\nE-M1,mobile,60.1690,24.9410,20:00-04:00,\n');
+        await page.setInputFiles('[data-testid=cam-upload-file]', badPosts);
+        await page.click('[data-testid=cam-upload-submit]');
+        await page.waitForSelector('[data-testid=cam-rejects]', { timeout: 20_000 });
+        const reject = await page.innerText('[data-testid=cam-rejects] tbody tr');
+        assert(/3/.test(reject) && /vehicle/.test(reject), `post register reject: ${reject}`);
+        const goodPosts = path.join(OUT, '10-posts.csv');
+        writeFileSync(goodPosts, 'id,kind,name,lat,lon,hours\nE-P1,stationary,E2E post,60.1699,24.9384,08:00-20:00\n');
+        await page.setInputFiles('[data-testid=cam-upload-file]', goodPosts);
+        await page.click('[data-testid=cam-upload-submit]');
+        await page.waitForSelector('[data-testid=cam-upload-result]', { timeout: 20_000 });
+        const uploaded = await page.innerText('[data-testid=cam-upload-result]');
+        assert(/1/.test(uploaded), `post register upload: ${uploaded}`);
         // The planning map: the street network and the registered posts.
         await waitHook(page, () => window.__qalqan?.streetsDrawn > 1000 && window.__qalqan?.postsDrawn > 0, null, 20_000, 'the planning map has no streets or posts');
         await waitHook(page, () => window.__qalqan.map.queryRenderedFeatures({ layers: ['streets-line'] }).length > 0, null, 10_000, 'no street is rendered on the planning map');

@@ -516,6 +516,9 @@ fn posts_table(name: &str, period: &str, v: &serde_json::Value) -> String {
         v["candidates"]["count"],
         v["candidates"]["source"].as_str().unwrap_or("").replace('_', " ")
     );
+    if let Some(size) = v["aggregated_to_metres"].as_f64() {
+        let _ = writeln!(out, "(too many places for the p-median's matrix: incidents and candidates taken per {size} m cell)");
+    }
     for sh in v["shifts"].as_array().into_iter().flatten() {
         let _ = writeln!(
             out,

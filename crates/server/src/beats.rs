@@ -221,6 +221,9 @@ pub fn beat_plan(
     let (x0, y0) = xy.iter().fold((f64::MAX, f64::MAX), |a, p| (a.0.min(p.0), a.1.min(p.1)));
     let (x1, y1) = xy.iter().fold((f64::MIN, f64::MIN), |a, p| (a.0.max(p.0), a.1.max(p.1)));
     let c = params.cell_m;
+    // Cells on multiples of their size: the same cells whatever the extent, so a proposal made
+    // earlier (and kept as beats) is cut the same way again.
+    let (x0, y0) = ((x0 / c).floor() * c, (y0 / c).floor() * c);
     let (nx, ny) = (((x1 - x0) / c).floor() as usize + 1, ((y1 - y0) / c).floor() as usize + 1);
     if nx.saturating_mul(ny) > 4 * MAX_CELLS {
         return Err(PlanningError::InvalidParameter {

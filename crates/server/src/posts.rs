@@ -12,7 +12,10 @@
 //! Objectives: **coverage** — the maximal covering location problem (Church & ReVelle 1974): the
 //! most incidents within T minutes of a post; **median** — the p-median (Hakimi 1964): the least
 //! incident-weighted travel time to the nearest post (times beyond 3 T, at least 30 minutes, are
-//! taken as the straight-line estimate, never less than that cut-off).
+//! taken as the straight-line estimate, never less than that cut-off). Its cost matrix is dense:
+//! when incident places × candidates exceed [`MAX_MEDIAN_CELLS`], both are taken per cell of the
+//! smallest size (50 m, doubling) that fits — demand merged at its weighted centre, one candidate
+//! per cell — and the answer gives that size (`aggregated_to_metres`).
 //!
 //! For mobile points the plan is made per shift, and each chosen point gets **patrol dosage**
 //! guidance after Koper (1995): visits of 10-15 minutes to the hot spots within its reach, in an
@@ -185,6 +188,42 @@ fn shift_demand(territory: &Territory, records: &[IncidentRecord], utm: &Utm, sh
     Demand { xy: v.iter().map(|d| (d.0, d.1)).collect(), weight: v.iter().map(|d| d.2).collect(), without_hour }
 }
 
+fn cell_of((x, y): (f64, f64), size: f64) -> (i64, i64) {
+    ((x / size).floor() as i64, (y / size).floor() as i64)
+}
+
+/// Demand places merged per `size`-metre cell, at their weighted centre.
+fn aggregate(demand: Demand, size: f64) -> Demand {
+    let mut cells: HashMap<(i64, i64), (f64, f64, f64)> = HashMap::new();
+    for (&(x, y), &w) in demand.xy.iter().zip(&demand.weight) {
+        let e = cells.entry(cell_of((x, y), size)).or_default();
+        e.0 += w * x;
+        e.1 += w * y;
+        e.2 += w;
+    }
+    let mut v: Vec<_> = cells.into_iter().filter(|(_, c)| c.2 > 0.0).collect();
+    v.sort_by_key(|(k, _)| *k);
+    Demand {
+        xy: v.iter().map(|(_, c)| (c.0 / c.2, c.1 / c.2)).collect(),
+        weight: v.iter().map(|(_, c)| c.2).collect(),
+        without_hour: demand.without_hour,
+    }
+}
+
+/// The smallest cell size (50 m doubling) at which the p-median's dense matrix fits
+/// [`MAX_MEDIAN_CELLS`], or `None` when it fits as it is.
+fn median_cell(demand: &[(f64, f64)], sites: &[(f64, f64)]) -> Option<f64> {
+    if demand.len().saturating_mul(sites.len()) <= MAX_MEDIAN_CELLS {
+        return None;
+    }
+    let distinct = |xy: &[(f64, f64)], size: f64| xy.iter().map(|&p| cell_of(p, size)).collect::<std::collections::HashSet<_>>().len();
+    let mut size = 50.0;
+    while size < 10_000.0 && distinct(demand, size).saturating_mul(distinct(sites, size)) > MAX_MEDIAN_CELLS {
+        size *= 2.0;
+    }
+    Some(size)
+}
+
 /// Travel seconds from sites to demand places, within a cut-off: over the street graph, or as
 /// the straight-line estimate.
 struct Times {
@@ -301,6 +340,15 @@ pub fn post_plan(
         }
         None => ("incident_places", (all_demand.xy.clone(), vec![None; all_demand.xy.len()])),
     };
+    // A p-median too large for its dense matrix plans on cells: candidates thinned to one per cell
+    // (the first), demand merged per cell; the answer says so.
+    let median_cell = if params.objective == Objective::Median { median_cell(&all_demand.xy, &sites) } else { None };
+    if let Some(size) = median_cell {
+        let mut seen = std::collections::HashSet::new();
+        let keep: Vec<usize> = (0..sites.len()).filter(|&j| seen.insert(cell_of(sites[j], size))).collect();
+        sites = keep.iter().map(|&j| sites[j]).collect();
+        site_locations = keep.iter().map(|&j| site_locations[j]).collect();
+    }
     let candidates = sites.len();
     let groups: Vec<Vec<&Shift>> = match params.kind {
         PostKind::Stationary => vec![shifts.clone()],
@@ -320,6 +368,10 @@ pub fn post_plan(
     let mut shift_plans = Vec::new();
     for group in &groups {
         let demand = shift_demand(territory, records, &utm, group);
+        let demand = match median_cell {
+            Some(size) => aggregate(demand, size),
+            None => demand,
+        };
         let total: f64 = demand.weight.iter().sum::<f64>() + 0.0;
         let fixed: Vec<usize> =
             existing.iter().enumerate().filter(|(_, p)| on_duty(p, params.kind, group)).map(|(k, _)| first_existing + k).collect();
@@ -422,6 +474,7 @@ pub fn post_plan(
         "mode": match params.mode { Mode::Walk => "walk", Mode::Drive => "drive" },
         "network": if graph.is_some() { "streets" } else { "straight line × 1.3" },
         "candidates": {"source": source, "count": candidates},
+        "aggregated_to_metres": median_cell,
         "registered": existing.len(),
         "method": match params.method { Method::Exact => "exact", Method::Heuristic => "heuristic" },
         "shifts": shift_plans,
@@ -628,5 +681,18 @@ mod tests {
         assert!(!s.holds(4, 12 * 60));
         assert!(Shift::parse("night").is_err() && Shift::parse("x=holiday@08-16").is_err() && Shift::parse("=08-16").is_err());
         assert_eq!(Shift::three_shifts().iter().map(|s| s.window.minutes()).sum::<u16>(), 1440);
+    }
+
+    #[test]
+    fn a_median_too_large_for_its_matrix_is_planned_on_cells() {
+        let d = Demand { xy: vec![(10.0, 10.0), (30.0, 10.0), (120.0, 10.0)], weight: vec![1.0, 3.0, 2.0], without_hour: 4 };
+        let a = aggregate(d, 50.0);
+        assert_eq!((a.xy, a.weight, a.without_hour), (vec![(25.0, 10.0), (120.0, 10.0)], vec![4.0, 2.0], 4));
+        assert_eq!(median_cell(&[(0.0, 0.0); 10], &[(0.0, 0.0); 10]), None, "fits as it is");
+        // 10,000 × 10,000 distinct places on a 10 m lattice: the first size with ≤ 40 million pairs.
+        let lattice: Vec<(f64, f64)> = (0..10_000).map(|k| ((k % 100) as f64 * 10.0, (k / 100) as f64 * 10.0)).collect();
+        let size = median_cell(&lattice, &lattice).unwrap();
+        let cells = ((1000.0 / size).ceil() as usize).pow(2);
+        assert!(cells * cells <= MAX_MEDIAN_CELLS && size == 50.0, "{size} m: {cells} cells");
     }
 }

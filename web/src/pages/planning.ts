@@ -112,9 +112,14 @@ export async function render(root: HTMLElement): Promise<() => void> {
   const fileIn = h('input', { type: 'file', name: 'register', accept: '.csv,.geojson,.json', tabindex: -1, 'data-testid': 'cam-upload-file' });
   const submit = h('button', { type: 'submit', class: 'btn-primary', 'data-testid': 'cam-upload-submit' }, t('reg.submit'));
   const regOut = h('div', { class: 'reg-results', 'aria-live': 'polite' });
+  // Which register: cameras, or police posts and mobile points.
+  const kindSel = select('register', [['cameras', t('reg.kindCameras')], ['posts', t('reg.kindPosts')]], 'cameras', { 'data-testid': 'reg-kind' });
+  const regIntro = h('p', { class: 'pl-intro' });
+  const regColumns = h('p', { class: 'hint pl-intro' });
   const regForm = h(
     'form',
     { class: 'card import-form reg-form', 'data-testid': 'cam-upload-form' },
+    field(t('reg.kind'), kindSel),
     field(t('reg.file'), filePicker(fileIn, t('imp.chooseFile'), t('imp.noFile'))),
     h('div', { class: 'form-actions' }, submit),
   );
@@ -123,14 +128,23 @@ export async function render(root: HTMLElement): Promise<() => void> {
         'section',
         { class: 'pl-section', 'data-testid': 'cam-upload', 'aria-labelledby': 'reg-title' },
         regTitle,
-        h('p', { class: 'pl-intro' }, t('reg.intro')),
-        h('p', { class: 'hint pl-intro' }, t('reg.columns')),
+        regIntro,
+        regColumns,
         regForm,
         regOut,
       )
     : null;
-  const syncRegTitle = () => (regTitle.textContent = t('reg.title', { territory: terrSel.value }));
+  const syncRegTitle = () => {
+    const posts = kindSel.value === 'posts';
+    regTitle.textContent = t(posts ? 'reg.postsTitle' : 'reg.title', { territory: terrSel.value });
+    regIntro.textContent = t(posts ? 'reg.postsIntro' : 'reg.intro');
+    regColumns.textContent = t(posts ? 'reg.postsColumns' : 'reg.columns');
+  };
   syncRegTitle();
+  kindSel.addEventListener('change', () => {
+    syncRegTitle();
+    replace(regOut);
+  });
 
   // ---- The optimiser and the saved scenarios ----
   const opt = optimiser(hook as OptimiserHook, { territory: filters.territory, from: filters.from, to: filters.to, category: () => filters.category });
@@ -424,10 +438,14 @@ export async function render(root: HTMLElement): Promise<() => void> {
     regOut.setAttribute('aria-busy', 'true');
     replace(regOut, message('info', t('reg.running')));
     try {
-      const res = await request(`/territories/${enc(terr)}/cameras${qs({ format })}`, { method: 'POST', body: { data: file, type: registerContentType(format) } });
-      const r = (await res.json()) as CameraUploadResult;
+      const posts = kindSel.value === 'posts';
+      const res = await request(`/territories/${enc(terr)}/${posts ? 'posts' : 'cameras'}${qs({ format })}`, { method: 'POST', body: { data: file, type: registerContentType(format) } });
+      const r = (await res.json()) as CameraUploadResult & { posts?: number };
       if (disposed) return;
-      replace(regOut, tagged(message('ok', uploadResultText(r)), 'cam-upload-result'));
+      const text = posts
+        ? t('reg.postsDone', { n: fmtInt(r.posts ?? 0), added: fmtInt(r.added), updated: fmtInt(r.updated) })
+        : uploadResultText(r);
+      replace(regOut, tagged(message('ok', text), 'cam-upload-result'));
       // The coverage of this territory has changed.
       plState.result = null;
       if (terr === filters.territory) void load(true);

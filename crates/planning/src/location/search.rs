@@ -177,8 +177,11 @@ impl<R: Relaxation> Search<'_, R> {
         if s.granularity > 0.0 { self.best.value - s.granularity + s.tolerance } else { self.best.value - s.tolerance }
     }
 
+    /// Both problems minimise a non-negative objective (uncovered weight; weighted cost, with
+    /// weights and costs validated ≥ 0), so a bound below 0 is read as 0: an incumbent of 0 is
+    /// optimal whatever the multipliers say.
     fn prunes(&self, bound: f64) -> bool {
-        bound >= self.threshold()
+        bound.max(0.0) >= self.threshold()
     }
 
     fn consider(&mut self, open: &[u32]) {
@@ -211,6 +214,9 @@ impl<R: Relaxation> Search<'_, R> {
             let found = self.relaxation.perturb(&self.best, &state, self.settings.perturbations, self.settings.deadline, &mut rng);
             if found.value < self.best.value {
                 self.best = found;
+                if self.prunes(bound) {
+                    return Processed::Settled;
+                }
             }
             theta = ROOT_THETA;
         }
