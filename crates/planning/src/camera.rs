@@ -204,6 +204,27 @@ impl CameraIndex {
         out
     }
 
+    /// Indices of the cameras that may see part of the polyline (those bucketed within a cell of
+    /// its bounding box), ascending; [`Camera::covered_length`] says how much each one sees.
+    pub fn near(&self, polyline: &[(f64, f64)]) -> Vec<usize> {
+        let Some(&first) = polyline.first() else { return Vec::new() };
+        let (mut x0, mut y0, mut x1, mut y1) = (first.0, first.1, first.0, first.1);
+        for &(x, y) in polyline {
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+        let cell = |v: f64| (v / self.cell).floor() as i64;
+        let mut out = Vec::new();
+        for cy in cell(y0) - 1..=cell(y1) + 1 {
+            for cx in cell(x0) - 1..=cell(x1) + 1 {
+                if let Some(list) = self.buckets.get(&(cx, cy)) {
+                    out.extend(list.iter().map(|&k| k as usize));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
     /// For each point, whether any camera sees it.
     pub fn covered(&self, points: &[(f64, f64)]) -> Vec<bool> {
         points.iter().map(|&(x, y)| !self.seeing(x, y).is_empty()).collect()
@@ -371,5 +392,20 @@ mod tests {
         assert!(Camera::new(0.0, 0.0, 0.0, 400.0, 10.0).is_err());
         assert!(Camera::new(0.0, 0.0, 0.0, 90.0, -1.0).is_err());
         assert!(Camera::new(f64::NAN, 0.0, 0.0, 90.0, 10.0).is_err());
+    }
+
+    #[test]
+    fn cameras_near_a_street_are_found_and_measure_their_own_stretch() {
+        let near = Camera::new(0.0, 5.0, 180.0, 360.0, 20.0).unwrap();
+        let also = Camera::new(10.0, -5.0, 0.0, 360.0, 20.0).unwrap();
+        let far = Camera::new(500.0, 500.0, 0.0, 360.0, 20.0).unwrap();
+        let index = CameraIndex::new(vec![near, also, far]);
+        let street = [(-100.0, 0.0), (100.0, 0.0)];
+        assert_eq!(index.near(&street), vec![0, 1]);
+        let own: Vec<f64> = index.near(&street).iter().map(|&k| index.cameras()[k].covered_length(&street)).collect();
+        // Each sees 2·√(20² − 5²) ≈ 38.7 m; together 48.7 m (they overlap over 28.7 m).
+        assert!(own.iter().all(|m| (m - 2.0 * 375f64.sqrt()).abs() < 1e-6), "{own:?}");
+        assert!((index.covered_length(&street) - (10.0 + 2.0 * 375f64.sqrt())).abs() < 1e-6);
+        assert!(index.near(&[]).is_empty());
     }
 }

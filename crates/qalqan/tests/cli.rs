@@ -978,6 +978,14 @@ fn posts_are_planned_over_the_street_network_per_shift_and_saved_as_scenarios() 
     assert!((coverage["streets"]["km"].as_f64().unwrap() - 101.3).abs() < 0.1, "{}", coverage["streets"]);
     assert_eq!(coverage["streets"]["gap_segments"], 2, "no cameras: both streets with incidents are gaps");
     assert_eq!(coverage["gaps"]["features"].as_array().unwrap().len(), 2);
+    // One all-round camera at Kamppi: the street length it sees is its own and the territory's.
+    let cams = env.write("cams.csv", b"id,lat,lon,fov,range\nK1,60.16930,24.93800,360,60\n");
+    env.ok(&["import", "cameras", &cams, "--territory", "Helsinki"]);
+    let coverage = get("/api/v1/territories/Helsinki/cameras/coverage");
+    let seen_m = coverage["per_camera"][0]["street_m"].as_f64().unwrap();
+    let km_covered = coverage["streets"]["km_covered"].as_f64().unwrap();
+    assert!(seen_m > 100.0 && (seen_m / 1000.0 - km_covered).abs() < 0.006, "{seen_m} m by the camera, {km_covered} km in all");
+    assert_eq!(coverage["streets"]["gap_segments"], 1, "the Kamppi street is seen now");
     // Beats: a proposal for three inspectors, kept as the beat map, then its workloads over HTTP.
     let proposal = env.write("beats.geojson", b"");
     let table = env.ok(&["plan", "beats", "--territory", "Helsinki", "--n", "3", "--cell", "100", "--output", &proposal]);

@@ -157,14 +157,18 @@ pub fn coverage_json(
         d["hot_cells_covered"] = json!(seen);
         d["hot_cells_share"] = json!(share(seen, cells));
     }
+    let mut street_m = vec![None; index.cameras().len()];
     let (streets_summary, gaps) = match streets {
-        Some((graph, _)) => street_coverage(territory, graph, &utm, &index, records, &mut districts),
+        Some((graph, _)) => street_coverage(territory, graph, &utm, &index, records, &mut districts, &mut street_m),
         None => (Value::Null, Value::Null),
     };
     let mut cams: Vec<Value> = working
         .iter()
         .enumerate()
-        .map(|(k, c)| json!({"id": c.camera.external_id, "owner": c.camera.owner.code(), "incidents_seen": per_camera.get(k).copied().unwrap_or(0)}))
+        .map(|(k, c)| {
+            json!({"id": c.camera.external_id, "owner": c.camera.owner.code(), "incidents_seen": per_camera.get(k).copied().unwrap_or(0),
+                   "street_m": street_m.get(k).copied().flatten().map(|m: f64| m.round())})
+        })
         .collect();
     cams.sort_by(|a, b| b["incidents_seen"].as_u64().cmp(&a["incidents_seen"].as_u64()));
     json!({
@@ -182,8 +186,8 @@ pub fn coverage_json(
 /// Largest number of gap segments drawn.
 const MAX_GAPS: usize = 2_000;
 
-/// Street length inside a view sector (overall and added to each district's row, a segment
-/// belonging to the district of its middle) and the gaps layer: segments with incidents snapped
+/// Street length inside a view sector (overall, each camera's own in `street_m`, and added to each
+/// district's row, a segment belonging to the district of its middle) and the gaps layer: segments with incidents snapped
 /// to them (within [`crate::streets::SNAP_METRES`]) that cameras see less than half of, the
 /// [`MAX_GAPS`] with the most incidents, as GeoJSON lines.
 fn street_coverage(
@@ -193,7 +197,9 @@ fn street_coverage(
     index: &CameraIndex,
     records: &[IncidentRecord],
     districts: &mut [Value],
+    street_m: &mut [Option<f64>],
 ) -> (Value, Value) {
+    street_m.iter_mut().for_each(|m| *m = Some(0.0));
     let points: Vec<(f64, f64)> = records.iter().map(|r| utm.forward(r.location)).collect();
     let counts = graph.counts_per_segment(&points, SegmentSet::All, crate::streets::SNAP_METRES);
     let mut by_district: HashMap<Option<i64>, (f64, f64)> = HashMap::new();
@@ -204,6 +210,13 @@ fn street_coverage(
         let line = graph.segment_geometry(id);
         let length = graph.segment(id).length_m;
         let covered = index.covered_length(line).min(length);
+        if covered > 0.0 {
+            for c in index.near(line) {
+                if let Some(m) = street_m.get_mut(c).and_then(Option::as_mut) {
+                    *m += index.cameras()[c].covered_length(line);
+                }
+            }
+        }
         let mid = line[line.len() / 2];
         let district = territory.locate_district(utm.inverse(mid.0, mid.1)).map(|d| d.0);
         let e = by_district.entry(district).or_default();
