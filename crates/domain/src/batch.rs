@@ -31,6 +31,13 @@ impl Sha256Hex {
     }
 
     /// Formats raw digest bytes.
+    /// The SHA-256 of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        use sha2::Digest as _;
+        let digest: [u8; 32] = sha2::Sha256::digest(bytes).into();
+        Self::from_digest(&digest)
+    }
+
     pub fn from_digest(bytes: &[u8; 32]) -> Self {
         use fmt::Write;
         let mut s = String::with_capacity(64);

@@ -40,4 +40,6 @@ pub enum DomainError {
     UnknownCode { what: &'static str, value: String, known: String },
     #[error("{what} {value} is outside {range}")]
     OutOfRange { what: &'static str, value: String, range: &'static str },
+    #[error("an assignment that is {from} cannot {action}")]
+    InvalidTransition { from: &'static str, action: &'static str },
 }

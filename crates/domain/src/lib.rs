@@ -10,6 +10,7 @@
 mod macros;
 
 pub mod account;
+pub mod assignment;
 pub mod audit;
 pub mod batch;
 pub mod beat;

@@ -14,6 +14,7 @@
 //!   keys (see the migration for why).
 //! - Database errors are converted into [`StoreError`] here and nowhere else.
 
+pub mod coordination;
 mod geometry;
 mod migrate;
 mod postgres;
@@ -55,6 +56,8 @@ pub enum StoreError {
     Migration { version: i64, name: String, reason: String },
     #[error("stored {what} is invalid: {reason}")]
     Corrupt { what: &'static str, reason: String },
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: &'static str, reason: String },
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("database error: {message} (SQLite code {code})")]
@@ -279,6 +282,23 @@ pub struct StreetSource {
     pub bytes: Vec<u8>,
     /// What the reader found (JSON text).
     pub summary: String,
+}
+
+/// `?` placeholders numbered `$1, $2, …` for PostgreSQL (the SQL written once for both backends
+/// holds no `?` inside string literals).
+pub(crate) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 /// A stored camera.
@@ -756,6 +776,226 @@ impl Store {
     pub async fn scenarios(&self, territory: TerritoryId) -> Result<Vec<Scenario>, StoreError> {
         let rows: Vec<ScenarioRow> = dispatch!(self, scenarios(territory.0))?;
         rows.into_iter().map(scenario_from_row).collect()
+    }
+
+    // ---- Coordination ----
+
+    /// Registers a body (council, commission, headquarters) with its members; audited.
+    pub async fn add_body(&self, body: &coordination::NewBody, actor: &Actor) -> Result<i64, StoreError> {
+        let name = body.name.trim();
+        if name.is_empty() || name.chars().count() > 300 {
+            return Err(StoreError::Invalid { what: "body", reason: "the name must be 1-300 characters".into() });
+        }
+        let body = coordination::NewBody { name: name.to_owned(), ..body.clone() };
+        let audit =
+            self.entry(actor, "body.add", serde_json::json!({"name": body.name, "kind": body.kind.code(), "members": body.members.len()}));
+        dispatch!(self, add_body(&body, &audit))
+    }
+
+    /// Every body with its members, by name.
+    pub async fn bodies(&self) -> Result<Vec<coordination::Body>, StoreError> {
+        let rows: Vec<(i64, String, String)> = dispatch!(self, bodies())?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, name, kind) in rows {
+            let members = dispatch!(self, body_members(id))?;
+            let kind = kind.parse().map_err(|e: qalqan_domain::DomainError| StoreError::Corrupt { what: "body", reason: e.to_string() })?;
+            out.push(coordination::Body { id, name, kind, members });
+        }
+        Ok(out)
+    }
+
+    /// Records a meeting of a body; audited.
+    pub async fn add_meeting(&self, meeting: &coordination::NewMeeting, actor: &Actor) -> Result<i64, StoreError> {
+        if meeting.number.trim().is_empty() {
+            return Err(StoreError::Invalid { what: "meeting", reason: "the protocol needs a number".into() });
+        }
+        let audit = self.entry(
+            actor,
+            "meeting.add",
+            serde_json::json!({"body": meeting.body_id, "number": meeting.number, "held_on": meeting.held_on.to_string()}),
+        );
+        dispatch!(self, add_meeting(meeting, &audit))
+    }
+
+    /// A body's meetings, oldest first.
+    pub async fn meetings(&self, body: i64) -> Result<Vec<coordination::Meeting>, StoreError> {
+        let rows = dispatch!(self, meetings(body))?;
+        rows.into_iter()
+            .map(|(id, body_id, held_on, number, agenda)| {
+                Ok(coordination::Meeting { id, body_id, held_on: coordination::date(&held_on)?, number, agenda })
+            })
+            .collect()
+    }
+
+    /// Writes an assignment, as a draft or issued at once, due by its deadline's first date on
+    /// or after `today`; audited with its first event.
+    pub async fn add_assignment(
+        &self,
+        source: coordination::Source,
+        assignment: &qalqan_domain::assignment::NewAssignment,
+        issue: bool,
+        today: chrono::NaiveDate,
+        actor: &Actor,
+    ) -> Result<i64, StoreError> {
+        use qalqan_domain::assignment::AssignmentStatus;
+        let status = if issue { AssignmentStatus::OnExecution } else { AssignmentStatus::Draft };
+        let due = assignment.deadline.first_due(today);
+        let audit = self.entry(
+            actor,
+            "assignment.create",
+            serde_json::json!({"body": source.body_id, "executor": assignment.executor, "status": status.code(), "due_on": due.to_string()}),
+        );
+        dispatch!(self, add_assignment(source, assignment, status, due, &audit))
+    }
+
+    /// One assignment.
+    pub async fn assignment(&self, id: i64) -> Result<coordination::Assignment, StoreError> {
+        let row = dispatch!(self, assignment(id))?;
+        coordination::assignment_from_row(row.ok_or_else(|| StoreError::NotFound { what: "assignment", key: id.to_string() })?)
+    }
+
+    /// Assignments by due date.
+    pub async fn assignments(&self, filter: &coordination::AssignmentFilter) -> Result<Vec<coordination::Assignment>, StoreError> {
+        let rows = dispatch!(self, assignments(filter))?;
+        rows.into_iter().map(coordination::assignment_from_row).collect()
+    }
+
+    /// Moves an assignment through its lifecycle (a report is required to submit one); refuses
+    /// a transition the lifecycle does not allow, or one on an assignment another user changed
+    /// meanwhile. Accepting a recurring assignment's report opens its next period.
+    pub async fn act_on_assignment(
+        &self,
+        id: i64,
+        action: qalqan_domain::assignment::AssignmentAction,
+        note: &str,
+        report: Option<&coordination::NewReport>,
+        actor: &Actor,
+    ) -> Result<coordination::Assignment, StoreError> {
+        use qalqan_domain::assignment::AssignmentAction;
+        let current = self.assignment(id).await?;
+        match (action, report) {
+            (AssignmentAction::SubmitReport, None) => {
+                return Err(StoreError::Invalid { what: "report", reason: "submitting needs the report".into() });
+            }
+            (AssignmentAction::SubmitReport, Some(r)) => r.check()?,
+            (_, Some(_)) => return Err(StoreError::Invalid { what: "report", reason: "only a submission carries a report".into() }),
+            _ => {}
+        }
+        let audit = self.entry(actor, "assignment.act", serde_json::json!({"action": action.code()}));
+        dispatch!(self, act(&current, action, note.trim(), report, &audit))?;
+        self.assignment(id).await
+    }
+
+    /// Every change of an assignment, in order.
+    pub async fn assignment_events(&self, id: i64) -> Result<Vec<coordination::AssignmentEvent>, StoreError> {
+        let rows = dispatch!(self, events(id))?;
+        let corrupt = |e: qalqan_domain::DomainError| StoreError::Corrupt { what: "assignment event", reason: e.to_string() };
+        rows.into_iter()
+            .map(|(at, actor, action, from, to, due, note)| {
+                Ok(coordination::AssignmentEvent {
+                    at,
+                    actor,
+                    action,
+                    from: from.map(|f| f.parse()).transpose().map_err(corrupt)?,
+                    to: to.parse().map_err(corrupt)?,
+                    due_on: coordination::date(&due)?,
+                    note,
+                })
+            })
+            .collect()
+    }
+
+    /// The executor asks for a later due date (one pending request at a time, while awaiting the
+    /// executor, later than the current due date).
+    pub async fn request_extension(&self, id: i64, new_due: chrono::NaiveDate, reason: &str, actor: &Actor) -> Result<i64, StoreError> {
+        let current = self.assignment(id).await?;
+        if !current.status.awaits_executor() {
+            return Err(StoreError::Invalid { what: "extension request", reason: format!("the assignment is {}", current.status) });
+        }
+        if new_due <= current.due_on {
+            return Err(StoreError::Invalid {
+                what: "extension request",
+                reason: format!("{new_due} is not after the due date {}", current.due_on),
+            });
+        }
+        if reason.trim().is_empty() {
+            return Err(StoreError::Invalid { what: "extension request", reason: "give a reason".into() });
+        }
+        let audit =
+            self.entry(actor, "assignment.extension_request", serde_json::json!({"assignment": id, "new_due_on": new_due.to_string()}));
+        dispatch!(self, request_extension(&current, new_due, reason.trim(), &audit))
+    }
+
+    /// An assignment's extension requests, oldest first.
+    pub async fn extension_requests(&self, id: i64) -> Result<Vec<coordination::ExtensionRequest>, StoreError> {
+        let rows = dispatch!(self, extension_requests(id))?;
+        rows.into_iter()
+            .map(|(id, assignment_id, requested_by, new_due, reason, decision, decided_by, note)| {
+                Ok(coordination::ExtensionRequest {
+                    id,
+                    assignment_id,
+                    requested_by,
+                    new_due_on: coordination::date(&new_due)?,
+                    reason,
+                    granted: decision.map(|d| d == "granted"),
+                    decided_by,
+                    decision_note: note,
+                })
+            })
+            .collect()
+    }
+
+    /// The controller grants (the due date moves) or refuses the assignment's pending request.
+    pub async fn decide_extension(&self, id: i64, grant: bool, note: &str, actor: &Actor) -> Result<coordination::Assignment, StoreError> {
+        let current = self.assignment(id).await?;
+        let pending = self
+            .extension_requests(id)
+            .await?
+            .into_iter()
+            .find(|r| r.granted.is_none())
+            .ok_or_else(|| StoreError::NotFound { what: "pending extension request of assignment", key: id.to_string() })?;
+        let audit = self.entry(actor, "assignment.extension_decision", serde_json::json!({"assignment": id, "granted": grant}));
+        dispatch!(self, decide_extension(&current, &pending, grant, note.trim(), &audit))?;
+        self.assignment(id).await
+    }
+
+    /// An assignment's reports with their attachments (without the bytes).
+    pub async fn assignment_reports(&self, id: i64) -> Result<Vec<coordination::Report>, StoreError> {
+        let rows = dispatch!(self, reports(id))?;
+        let files = dispatch!(self, attachments(id))?;
+        rows.into_iter()
+            .map(|(rid, by, at, due, text)| {
+                let attachments = files
+                    .iter()
+                    .filter(|f| f.1 == rid)
+                    .map(|(id, report_id, file_name, content_type, size, sha256)| coordination::AttachmentInfo {
+                        id: *id,
+                        report_id: *report_id,
+                        file_name: file_name.clone(),
+                        content_type: content_type.clone(),
+                        size: *size,
+                        sha256: sha256.clone(),
+                    })
+                    .collect();
+                Ok(coordination::Report {
+                    id: rid,
+                    submitted_by: by,
+                    submitted_at: at,
+                    due_on: coordination::date(&due)?,
+                    text,
+                    attachments,
+                })
+            })
+            .collect()
+    }
+
+    /// An attachment's bytes.
+    pub async fn attachment_bytes(&self, id: i64) -> Result<Vec<u8>, StoreError> {
+        dispatch!(self, attachment_bytes(id))?.ok_or_else(|| StoreError::NotFound { what: "attachment", key: id.to_string() })
+    }
+
+    fn entry(&self, actor: &Actor, action: &str, detail: serde_json::Value) -> NewAuditEntry {
+        NewAuditEntry { actor: actor.clone(), action: action.into(), object: String::new(), detail: detail.to_string(), purpose: None }
     }
 
     /// Agencies with their number of accounts, by name.

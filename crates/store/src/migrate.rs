@@ -24,6 +24,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 6, name: "cameras", sql: include_str!("../migrations/sqlite/0006_cameras.sql") },
     Migration { version: 7, name: "street_sources", sql: include_str!("../migrations/sqlite/0007_street_sources.sql") },
     Migration { version: 8, name: "planning", sql: include_str!("../migrations/sqlite/0008_planning.sql") },
+    Migration { version: 9, name: "coordination", sql: include_str!("../migrations/sqlite/0009_coordination.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -34,6 +35,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 6, name: "cameras", sql: include_str!("../migrations/postgres/0006_cameras.sql") },
     Migration { version: 7, name: "street_sources", sql: include_str!("../migrations/postgres/0007_street_sources.sql") },
     Migration { version: 8, name: "planning", sql: include_str!("../migrations/postgres/0008_planning.sql") },
+    Migration { version: 9, name: "coordination", sql: include_str!("../migrations/postgres/0009_coordination.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.

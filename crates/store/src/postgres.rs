@@ -942,3 +942,18 @@ pub(crate) async fn scenarios(pool: &PgPool, territory: i64) -> Result<Vec<crate
     .fetch_all(pool)
     .await?)
 }
+
+// ---- Coordination (the SQL is shared: crate::coordination) ----
+
+type DbRow = sqlx::postgres::PgRow;
+type Pool = PgPool;
+
+async fn write_tx(pool: &Pool) -> Result<Tx, StoreError> {
+    Ok(pool.begin().await?)
+}
+
+fn sql(s: &str) -> String {
+    crate::numbered(s)
+}
+
+crate::coordination::coordination_fns!();

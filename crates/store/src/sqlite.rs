@@ -912,3 +912,18 @@ pub(crate) async fn scenarios(pool: &SqlitePool, territory: i64) -> Result<Vec<c
     .await?;
     Ok(rows.into_iter().map(|(a, b, c, d, e, f, at)| (a, b, c, d, e, f, DateTime::from_timestamp(at, 0).unwrap_or_default())).collect())
 }
+
+// ---- Coordination (the SQL is shared: crate::coordination) ----
+
+type DbRow = sqlx::sqlite::SqliteRow;
+type Pool = SqlitePool;
+
+async fn write_tx(pool: &Pool) -> Result<Tx, StoreError> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+fn sql(s: &str) -> String {
+    s.to_owned()
+}
+
+crate::coordination::coordination_fns!();

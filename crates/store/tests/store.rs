@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 8);
+    assert_eq!(again.current, 9);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -629,3 +629,108 @@ async fn a_street_source_replaces_the_previous_one_and_is_audited(store: Store) 
     assert_eq!(audit.iter().filter(|e| e.action == "streets.import").count(), 2);
 }
 on_both!(a_street_source_replaces_the_previous_one_and_is_audited);
+
+async fn an_assignment_goes_through_every_state_with_its_history_audited(store: Store) {
+    use chrono::NaiveDate;
+    use qalqan_domain::assignment::{AssignmentAction::*, AssignmentStatus, BodyKind, Deadline, NewAssignment, Priority, is_overdue};
+    use qalqan_store::coordination::{AssignmentFilter, NewAttachment, NewBody, NewMeeting, NewReport, Source};
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let council = NewBody {
+        name: "Coordination council on law and order of Astana".into(),
+        kind: BodyKind::CoordinationCouncil,
+        members: vec![("Police department".into(), String::new()), ("Akimat".into(), "Deputy akim".into())],
+    };
+    let body = store.add_body(&council, &actor()).await.unwrap();
+    assert!(matches!(store.add_body(&council, &actor()).await, Err(StoreError::Conflict { .. })));
+    assert_eq!(store.bodies().await.unwrap()[0].members.len(), 2);
+    let meeting = NewMeeting { body_id: body, held_on: d(2026, 2, 10), number: "1".into(), agenda: "Crime in public places".into() };
+    let meeting = store.add_meeting(&meeting, &actor()).await.unwrap();
+    assert_eq!(store.meetings(body).await.unwrap()[0].number, "1");
+    let source = Source { body_id: body, meeting_id: Some(meeting), parent_id: None };
+    let text = NewAssignment::new(
+        "2",
+        "Install video surveillance at the railway station square",
+        "Akimat",
+        None,
+        &["Police department".to_owned()],
+        "secretary",
+        Deadline::Fixed(d(2026, 3, 1)),
+        Priority::High,
+        Some("facility:Railway station"),
+    )
+    .unwrap();
+    let id = store.add_assignment(source, &text, true, d(2026, 2, 10), &actor()).await.unwrap();
+    let a = store.assignment(id).await.unwrap();
+    assert_eq!((a.status, a.due_on, a.assignment.clone()), (AssignmentStatus::OnExecution, d(2026, 3, 1), text.clone()));
+    // The police see it as co-executor; another agency does not.
+    let of = |agency: &str| AssignmentFilter { agency: Some(agency.into()), ..AssignmentFilter::default() };
+    assert_eq!(store.assignments(&of("Police department")).await.unwrap().len(), 1);
+    assert_eq!(store.assignments(&of("Prosecutor's office")).await.unwrap().len(), 0);
+    // An extension asked and refused: the due date stays; the assignment becomes overdue.
+    assert!(store.request_extension(id, d(2026, 2, 20), "earlier", &actor()).await.is_err(), "not later than the due date");
+    store.request_extension(id, d(2026, 4, 1), "equipment delivery", &actor()).await.unwrap();
+    assert!(matches!(store.request_extension(id, d(2026, 4, 2), "again", &actor()).await, Err(StoreError::Conflict { .. })));
+    let a = store.decide_extension(id, false, "the station opens in March", &actor()).await.unwrap();
+    assert_eq!(a.due_on, d(2026, 3, 1));
+    assert!(is_overdue(a.status, a.due_on, d(2026, 3, 2)));
+    assert_eq!(store.extension_requests(id).await.unwrap()[0].granted, Some(false));
+    // A second request, granted: the due date moves.
+    store.request_extension(id, d(2026, 3, 20), "contractor", &actor()).await.unwrap();
+    let a = store.decide_extension(id, true, "", &actor()).await.unwrap();
+    assert_eq!(a.due_on, d(2026, 3, 20));
+    // Invalid moves are refused and change nothing.
+    assert!(store.act_on_assignment(id, Accept, "", None, &actor()).await.is_err());
+    assert!(store.act_on_assignment(id, SubmitReport, "", None, &actor()).await.is_err(), "a submission needs its report");
+    let pdf = NewAttachment { file_name: "act.pdf".into(), content_type: "application/pdf".into(), bytes: b"%PDF-1.4 test".to_vec() };
+    let exe = NewAttachment { file_name: "run.exe".into(), content_type: "application/x-msdownload".into(), bytes: vec![1] };
+    let bad = NewReport { text: "Done".into(), attachments: vec![exe] };
+    assert!(matches!(store.act_on_assignment(id, SubmitReport, "", Some(&bad), &actor()).await, Err(StoreError::Invalid { .. })));
+    let report = NewReport { text: "Six cameras installed".into(), attachments: vec![pdf] };
+    let a = store.act_on_assignment(id, SubmitReport, "", Some(&report), &actor()).await.unwrap();
+    assert_eq!(a.status, AssignmentStatus::ReportSubmitted);
+    let a = store.act_on_assignment(id, Return, "not connected to the monitoring centre", None, &actor()).await.unwrap();
+    assert_eq!(a.status, AssignmentStatus::Returned);
+    store
+        .act_on_assignment(id, SubmitReport, "", Some(&NewReport { text: "Connected".into(), attachments: vec![] }), &actor())
+        .await
+        .unwrap();
+    let a = store.act_on_assignment(id, Accept, "", None, &actor()).await.unwrap();
+    assert_eq!(a.status, AssignmentStatus::Accepted);
+    assert!(store.act_on_assignment(id, Cancel, "", None, &actor()).await.is_err(), "accepted is final");
+    let reports = store.assignment_reports(id).await.unwrap();
+    assert_eq!(reports.len(), 2);
+    let file = &reports[0].attachments[0];
+    assert_eq!((file.size, file.sha256.as_str()), (13, qalqan_domain::Sha256Hex::of(b"%PDF-1.4 test").as_str()));
+    assert_eq!(store.attachment_bytes(file.id).await.unwrap(), b"%PDF-1.4 test");
+    let actions: Vec<String> = store.assignment_events(id).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        [
+            "create",
+            "extension_request",
+            "extension_refused",
+            "extension_request",
+            "extension_granted",
+            "submit_report",
+            "return",
+            "submit_report",
+            "accept"
+        ]
+    );
+    // A recurring one: accepting a quarter's report opens the next quarter.
+    let quarterly = NewAssignment { deadline: "quarterly:5".parse().unwrap(), ..text.clone() };
+    let q = store.add_assignment(source, &quarterly, true, d(2026, 2, 10), &actor()).await.unwrap();
+    assert_eq!(store.assignment(q).await.unwrap().due_on, d(2026, 4, 5));
+    store.act_on_assignment(q, SubmitReport, "", Some(&NewReport { text: "Q1".into(), attachments: vec![] }), &actor()).await.unwrap();
+    let a = store.act_on_assignment(q, Accept, "", None, &actor()).await.unwrap();
+    assert_eq!((a.status, a.due_on), (AssignmentStatus::OnExecution, d(2026, 7, 5)));
+    // A draft is issued, then cancelled.
+    let draft = store.add_assignment(source, &text, false, d(2026, 2, 10), &actor()).await.unwrap();
+    assert_eq!(store.assignment(draft).await.unwrap().status, AssignmentStatus::Draft);
+    store.act_on_assignment(draft, Issue, "", None, &actor()).await.unwrap();
+    assert_eq!(store.act_on_assignment(draft, Cancel, "duplicate", None, &actor()).await.unwrap().status, AssignmentStatus::Cancelled);
+    let audit = store.audit_entries(0, 1000).await.unwrap();
+    assert!(audit.iter().filter(|e| e.action == "assignment.act").count() >= 8);
+    assert!(store.verify_audit().await.unwrap().1.is_ok());
+}
+on_both!(an_assignment_goes_through_every_state_with_its_history_audited);
