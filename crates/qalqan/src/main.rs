@@ -7,6 +7,7 @@
 
 mod analyze;
 mod audit;
+mod coordination;
 mod demo;
 mod filter;
 mod forecast;
@@ -86,6 +87,15 @@ enum Command {
     /// Planning: camera and post coverage, placement.
     #[command(subcommand)]
     Plan(plan::PlanCommand),
+    /// Coordination bodies (councils, commissions, headquarters) that give assignments.
+    #[command(subcommand)]
+    Body(coordination::BodyCommand),
+    /// Meetings of coordination bodies.
+    #[command(subcommand)]
+    Meeting(coordination::MeetingCommand),
+    /// Assignments (поручения): issue, report, extend, accept; overdue lists.
+    #[command(subcommand)]
+    Assignment(coordination::AssignmentCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -146,6 +156,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze(cmd) => analyze::run(&open_store(&settings).await?, cmd).await,
         Command::Forecast(cmd) => forecast::run(&open_store(&settings).await?, cmd).await,
         Command::Plan(cmd) => plan::run(&open_store(&settings).await?, cmd).await,
+        Command::Body(cmd) => coordination::run_body(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Meeting(cmd) => coordination::run_meeting(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Assignment(cmd) => coordination::run_assignment(&open_store(&settings).await?, cmd, &settings.actor()).await,
     }
 }
 

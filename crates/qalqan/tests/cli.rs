@@ -1447,7 +1447,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 32] = [
+    let requests: [(&str, &str, &str, Option<&str>); 45] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1480,35 +1480,55 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("POST", "/api/v1/territories/Astana/beats", "not geojson", Some("application/geo+json")),
         ("GET", "/api/v1/territories/Astana/plans/beats?n=2&cell=2000", "", None),
         ("GET", "/api/v1/territories/Astana/travel-time?from=51.1,71.4&to=51.2,71.5", "", None),
+        ("GET", "/api/v1/bodies", "", None),
+        ("POST", "/api/v1/bodies", r#"{"name":"","kind":"other"}"#, Some("application/json")),
+        ("GET", "/api/v1/bodies/999999/meetings", "", None),
+        ("POST", "/api/v1/bodies/999999/meetings", r#"{"held_on":"2026-01-01","number":"1"}"#, Some("application/json")),
+        ("GET", "/api/v1/assignments", "", None),
+        (
+            "POST",
+            "/api/v1/assignments",
+            r#"{"body_id":999999,"text":"x","executor":"A","controller":"c","deadline":"2026-01-01"}"#,
+            Some("application/json"),
+        ),
+        ("GET", "/api/v1/assignments/dashboard", "", None),
+        ("GET", "/api/v1/assignments/999999", "", None),
+        ("POST", "/api/v1/assignments/999999/actions", r#"{"action":"issue"}"#, Some("application/json")),
+        ("POST", "/api/v1/assignments/999999/reports", "--b--\r\n", Some("multipart/form-data; boundary=b")),
+        ("POST", "/api/v1/assignments/999999/extensions", r#"{"new_due_on":"2030-01-01","reason":"x"}"#, Some("application/json")),
+        ("POST", "/api/v1/assignments/999999/extensions/decision", r#"{"grant":true}"#, Some("application/json")),
+        ("GET", "/api/v1/assignments/999999/attachments/1", "", None),
     ];
-    let more: [[u16; 32]; 6] = [
+    let more: [[u16; 45]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
         // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400),
         // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400),
-        // beats, beat upload (not GeoJSON: 422), beat proposal, travel time (no street network: 400)
+        // beats, beat upload (not GeoJSON: 422), beat proposal, travel time (no street network: 400),
+        // bodies, add body (no name: 400), meetings, add meeting (no body: 404), assignments, add assignment (no body: 404),
+        // dashboard, then an absent assignment's detail, actions, report, extension, decision and attachment (404 for all)
         [
             200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400, 200, 422, 200, 400,
+            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404,
         ], // administrator
         [
             200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400, 200, 422, 200, 400,
+            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404,
         ], // analyst with Astana
         [
             200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
-            404, 404, 404, 404, 404, 404, 404,
+            404, 404, 404, 404, 404, 404, 404, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404,
         ], // commander without scope
         [
             200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,
-            403, 403, 403, 403, 403, 403, 403,
+            403, 403, 403, 403, 403, 403, 403, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404,
         ], // inspector of Saryarka
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403, 200, 403, 200, 400,
+            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404,
         ], // agency executor
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403, 200, 403, 200, 400,
+            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404,
         ], // viewer
     ];
     for (method, path, body, ty) in requests {
@@ -1774,4 +1794,360 @@ fn web_api_serves_layers_imports_and_administration() {
     assert_eq!(verified["ok"], true, "{verified}");
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// The id in `assignment N …`, the first line `assignment add` prints.
+fn assignment_id(out: &str) -> String {
+    let id = out.strip_prefix("assignment ").and_then(|rest| rest.split_whitespace().next()).unwrap_or_else(|| panic!("no id in:\n{out}"));
+    assert!(id.parse::<i64>().is_ok(), "{out}");
+    id.to_owned()
+}
+
+fn assignment_json(env: &Env, id: &str) -> serde_json::Value {
+    serde_json::from_str(&env.ok(&["assignment", "show", id, "--format", "json"])).unwrap()
+}
+
+/// The number of audit entries, from `audit verify` (which must pass).
+fn audit_entries(env: &Env) -> u64 {
+    let out = env.ok(&["audit", "verify"]);
+    out.strip_prefix("audit trail intact: ").and_then(|r| r.split_whitespace().next()?.parse().ok()).unwrap_or_else(|| panic!("{out}"))
+}
+
+/// Runs a command that must fail; returns its stderr.
+fn fails(env: &Env, args: &[&str]) -> String {
+    let out = env.run(args);
+    assert!(!out.status.success(), "qalqan {args:?} succeeded:\n{}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const COUNCIL: &str = "Coordination council on law and order of Astana";
+
+fn add_assignment(env: &Env, executor: &str, deadline: &str) -> String {
+    let args = [
+        "--user",
+        "secretary",
+        "assignment",
+        "add",
+        "--body",
+        COUNCIL,
+        "--text",
+        "Install video surveillance at the railway station square",
+        "--executor",
+        executor,
+        "--controller",
+        "secretary",
+        "--deadline",
+        deadline,
+    ];
+    assignment_id(&env.ok(&args))
+}
+
+fn assignments_go_through_their_lifecycle_from_the_command_line(backend: Backend) {
+    let Some(env) = Env::new(backend) else { return };
+    env.ok(&[
+        "--user",
+        "secretary",
+        "body",
+        "add",
+        COUNCIL,
+        "--kind",
+        "coordination_council",
+        "--member",
+        "Akimat:Deputy akim",
+        "--member",
+        "Police department",
+    ]);
+    let bodies: serde_json::Value = serde_json::from_str(&env.ok(&["body", "list", "--format", "json"])).unwrap();
+    assert_eq!(bodies[0]["name"], COUNCIL);
+    assert_eq!(bodies[0]["members"][0], serde_json::json!({"agency": "Akimat", "person": "Deputy akim"}));
+    assert!(fails(&env, &["body", "add", "Council", "--kind", "committee"]).contains("unknown body kind 'committee'"));
+    env.ok(&["meeting", "add", "--body", COUNCIL, "--date", "2026-02-10", "--number", "1", "--agenda", "Crime in public places"]);
+    assert!(env.ok(&["meeting", "list", "--body", COUNCIL]).contains("2026-02-10  1           Crime in public places"));
+
+    // Refused input names what is wrong and writes nothing.
+    let entries = audit_entries(&env);
+    let err = fails(
+        &env,
+        &[
+            "assignment",
+            "add",
+            "--body",
+            "Security council",
+            "--text",
+            "x",
+            "--executor",
+            "Akimat",
+            "--controller",
+            "s",
+            "--deadline",
+            "2099-01-01",
+        ],
+    );
+    assert!(err.contains("no body 'Security council'") && err.contains(COUNCIL), "{err}");
+    let err = fails(&env, &["meeting", "add", "--body", COUNCIL, "--date", "2026-02-30", "--number", "2"]);
+    assert!(err.contains("'2026-02-30' is not a date YYYY-MM-DD"), "{err}");
+    let err = fails(
+        &env,
+        &[
+            "assignment",
+            "add",
+            "--body",
+            COUNCIL,
+            "--meeting",
+            "7",
+            "--text",
+            "x",
+            "--executor",
+            "Akimat",
+            "--controller",
+            "s",
+            "--deadline",
+            "2099-01-01",
+        ],
+    );
+    assert!(err.contains("has no meeting with protocol number '7'"), "{err}");
+    assert_eq!(audit_entries(&env), entries);
+
+    // One assignment: draft → issue → extension refused → report with a file → return → report → accept.
+    let out = env.ok(&[
+        "--user",
+        "secretary",
+        "assignment",
+        "add",
+        "--body",
+        COUNCIL,
+        "--meeting",
+        "1",
+        "--item",
+        "2.1",
+        "--text",
+        "Install video surveillance at the railway station square",
+        "--executor",
+        "Akimat",
+        "--co-executor",
+        "Police department",
+        "--controller",
+        "secretary",
+        "--deadline",
+        "2099-03-01",
+        "--priority",
+        "high",
+        "--place",
+        "facility:Railway station",
+        "--draft",
+    ]);
+    let a = assignment_id(&out);
+    assert!(out.contains("draft") && out.contains("due 2099-03-01"), "{out}");
+    let entries = audit_entries(&env);
+    let err = fails(&env, &["assignment", "accept", &a]);
+    assert!(err.contains(&format!("cannot accept assignment {a}")) && err.contains("draft"), "{err}");
+    assert_eq!(assignment_json(&env, &a)["status"], "draft", "unchanged");
+    assert_eq!(audit_entries(&env), entries, "nothing written");
+    env.ok(&["--user", "secretary", "assignment", "issue", &a]);
+    env.ok(&["--user", "akimat", "assignment", "extend", &a, "--to", "2099-04-01", "--reason", "equipment delivery"]);
+    assert!(fails(&env, &["assignment", "extend", &a, "--to", "2099-05-01", "--reason", "again"]).contains("pending extension request"));
+    let out = env.ok(&["--user", "secretary", "assignment", "decide", &a, "--refuse", "--note", "the station opens in March"]);
+    assert!(out.contains("extension refused; due 2099-03-01"), "{out}");
+    let pdf = env.write("act.pdf", b"%PDF-1.4 test");
+    let exe = env.write("run.exe", b"MZ");
+    let err = fails(&env, &["assignment", "report", &a, "--text", "Done", "--attach", &exe]);
+    assert!(err.contains("run.exe") && err.contains("not .exe"), "{err}");
+    assert_eq!(assignment_json(&env, &a)["status"], "on_execution", "unchanged");
+    env.ok(&["--user", "akimat", "assignment", "report", &a, "--text", "Six cameras installed", "--attach", &pdf]);
+    env.ok(&["--user", "secretary", "assignment", "return", &a, "--note", "not connected to the monitoring centre"]);
+    env.ok(&["--user", "akimat", "assignment", "report", &a, "--text", "Connected"]);
+    let out = env.ok(&["--user", "secretary", "assignment", "accept", &a]);
+    assert!(out.contains("report_submitted → accepted"), "{out}");
+    let err = fails(&env, &["assignment", "cancel", &a]);
+    assert!(err.contains("an assignment that is accepted cannot cancel"), "{err}");
+
+    let shown = assignment_json(&env, &a);
+    assert_eq!((shown["status"].as_str(), shown["due_on"].as_str()), (Some("accepted"), Some("2099-03-01")));
+    assert_eq!((shown["meeting"]["number"].as_str(), shown["item"].as_str()), (Some("1"), Some("2.1")));
+    let actions: Vec<&str> = shown["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["create", "issue", "extension_request", "extension_refused", "submit_report", "return", "submit_report", "accept"]
+    );
+    assert_eq!(shown["extension_requests"][0]["decision"], "refused");
+    assert_eq!(shown["reports"].as_array().unwrap().len(), 2);
+    let file = &shown["reports"][0]["attachments"][0];
+    assert_eq!(
+        (file["file_name"].as_str(), file["content_type"].as_str(), file["size"].as_i64()),
+        (Some("act.pdf"), Some("application/pdf"), Some(13))
+    );
+    let file_id = file["id"].to_string();
+    let copy = env.path("copy.pdf");
+    env.ok(&["assignment", "attachment", &file_id, "--output", copy.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&copy).unwrap(), b"%PDF-1.4 test");
+    let text = env.ok(&["assignment", "show", &a]);
+    for want in [
+        "assignment 1: accepted",
+        "body:          Coordination council on law and order of Astana, meeting 1 of 2026-02-10, item 2.1",
+        "co-executors:  Police department",
+        "priority:      high",
+        "extension_refused",
+        "\"not connected to the monitoring centre\"",
+        "asked by akimat (equipment delivery) — refused by secretary: the station opens in March",
+        "by akimat at",
+        "act.pdf (application/pdf, 13 bytes, sha256",
+    ] {
+        assert!(text.contains(want), "no '{want}' in:\n{text}");
+    }
+
+    // A second, with its extension granted: the due date moves.
+    let b = add_assignment(&env, "Akimat", "2099-05-01");
+    env.ok(&["assignment", "extend", &b, "--to", "2099-06-01", "--reason", "contractor"]);
+    let out = env.ok(&["assignment", "decide", &b, "--grant"]);
+    assert!(out.contains("extension granted; due 2099-06-01"), "{out}");
+    assert_eq!(assignment_json(&env, &b)["due_on"], "2099-06-01");
+    assert!(fails(&env, &["assignment", "extend", &b, "--to", "2099-02-30", "--reason", "x"]).contains("is not a date"));
+
+    // A third, due long ago: the only one overdue.
+    let c = add_assignment(&env, "Police department", "2020-01-15");
+    let overdue: serde_json::Value = serde_json::from_str(&env.ok(&["assignment", "list", "--overdue", "--format", "json"])).unwrap();
+    let ids: Vec<String> = overdue.as_array().unwrap().iter().map(|r| r["id"].to_string()).collect();
+    assert_eq!(ids, [c.as_str()]);
+    assert!(overdue[0]["days_left"].as_i64().unwrap() < 0 && overdue[0]["overdue"] == true);
+    let table = env.ok(&["assignment", "list"]);
+    let row =
+        |id: &str| table.lines().find(|l| l.trim_start().starts_with(&format!("{id} "))).unwrap_or_else(|| panic!("{table}")).to_owned();
+    assert!(row(&c).ends_with("OVERDUE") && row(&c).contains("2020-01-15  on_execution"), "{table}");
+    assert!(row(&a).contains("accepted") && !row(&a).contains("OVERDUE"), "{table}");
+    assert!(table.contains("3 assignments"), "{table}");
+    let police = env.ok(&["assignment", "list", "--agency", "Police department", "--format", "csv"]);
+    assert!(police.starts_with("id,body,item,executor,due_on,status,days_left,overdue"), "{police}");
+    assert_eq!(police.lines().count(), 3, "co-executor of the first, executor of the third:\n{police}");
+    let accepted = env.ok(&["assignment", "list", "--status", "accepted", "--format", "json"]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&accepted).unwrap().as_array().unwrap().len(), 1);
+    assert!(env.ok(&["assignment", "list", "--due-within", "30"]).contains("0 assignments"));
+    assert!(env.ok(&["assignment", "show", &c]).contains("on_execution — OVERDUE by"));
+
+    let audit = env.ok(&["audit", "list", "--limit", "1000"]);
+    assert!(
+        audit.contains("secretary@cli  assignment.act  assignment:1") && audit.contains("akimat@cli  assignment.extension_request"),
+        "{audit}"
+    );
+    audit_entries(&env);
+}
+
+#[test]
+fn assignments_go_through_their_lifecycle_from_the_command_line_on_sqlite() {
+    assignments_go_through_their_lifecycle_from_the_command_line(Backend::Sqlite);
+}
+
+#[test]
+fn assignments_go_through_their_lifecycle_from_the_command_line_on_postgres() {
+    assignments_go_through_their_lifecycle_from_the_command_line(Backend::Postgres);
+}
+
+/// The coordination API: a body, a meeting and an assignment walked through every state by the
+/// people whose turn it is, with the others refused; agencies see only their own.
+#[test]
+fn assignments_are_tracked_to_execution_over_http_by_whoever_holds_them() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    let add = |login: &str, role: &str, agency: Option<&str>| {
+        let mut args = vec!["user", "add", login, "--role", role];
+        if let Some(a) = agency {
+            args.extend(["--agency", a]);
+        }
+        env.ok(&args).lines().last().unwrap().to_owned()
+    };
+    let pw = [
+        ("sec", add("sec", "analyst", None)),
+        ("police", add("police", "agency_executor", Some("Police department"))),
+        ("akimat", add("akimat", "agency_executor", Some("Akimat"))),
+        ("viewer", add("viewer", "viewer", Some("Akimat"))),
+    ];
+    let (mut server, addr) = serve(&env);
+    let session = |login: &str| {
+        let p = &pw.iter().find(|(l, _)| *l == login).unwrap().1;
+        let cookie = login_cookie(&addr, login, p);
+        let (_, _, me) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
+        let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"].as_str().unwrap().to_owned();
+        (cookie, csrf)
+    };
+    let (sec, police, akimat, viewer) = (session("sec"), session("police"), session("akimat"), session("viewer"));
+    let call = |who: &(String, String), method: &str, path: &str, body: &str| -> (u16, serde_json::Value) {
+        let (status, _, text) = http(&addr, method, path, &[("Cookie", &who.0), ("X-CSRF-Token", &who.1)], body);
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    };
+    let (s, b) = call(
+        &sec,
+        "POST",
+        "/api/v1/bodies",
+        r#"{"name":"Anti-terrorist commission of Astana","kind":"antiterrorist_commission","members":[["Police department",""],["Akimat","Deputy akim"]]}"#,
+    );
+    assert_eq!(s, 201, "{b}");
+    let body = b["id"].as_i64().unwrap();
+    assert_eq!(call(&police, "POST", "/api/v1/bodies", r#"{"name":"x","kind":"other"}"#).0, 403);
+    let (s, m) = call(
+        &sec,
+        "POST",
+        &format!("/api/v1/bodies/{body}/meetings"),
+        r#"{"held_on":"2026-02-10","number":"1","agenda":"Protected facilities"}"#,
+    );
+    assert_eq!(s, 201, "{m}");
+    let create = format!(
+        r#"{{"body_id":{body},"meeting_id":{},"item":"2","text":"Equip the railway station with connected cameras","executor":"Akimat","co_executors":["Police department"],"controller":"sec","deadline":"2020-03-01","priority":"high","place":"facility:Railway station","draft":true}}"#,
+        m["id"]
+    );
+    let (s, a) = call(&sec, "POST", "/api/v1/assignments", &create);
+    assert_eq!((s, a["status"].as_str()), (201, Some("draft")), "{a}");
+    let id = a["id"].as_i64().unwrap();
+    let path = format!("/api/v1/assignments/{id}");
+    assert_eq!(call(&sec, "POST", "/api/v1/assignments", &create.replace("2020-03-01", "2020-02-30")).0, 400, "a bad deadline is named");
+    // Issue: only the author or controller; the executor cannot.
+    assert_eq!(call(&akimat, "POST", &format!("{path}/actions"), r#"{"action":"issue"}"#).0, 403);
+    let (s, a) = call(&sec, "POST", &format!("{path}/actions"), r#"{"action":"issue"}"#);
+    assert_eq!((s, a["status"].as_str(), a["overdue"].as_bool()), (200, Some("on_execution"), Some(true)), "{a}");
+    // Visibility: the executor and the co-executor see it; the viewer's agency sees it too.
+    assert_eq!(call(&police, "GET", &path, "").0, 200);
+    let (_, listed) = call(&akimat, "GET", "/api/v1/assignments?overdue=true", "");
+    assert_eq!(listed["assignments"].as_array().unwrap().len(), 1);
+    // An extension: asked by the executor, refused by the controller.
+    assert_eq!(
+        call(&police, "POST", &format!("{path}/extensions"), r#"{"new_due_on":"2030-01-01","reason":"x"}"#).0,
+        403,
+        "a co-executor does not ask"
+    );
+    assert_eq!(call(&akimat, "POST", &format!("{path}/extensions"), r#"{"new_due_on":"2030-01-01","reason":"delivery"}"#).0, 201);
+    assert_eq!(call(&akimat, "POST", &format!("{path}/extensions"), r#"{"new_due_on":"2030-01-02","reason":"again"}"#).0, 409);
+    assert_eq!(call(&akimat, "POST", &format!("{path}/extensions/decision"), r#"{"grant":true}"#).0, 403, "not the controller");
+    let (s, a) = call(&sec, "POST", &format!("{path}/extensions/decision"), r#"{"grant":false,"note":"no"}"#);
+    assert_eq!((s, a["due_on"].as_str()), (200, Some("2020-03-01")));
+    // The report with an attachment; the viewer of the same agency may not report.
+    let (form, ty) = multipart(&[("text", "Cameras installed and connected")], ("act.csv", b"camera,connected\nC1,yes\n"));
+    let send = |who: &(String, String)| {
+        http_bytes(&addr, "POST", &format!("{path}/reports"), &[("Cookie", &who.0), ("X-CSRF-Token", &who.1)], &form, Some(&ty)).0
+    };
+    assert_eq!(send(&viewer), 403);
+    assert_eq!(send(&akimat), 200);
+    // Returned, reported again, accepted by the controller.
+    assert_eq!(call(&akimat, "POST", &format!("{path}/actions"), r#"{"action":"accept"}"#).0, 403);
+    assert_eq!(call(&sec, "POST", &format!("{path}/actions"), r#"{"action":"return","note":"photos missing"}"#).0, 200);
+    assert_eq!(send(&akimat), 200);
+    let (s, a) = call(&sec, "POST", &format!("{path}/actions"), r#"{"action":"accept"}"#);
+    assert_eq!((s, a["status"].as_str()), (200, Some("accepted")));
+    let (s, e) = call(&sec, "POST", &format!("{path}/actions"), r#"{"action":"cancel"}"#);
+    assert_eq!(s, 400, "accepted is final: {e}");
+    let (_, detail) = call(&akimat, "GET", &path, "");
+    let actions: Vec<&str> = detail["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["create", "issue", "extension_request", "extension_refused", "submit_report", "return", "submit_report", "accept"]
+    );
+    let file = &detail["reports"][0]["attachments"][0];
+    let (s, _, bytes) = http(&addr, "GET", &format!("{path}/attachments/{}", file["id"]), &[("Cookie", &police.0)], "");
+    assert_eq!((s, bytes.as_str()), (200, "camera,connected\nC1,yes\n"));
+    // The dashboard.
+    let (_, d) = call(&sec, "GET", "/api/v1/assignments/dashboard", "");
+    assert_eq!(
+        (d["accepted"].as_u64(), d["extensions"]["decided"].as_u64(), d["extensions"]["granted"].as_u64()),
+        (Some(1), Some(1), Some(0))
+    );
+    assert_eq!(d["reports"]["on_time"], 0, "reported after the 2020 deadline");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(env.ok(&["audit", "verify"]).contains("intact"));
 }

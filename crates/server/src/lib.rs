@@ -8,6 +8,7 @@
 //! message for the user, 5xx are opaque to the client and logged once.
 
 pub mod admin;
+pub mod assignments;
 pub mod auth;
 pub mod beats;
 pub mod cache;
@@ -128,6 +129,8 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { what, key } => ApiError::NotFound(format!("{what} '{key}' not found")),
+            StoreError::Conflict { what, key } => ApiError::Conflict(format!("{what} '{key}' conflicts with what is stored")),
+            StoreError::Invalid { what, reason } => ApiError::BadRequest(format!("invalid {what}: {reason}")),
             StoreError::Database(sqlx_err) if is_unavailable(&sqlx_err) => {
                 tracing::warn!(error = %sqlx_err, "database unavailable");
                 ApiError::Unavailable
@@ -196,6 +199,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/territories/{name}/plans/posts", get(posts::plan))
         .route("/api/v1/territories/{name}/plans/cameras", get(plans::camera_plan))
         .route("/api/v1/territories/{name}/streets", get(plans::streets))
+        .route("/api/v1/bodies", get(assignments::bodies).post(assignments::add_body))
+        .route("/api/v1/bodies/{id}/meetings", get(assignments::meetings).post(assignments::add_meeting))
+        .route("/api/v1/assignments", get(assignments::list).post(assignments::create))
+        .route("/api/v1/assignments/dashboard", get(assignments::dashboard))
+        .route("/api/v1/assignments/{id}", get(assignments::show))
+        .route("/api/v1/assignments/{id}/actions", post(assignments::act))
+        .route(
+            "/api/v1/assignments/{id}/reports",
+            post(assignments::report).layer(axum::extract::DefaultBodyLimit::max(assignments::MAX_REPORT_BYTES)),
+        )
+        .route("/api/v1/assignments/{id}/extensions", post(assignments::request_extension))
+        .route("/api/v1/assignments/{id}/extensions/decision", post(assignments::decide_extension))
+        .route("/api/v1/assignments/{id}/attachments/{file}", get(assignments::attachment))
         .route("/api/v1/territories/{name}/travel-time", get(plans::travel_time))
         .route("/api/v1/territories/{name}/beats", get(beats::list).post(beats::upload))
         .route("/api/v1/territories/{name}/plans/beats", get(beats::plan))

@@ -10,7 +10,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
 use crate::{
-    admin, beats, cameras, dto, forecast, hotspots, imports, incidents, layers, near_repeat, patterns, plans, posts, session, setup,
+    admin, assignments, beats, cameras, dto, forecast, hotspots, imports, incidents, layers, near_repeat, patterns, plans, posts, session,
+    setup,
 };
 
 struct Security;
@@ -40,7 +41,7 @@ impl utoipa::Modify for Security {
     security(("session" = [])),
     paths(
         crate::health, crate::ready, crate::territories, crate::stats,
-        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places, near_repeat::get_near_repeat, forecast::get_forecast, forecast::get_backtest, cameras::list, cameras::upload, cameras::coverage, posts::list, posts::upload, posts::plan, plans::camera_plan, plans::streets, plans::travel_time, plans::scenarios, plans::save_scenario, beats::list, beats::upload, beats::plan,
+        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places, near_repeat::get_near_repeat, forecast::get_forecast, forecast::get_backtest, cameras::list, cameras::upload, cameras::coverage, posts::list, posts::upload, posts::plan, plans::camera_plan, plans::streets, plans::travel_time, plans::scenarios, plans::save_scenario, beats::list, beats::upload, beats::plan, assignments::bodies, assignments::add_body, assignments::meetings, assignments::add_meeting, assignments::list, assignments::create, assignments::dashboard, assignments::show, assignments::act, assignments::report, assignments::request_extension, assignments::decide_extension, assignments::attachment,
         layers::boundaries, layers::points, layers::categories,
         imports::mappings, imports::upload,
         session::login, session::logout, session::me, session::change_password, setup::create_first_administrator,
@@ -50,7 +51,7 @@ impl utoipa::Modify for Security {
     components(schemas(
         crate::ErrorBody, dto::TerritoryDto, dto::StatsDto, dto::CategoryCount, dto::MonthCount, dto::DistrictCount,
         incidents::IncidentPage, incidents::IncidentDto, session::Me, session::LoginRequest, session::PasswordChange,
-        setup::SetupRequest, admin::NewUserRequest, admin::ScopesRequest, admin::ScopeDto, admin::AgencyRequest, plans::ScenarioRequest,
+        setup::SetupRequest, admin::NewUserRequest, admin::ScopesRequest, admin::ScopeDto, admin::AgencyRequest, plans::ScenarioRequest, assignments::BodyRequest, assignments::MeetingRequest, assignments::AssignmentRequest, assignments::ActionRequest, assignments::ExtensionRequestBody, assignments::DecisionBody,
     )),
     tags(
         (name = "territories", description = "Territories, districts and their boundaries"),
@@ -58,6 +59,7 @@ impl utoipa::Modify for Security {
         (name = "analysis", description = "Hotspots, time patterns, CompStat, near repeats, forecasts"),
         (name = "imports", description = "Importing police exports"),
         (name = "planning", description = "Cameras, posts and their coverage; placement"),
+        (name = "coordination", description = "Councils, commissions, meetings and assignments tracked to execution"),
         (name = "auth", description = "Sessions, passwords, first-administrator setup"),
         (name = "admin", description = "Accounts, agencies, sessions, audit (administrators)"),
         (name = "system", description = "Health and readiness"),
