@@ -17,6 +17,7 @@ pub mod beat;
 pub mod camera;
 pub mod category;
 pub mod error;
+pub mod facility;
 pub mod incident;
 pub mod point;
 pub mod post;

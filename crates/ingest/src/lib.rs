@@ -29,6 +29,7 @@ pub mod boundaries;
 pub mod cameras;
 mod convert;
 mod csv_source;
+pub mod facilities;
 mod geojson_source;
 pub mod mapping;
 pub mod osm;

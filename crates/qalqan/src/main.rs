@@ -16,6 +16,7 @@ mod plan;
 mod settings;
 mod stats;
 mod territory;
+mod threat;
 mod user;
 
 use std::net::SocketAddr;
@@ -96,6 +97,15 @@ enum Command {
     /// Assignments (поручения): issue, report, extend, accept; overdue lists.
     #[command(subcommand)]
     Assignment(coordination::AssignmentCommand),
+    /// Facilities vulnerable to terrorism (the register).
+    #[command(subcommand)]
+    Facility(threat::FacilityCommand),
+    /// The measures each threat level requires, by facility category (data).
+    #[command(subcommand)]
+    Measures(threat::MeasuresCommand),
+    /// Terrorism threat levels: declare, extend, lift; checklists and readiness.
+    #[command(subcommand)]
+    Threat(threat::ThreatCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -159,6 +169,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Body(cmd) => coordination::run_body(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Meeting(cmd) => coordination::run_meeting(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Assignment(cmd) => coordination::run_assignment(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Facility(cmd) => threat::run_facility(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Measures(cmd) => threat::run_measures(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Threat(cmd) => threat::run_threat(&open_store(&settings).await?, cmd, &settings.actor()).await,
     }
 }
 

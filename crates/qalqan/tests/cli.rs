@@ -2151,3 +2151,56 @@ fn assignments_are_tracked_to_execution_over_http_by_whoever_holds_them() {
     server.wait().unwrap();
     assert!(env.ok(&["audit", "verify"]).contains("intact"));
 }
+
+#[test]
+fn a_threat_level_generates_checklists_that_are_worked_off_and_lifted() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    let bad = env.write(
+        "bad.csv",
+        b"id,name,category,lat,lon,equipment\nF1,Nurly Zhol,railway_station,51.19,71.41,video\nF2,Mega,mall,51.09,71.42,\n",
+    );
+    let out = env.run(&["facility", "import", &bad, "--territory", "Astana"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("line 3: category"));
+    let good = env.write(
+        "f.csv",
+        b"id,name,category,lat,lon,owner,passport,equipment\nF1,Nurly Zhol,railway_station,51.19,71.41,KTZ,17,video;video_connected\nF2,Astana airport,airport,51.02,71.46,,,\n",
+    );
+    assert!(env.ok(&["facility", "import", &good, "--territory", "Astana"]).contains("2 facilities (2 added, 0 updated)"));
+    let measures = repo("data/coordination/measures.csv");
+    env.ok(&["measures", "import", measures.to_str().unwrap()]);
+    let declared = env.ok(&[
+        "threat",
+        "declare",
+        "--territory",
+        "Astana",
+        "--level",
+        "yellow",
+        "--from",
+        "2026-05-01",
+        "--until",
+        "2026-05-15",
+        "--reason",
+        "operational information",
+    ]);
+    // Yellow: the station's 2 measures, the airport's 1, the police's 2.
+    assert!(declared.contains("5 checklist items"), "{declared}");
+    let again = env.run(&["threat", "declare", "--territory", "Astana", "--level", "red", "--from", "2026-05-10", "--reason", "x"]);
+    assert!(!again.status.success(), "one declaration over the same days");
+    let id = declared.split_whitespace().nth(2).unwrap().trim_end_matches(':').to_owned();
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&["threat", "checklist", &id, "--format", "json"])).unwrap();
+    assert_eq!((v["items"].as_u64(), v["done"].as_u64()), (Some(5), Some(0)));
+    let item = v["checklist"][0]["id"].to_string();
+    env.ok(&["threat", "done", &item, "--note", "checked at 09:00"]);
+    assert!(!env.run(&["threat", "done", &item]).status.success(), "done once");
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&["threat", "checklist", &id, "--format", "json"])).unwrap();
+    assert!((v["readiness"].as_f64().unwrap() - 0.2).abs() < 1e-9);
+    env.ok(&["threat", "extend", &id, "--until", "2026-05-31"]);
+    env.ok(&["threat", "lift", &id]);
+    let orange =
+        env.ok(&["threat", "declare", "--territory", "Astana", "--level", "orange", "--from", "2026-06-01", "--reason", "escalation"]);
+    assert!(orange.contains("10 checklist items"), "station 3, airport 3, police 4: {orange}");
+    let history = env.ok(&["threat", "list", "--territory", "Astana"]);
+    assert!(history.contains("lifted") && history.contains("orange") && history.contains("2026-05-31"), "{history}");
+    assert!(env.ok(&["audit", "verify"]).contains("intact"));
+}

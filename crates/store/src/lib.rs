@@ -21,6 +21,7 @@ mod postgres;
 pub use postgres::drop_schema as drop_postgres_schema;
 mod sqlite;
 mod sqlite_bulk;
+pub mod threat;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -992,6 +993,140 @@ impl Store {
     /// An attachment's bytes.
     pub async fn attachment_bytes(&self, id: i64) -> Result<Vec<u8>, StoreError> {
         dispatch!(self, attachment_bytes(id))?.ok_or_else(|| StoreError::NotFound { what: "attachment", key: id.to_string() })
+    }
+
+    // ---- Protected facilities and threat levels ----
+
+    /// Adds or updates facilities of a territory by identifier, in one transaction; audited.
+    pub async fn import_facilities(
+        &self,
+        territory: TerritoryId,
+        facilities: &[qalqan_domain::facility::NewFacility],
+        actor: &Actor,
+    ) -> Result<RegisterImport, StoreError> {
+        let mut audit = self.entry(actor, "facility.import", serde_json::json!({"facilities": facilities.len()}));
+        audit.object = format!("territory:{}", territory.0);
+        dispatch!(self, import_facilities(territory.0, facilities, &audit))
+    }
+
+    /// A territory's facilities, by identifier.
+    pub async fn facilities(&self, territory: TerritoryId) -> Result<Vec<threat::FacilityRecord>, StoreError> {
+        let rows = dispatch!(self, facilities(territory.0))?;
+        rows.into_iter().map(threat::facility_from_row).collect()
+    }
+
+    /// Replaces the required measures (category × level) with `measures`; audited.
+    pub async fn replace_measures(&self, measures: &[qalqan_domain::facility::RequiredMeasure], actor: &Actor) -> Result<u64, StoreError> {
+        let audit = self.entry(actor, "measures.replace", serde_json::json!({"measures": measures.len()}));
+        dispatch!(self, replace_measures(measures, &audit))
+    }
+
+    /// The required measures.
+    pub async fn measures(&self) -> Result<Vec<qalqan_domain::facility::RequiredMeasure>, StoreError> {
+        let rows = dispatch!(self, measures())?;
+        rows.into_iter().map(threat::measure_from_row).collect()
+    }
+
+    /// Declares a threat level for a territory from `starts_on` (until `ends_on`, or until lifted)
+    /// and generates its checklist: for every facility, the measures its category needs at that
+    /// level; for the police units, theirs. Refused when its days overlap another declaration
+    /// of the territory that was not lifted.
+    pub async fn declare_threat_level(
+        &self,
+        territory: TerritoryId,
+        level: qalqan_domain::facility::ThreatLevel,
+        starts_on: chrono::NaiveDate,
+        ends_on: Option<chrono::NaiveDate>,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<i64, StoreError> {
+        if ends_on.is_some_and(|e| e < starts_on) {
+            return Err(StoreError::Invalid { what: "threat level", reason: "it ends before it starts".into() });
+        }
+        if reason.trim().is_empty() {
+            return Err(StoreError::Invalid { what: "threat level", reason: "give the reason (the decision's grounds)".into() });
+        }
+        let measures = self.measures().await?;
+        let mut items: Vec<(Option<i64>, String, String)> = Vec::new();
+        for f in self.facilities(territory).await? {
+            for m in measures.iter().filter(|m| m.category == Some(f.facility.category) && m.applies_at(level)) {
+                items.push((Some(f.id), m.code.clone(), m.text.clone()));
+            }
+        }
+        for m in measures.iter().filter(|m| m.category.is_none() && m.applies_at(level)) {
+            items.push((None, m.code.clone(), m.text.clone()));
+        }
+        let d = threat::Declaration {
+            id: 0,
+            territory_id: territory.0,
+            level,
+            starts_on,
+            ends_on,
+            reason: reason.trim().to_owned(),
+            declared_by: actor.name.clone(),
+            declared_at: 0,
+            lifted_by: None,
+            lifted_at: None,
+        };
+        let audit = self.entry(
+            actor,
+            "threat_level.declare",
+            serde_json::json!({"territory": territory.0, "level": level.code(), "starts_on": starts_on.to_string(), "ends_on": ends_on.map(|e| e.to_string()), "checklist_items": items.len()}),
+        );
+        dispatch!(self, declare(territory.0, &d, &items, &audit))
+    }
+
+    /// A territory's declarations, oldest first (the full history).
+    pub async fn threat_levels(&self, territory: TerritoryId) -> Result<Vec<threat::Declaration>, StoreError> {
+        let rows = dispatch!(self, declarations(territory.0))?;
+        rows.into_iter().map(threat::declaration_from_row).collect()
+    }
+
+    /// One declaration.
+    pub async fn threat_level(&self, id: i64) -> Result<threat::Declaration, StoreError> {
+        let row = dispatch!(self, declaration(id))?.ok_or_else(|| StoreError::NotFound { what: "threat level", key: id.to_string() })?;
+        threat::declaration_from_row(row)
+    }
+
+    /// Extends a declaration in force to `ends_on` (`None`: until lifted); audited.
+    pub async fn extend_threat_level(&self, id: i64, ends_on: Option<chrono::NaiveDate>, actor: &Actor) -> Result<(), StoreError> {
+        let d = self.threat_level(id).await?;
+        if ends_on.is_some_and(|e| e < d.starts_on) {
+            return Err(StoreError::Invalid { what: "threat level", reason: "it would end before it starts".into() });
+        }
+        let audit = self.entry(actor, "threat_level.extend", serde_json::json!({"ends_on": ends_on.map(|e| e.to_string())}));
+        dispatch!(self, change_declaration(id, ends_on, false, &audit))
+    }
+
+    /// Lifts a declaration; audited.
+    pub async fn lift_threat_level(&self, id: i64, actor: &Actor) -> Result<(), StoreError> {
+        self.threat_level(id).await?;
+        let audit = self.entry(actor, "threat_level.lift", serde_json::json!({}));
+        dispatch!(self, change_declaration(id, None, true, &audit))
+    }
+
+    /// A declaration's checklist.
+    pub async fn checklist(&self, declaration: i64) -> Result<Vec<threat::ChecklistItem>, StoreError> {
+        let rows = dispatch!(self, checklist(declaration))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, declaration_id, facility_id, measure_code, text, done_by, done_at, note)| threat::ChecklistItem {
+                id,
+                declaration_id,
+                facility_id,
+                measure_code,
+                text,
+                done_by,
+                done_at,
+                note,
+            })
+            .collect())
+    }
+
+    /// Marks a checklist item done; audited.
+    pub async fn check_item(&self, item: i64, note: &str, actor: &Actor) -> Result<(), StoreError> {
+        let audit = self.entry(actor, "checklist.done", serde_json::json!({"item": item}));
+        dispatch!(self, check_item(item, note.trim(), &audit))
     }
 
     fn entry(&self, actor: &Actor, action: &str, detail: serde_json::Value) -> NewAuditEntry {

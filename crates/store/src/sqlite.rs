@@ -927,3 +927,4 @@ fn sql(s: &str) -> String {
 }
 
 crate::coordination::coordination_fns!();
+crate::threat::threat_fns!();

@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 9);
+    assert_eq!(again.current, 10);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -734,3 +734,65 @@ async fn an_assignment_goes_through_every_state_with_its_history_audited(store: 
     assert!(store.verify_audit().await.unwrap().1.is_ok());
 }
 on_both!(an_assignment_goes_through_every_state_with_its_history_audited);
+
+async fn a_declared_threat_level_generates_checklists_from_the_measures_data(store: Store) {
+    use chrono::NaiveDate;
+    use qalqan_domain::facility::{EquipmentItem, FacilityCategory, NewFacility, RequiredMeasure, ThreatLevel};
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let t = astana(&store).await;
+    let at = Wgs84Point::new(51.19, 71.41).unwrap();
+    let station = NewFacility::new(
+        "F1",
+        "Nurly Zhol station",
+        FacilityCategory::RailwayStation,
+        "KTZ",
+        at,
+        Some("17"),
+        Some(d(2027, 1, 1)),
+        &[EquipmentItem::VideoSurveillance],
+    )
+    .unwrap();
+    let airport = NewFacility::new("F2", "Astana airport", FacilityCategory::Airport, "Airport JSC", at, None, None, &[]).unwrap();
+    let first = store.import_facilities(t.id, &[station.clone(), airport.clone()], &actor()).await.unwrap();
+    assert_eq!((first.added, first.updated), (2, 0));
+    assert_eq!(store.facilities(t.id).await.unwrap()[0].facility, station);
+    let measures = [
+        RequiredMeasure::new(Some(FacilityCategory::RailwayStation), ThreatLevel::Yellow, "patrols", "Patrols on the station square")
+            .unwrap(),
+        RequiredMeasure::new(Some(FacilityCategory::Airport), ThreatLevel::Orange, "guard_doubled", "Double the guard").unwrap(),
+        RequiredMeasure::new(None, ThreatLevel::Yellow, "readiness", "Units on heightened readiness").unwrap(),
+    ];
+    store.replace_measures(&measures, &actor()).await.unwrap();
+    let twice = [measures[0].clone(), measures[0].clone()];
+    assert!(store.replace_measures(&twice, &actor()).await.is_err());
+    assert_eq!(store.measures().await.unwrap().len(), 3, "a refused set changes nothing");
+    let today = d(2026, 5, 1);
+    let yellow = store
+        .declare_threat_level(t.id, ThreatLevel::Yellow, today, Some(d(2026, 5, 15)), "operational information", &actor())
+        .await
+        .unwrap();
+    let items = store.checklist(yellow).await.unwrap();
+    assert_eq!(
+        items.iter().map(|i| i.measure_code.as_str()).collect::<Vec<_>>(),
+        ["patrols", "readiness"],
+        "the airport's measure starts at orange"
+    );
+    assert!(matches!(
+        store.declare_threat_level(t.id, ThreatLevel::Orange, d(2026, 5, 10), None, "x", &actor()).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    store.extend_threat_level(yellow, Some(d(2026, 5, 31)), &actor()).await.unwrap();
+    store.check_item(items[0].id, "two patrols", &actor()).await.unwrap();
+    assert!(matches!(store.check_item(items[0].id, "", &actor()).await, Err(StoreError::Conflict { .. })));
+    store.lift_threat_level(yellow, &actor()).await.unwrap();
+    assert!(store.lift_threat_level(yellow, &actor()).await.is_err());
+    let orange = store.declare_threat_level(t.id, ThreatLevel::Orange, d(2026, 6, 1), None, "escalation", &actor()).await.unwrap();
+    assert_eq!(store.checklist(orange).await.unwrap().len(), 3);
+    let history = store.threat_levels(t.id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(!history[0].in_force(d(2026, 5, 10)) && history[0].ends_on == Some(d(2026, 5, 31)) && history[0].lifted_by.is_some());
+    assert!(history[1].in_force(d(2026, 6, 2)) && !history[1].in_force(d(2026, 5, 20)));
+    assert_eq!(store.checklist(yellow).await.unwrap()[0].done_by.as_deref(), Some(actor().name.as_str()));
+    assert!(store.verify_audit().await.unwrap().1.is_ok());
+}
+on_both!(a_declared_threat_level_generates_checklists_from_the_measures_data);
