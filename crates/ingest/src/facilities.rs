@@ -34,6 +34,16 @@ pub fn read_facilities(path: &Path) -> Result<FacilityFile, IngestError> {
     register::read_register(path, REQUIRED)
 }
 
+/// Parses a CSV facility register held in memory; `name` is used in messages.
+pub fn parse_csv(name: &str, path: &Path, bytes: &[u8]) -> Result<FacilityFile, IngestError> {
+    register::parse_csv(name, path, bytes, REQUIRED)
+}
+
+/// Parses a GeoJSON facility register held in memory.
+pub fn parse_geojson(name: &str, path: &Path, bytes: &[u8]) -> Result<FacilityFile, IngestError> {
+    register::parse_geojson(name, path, bytes)
+}
+
 impl RegisterRow for NewFacility {
     const ROLE: &'static str = "facility register";
 
@@ -154,7 +164,7 @@ mod tests {
                     F3,Mall,mall,,51.1,71.4,,,\n\
                     F4,School,education,,51.1,71.4,,2027-13-01,\n\
                     F5,Stadium,sports,,51.1,71.4,,,video_connected\n";
-        let f: FacilityFile = register::parse_csv("f.csv", Path::new("f.csv"), text.as_bytes(), REQUIRED).unwrap();
+        let f = parse_csv("f.csv", Path::new("f.csv"), text.as_bytes()).unwrap();
         assert_eq!(f.rows.len(), 2);
         assert_eq!(f.rows[0].1.equipment, [EquipmentItem::VideoSurveillance, EquipmentItem::VideoConnected, EquipmentItem::Alarm]);
         let errs: Vec<(u64, &str)> = f.errors.iter().map(|e| (e.line, e.field.as_str())).collect();

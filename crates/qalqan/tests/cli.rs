@@ -1447,7 +1447,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 45] = [
+    let requests: [(&str, &str, &str, Option<&str>); 55] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1498,37 +1498,55 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("POST", "/api/v1/assignments/999999/extensions", r#"{"new_due_on":"2030-01-01","reason":"x"}"#, Some("application/json")),
         ("POST", "/api/v1/assignments/999999/extensions/decision", r#"{"grant":true}"#, Some("application/json")),
         ("GET", "/api/v1/assignments/999999/attachments/1", "", None),
+        ("GET", "/api/v1/territories/Astana/facilities", "", None),
+        ("POST", "/api/v1/territories/Astana/facilities", "id,name\n", Some("text/csv")),
+        ("GET", "/api/v1/measures", "", None),
+        ("PUT", "/api/v1/measures", "x\n", Some("text/csv")),
+        ("GET", "/api/v1/territories/Astana/threat-levels", "", None),
+        ("POST", "/api/v1/territories/Astana/threat-levels", r#"{"level":"purple","reason":"x"}"#, Some("application/json")),
+        ("POST", "/api/v1/territories/Astana/threat-levels/999999/extend", "{}", Some("application/json")),
+        ("POST", "/api/v1/territories/Astana/threat-levels/999999/lift", "", None),
+        ("GET", "/api/v1/territories/Astana/threat-levels/999999/checklist", "", None),
+        ("POST", "/api/v1/territories/Astana/threat-levels/999999/checklist/1/done", "{}", Some("application/json")),
     ];
-    let more: [[u16; 45]; 6] = [
+    let more: [[u16; 55]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
         // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400),
         // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400),
         // beats, beat upload (not GeoJSON: 422), beat proposal, travel time (no street network: 400),
         // bodies, add body (no name: 400), meetings, add meeting (no body: 404), assignments, add assignment (no body: 404),
-        // dashboard, then an absent assignment's detail, actions, report, extension, decision and attachment (404 for all)
+        // dashboard, then an absent assignment's detail, actions, report, extension, decision and attachment (404 for all),
+        // facilities, facility upload (no required columns: 400), measures, replace measures (not a table: 400), threat levels,
+        // declare (unknown level: 400), extend, lift, checklist, mark done (an absent declaration: 404)
         [
             200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404,
+            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 400, 200, 400, 200,
+            400, 404, 404, 404, 404,
         ], // administrator
         [
             200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404,
+            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 400, 200, 400, 200,
+            403, 403, 403, 404, 404,
         ], // analyst with Astana
         [
             200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
-            404, 404, 404, 404, 404, 404, 404, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404,
+            404, 404, 404, 404, 404, 404, 404, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 404, 404, 200, 400, 404,
+            404, 404, 404, 404, 404,
         ], // commander without scope
         [
             200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,
-            403, 403, 403, 403, 403, 403, 403, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404,
+            403, 403, 403, 403, 403, 403, 403, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 403, 403, 200, 403, 403,
+            403, 403, 403, 403, 403,
         ], // inspector of Saryarka
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404,
+            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 403, 200, 403, 200,
+            403, 403, 403, 404, 404,
         ], // agency executor
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404,
+            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 403, 200, 403, 200,
+            403, 403, 403, 404, 403,
         ], // viewer
     ];
     for (method, path, body, ty) in requests {
@@ -2202,5 +2220,47 @@ fn a_threat_level_generates_checklists_that_are_worked_off_and_lifted() {
     assert!(orange.contains("10 checklist items"), "station 3, airport 3, police 4: {orange}");
     let history = env.ok(&["threat", "list", "--territory", "Astana"]);
     assert!(history.contains("lifted") && history.contains("orange") && history.contains("2026-05-31"), "{history}");
+
+    // Over HTTP: the commander lifts and declares, the analyst works the checklist, the viewer reads.
+    let cmd_pw = env.ok(&["user", "add", "cmd", "--role", "commander", "--territory", "Astana"]).lines().last().unwrap().to_owned();
+    let ana_pw = env.ok(&["user", "add", "ana", "--role", "analyst", "--territory", "Astana"]).lines().last().unwrap().to_owned();
+    let (mut server, addr) = serve(&env);
+    let session = |login: &str, pw: &str| {
+        let cookie = login_cookie(&addr, login, pw);
+        let (_, _, me) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
+        let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"].as_str().unwrap().to_owned();
+        (cookie, csrf)
+    };
+    let (cmd, ana) = (session("cmd", &cmd_pw), session("ana", &ana_pw));
+    let call = |who: &(String, String), method: &str, path: &str, body: &str| -> (u16, serde_json::Value) {
+        let (status, _, text) = http(&addr, method, path, &[("Cookie", &who.0), ("X-CSRF-Token", &who.1)], body);
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    };
+    let (_, levels) = call(&ana, "GET", "/api/v1/territories/Astana/threat-levels", "");
+    assert_eq!(levels["declarations"].as_array().unwrap().len(), 2);
+    let orange_id = levels["declarations"][1]["id"].as_i64().unwrap();
+    let base = format!("/api/v1/territories/Astana/threat-levels/{orange_id}");
+    assert_eq!(call(&ana, "POST", &format!("{base}/lift"), "").0, 403, "an analyst does not lift");
+    assert_eq!(call(&cmd, "POST", &format!("{base}/lift"), "").0, 200);
+    let (s, red) = call(
+        &cmd,
+        "POST",
+        "/api/v1/territories/Astana/threat-levels",
+        r#"{"level":"red","starts_on":"2026-07-01","ends_on":"2026-07-03","reason":"exercise"}"#,
+    );
+    assert_eq!((s, red["checklist_items"].as_u64()), (201, Some(13)), "station 4, airport 4, police 5: {red}");
+    let red_base = format!("/api/v1/territories/Astana/threat-levels/{}", red["id"]);
+    let (_, list) = call(&ana, "GET", &format!("{red_base}/checklist"), "");
+    let item = list["checklist"][0]["id"].as_i64().unwrap();
+    assert_eq!(call(&ana, "POST", &format!("{red_base}/checklist/{item}/done"), r#"{"note":"done"}"#).0, 204);
+    assert_eq!(call(&ana, "POST", &format!("{red_base}/checklist/{item}/done"), "{}").0, 409);
+    let (_, list) = call(&ana, "GET", &format!("{red_base}/checklist"), "");
+    assert_eq!((list["items"].as_u64(), list["done"].as_u64()), (Some(13), Some(1)));
+    let categories: Vec<&str> = list["by_category"].as_array().unwrap().iter().map(|c| c["category"].as_str().unwrap()).collect();
+    assert_eq!(categories, ["airport", "police", "railway_station"]);
+    let (_, facilities) = call(&ana, "GET", "/api/v1/territories/Astana/facilities", "");
+    assert_eq!(facilities["features"][0]["properties"]["equipment"], serde_json::json!(["video", "video_connected"]));
+    server.kill().unwrap();
+    server.wait().unwrap();
     assert!(env.ok(&["audit", "verify"]).contains("intact"));
 }

@@ -32,6 +32,7 @@ pub mod scope;
 pub mod session;
 pub mod setup;
 pub mod streets;
+pub mod threat;
 pub mod web;
 
 use std::future::Future;
@@ -212,6 +213,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/assignments/{id}/extensions", post(assignments::request_extension))
         .route("/api/v1/assignments/{id}/extensions/decision", post(assignments::decide_extension))
         .route("/api/v1/assignments/{id}/attachments/{file}", get(assignments::attachment))
+        .route("/api/v1/territories/{name}/facilities", get(threat::facilities).post(threat::upload_facilities))
+        .route("/api/v1/measures", get(threat::measures).put(threat::replace_measures))
+        .route("/api/v1/territories/{name}/threat-levels", get(threat::levels).post(threat::declare))
+        .route("/api/v1/territories/{name}/threat-levels/{id}/extend", post(threat::extend))
+        .route("/api/v1/territories/{name}/threat-levels/{id}/lift", post(threat::lift))
+        .route("/api/v1/territories/{name}/threat-levels/{id}/checklist", get(threat::checklist))
+        .route("/api/v1/territories/{name}/threat-levels/{id}/checklist/{item}/done", post(threat::done))
         .route("/api/v1/territories/{name}/travel-time", get(plans::travel_time))
         .route("/api/v1/territories/{name}/beats", get(beats::list).post(beats::upload))
         .route("/api/v1/territories/{name}/plans/beats", get(beats::plan))
