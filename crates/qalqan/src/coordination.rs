@@ -718,3 +718,43 @@ async fn show(store: &Store, id: i64, format: Format) -> anyhow::Result<()> {
     };
     crate::print_stdout(&out)
 }
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Write today's reminders (assignments due within DAYS, to the executing agency's accounts)
+    /// and escalations (overdue ones, to them and the controller). Safe to run any number of
+    /// times: each is written once. `qalqan serve` runs it every hour.
+    Run {
+        #[arg(long, default_value_t = 3)]
+        days: i64,
+    },
+    /// A user's notifications, newest first.
+    List {
+        #[arg(long)]
+        login: String,
+        /// Only unread ones.
+        #[arg(long)]
+        unread: bool,
+    },
+}
+
+pub async fn run_notify(store: &Store, cmd: NotifyCommand, actor: &Actor) -> anyhow::Result<()> {
+    match cmd {
+        NotifyCommand::Run { days } => {
+            if !(0..=60).contains(&days) {
+                bail!("--days {days} must be 0-60");
+            }
+            let today = chrono::Local::now().date_naive();
+            let n = store.generate_notifications(today, days, actor).await?;
+            println!("{n} new notification(s) for {today}");
+            Ok(())
+        }
+        NotifyCommand::List { login, unread } => {
+            let mut out = String::new();
+            for n in store.notifications(&login, unread).await? {
+                let _ = writeln!(out, "{:>6} {:<8} {:<4} {}", n.id, n.kind, if n.read_at.is_some() { "read" } else { "new" }, n.message);
+            }
+            crate::print_stdout(&out)
+        }
+    }
+}

@@ -97,6 +97,9 @@ enum Command {
     /// Assignments (поручения): issue, report, extend, accept; overdue lists.
     #[command(subcommand)]
     Assignment(coordination::AssignmentCommand),
+    /// Reminders and escalations of assignments (in-app notifications).
+    #[command(subcommand)]
+    Notify(coordination::NotifyCommand),
     /// Facilities vulnerable to terrorism (the register).
     #[command(subcommand)]
     Facility(threat::FacilityCommand),
@@ -169,6 +172,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Body(cmd) => coordination::run_body(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Meeting(cmd) => coordination::run_meeting(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Assignment(cmd) => coordination::run_assignment(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Notify(cmd) => coordination::run_notify(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Facility(cmd) => threat::run_facility(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Measures(cmd) => threat::run_measures(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Threat(cmd) => threat::run_threat(&open_store(&settings).await?, cmd, &settings.actor()).await,

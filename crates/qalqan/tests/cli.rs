@@ -1447,7 +1447,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 55] = [
+    let requests: [(&str, &str, &str, Option<&str>); 57] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1498,6 +1498,8 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("POST", "/api/v1/assignments/999999/extensions", r#"{"new_due_on":"2030-01-01","reason":"x"}"#, Some("application/json")),
         ("POST", "/api/v1/assignments/999999/extensions/decision", r#"{"grant":true}"#, Some("application/json")),
         ("GET", "/api/v1/assignments/999999/attachments/1", "", None),
+        ("GET", "/api/v1/notifications", "", None),
+        ("POST", "/api/v1/notifications/999999/read", "", None),
         ("GET", "/api/v1/territories/Astana/facilities", "", None),
         ("POST", "/api/v1/territories/Astana/facilities", "id,name\n", Some("text/csv")),
         ("GET", "/api/v1/measures", "", None),
@@ -1509,44 +1511,44 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("GET", "/api/v1/territories/Astana/threat-levels/999999/checklist", "", None),
         ("POST", "/api/v1/territories/Astana/threat-levels/999999/checklist/1/done", "{}", Some("application/json")),
     ];
-    let more: [[u16; 55]; 6] = [
+    let more: [[u16; 57]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
         // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400),
         // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400),
         // beats, beat upload (not GeoJSON: 422), beat proposal, travel time (no street network: 400),
         // bodies, add body (no name: 400), meetings, add meeting (no body: 404), assignments, add assignment (no body: 404),
         // dashboard, then an absent assignment's detail, actions, report, extension, decision and attachment (404 for all),
-        // facilities, facility upload (no required columns: 400), measures, replace measures (not a table: 400), threat levels,
+        // notifications, mark an absent one read (404), facilities, facility upload (no required columns: 400), measures, replace measures (not a table: 400), threat levels,
         // declare (unknown level: 400), extend, lift, checklist, mark done (an absent declaration: 404)
         [
             200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 400, 200, 400, 200,
-            400, 404, 404, 404, 404,
+            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 400, 200,
+            400, 200, 400, 404, 404, 404, 404,
         ], // administrator
         [
             200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 400, 200, 400, 200,
-            403, 403, 403, 404, 404,
+            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 400, 200,
+            400, 200, 403, 403, 403, 404, 404,
         ], // analyst with Astana
         [
             200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
-            404, 404, 404, 404, 404, 404, 404, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 404, 404, 200, 400, 404,
-            404, 404, 404, 404, 404,
+            404, 404, 404, 404, 404, 404, 404, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 404, 404, 200,
+            400, 404, 404, 404, 404, 404, 404,
         ], // commander without scope
         [
             200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,
-            403, 403, 403, 403, 403, 403, 403, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 403, 403, 200, 403, 403,
-            403, 403, 403, 403, 403,
+            403, 403, 403, 403, 403, 403, 403, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 403, 403, 200,
+            403, 403, 403, 403, 403, 403, 403,
         ], // inspector of Saryarka
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 403, 200, 403, 200,
-            403, 403, 403, 404, 404,
+            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 403, 200,
+            403, 200, 403, 403, 403, 404, 404,
         ], // agency executor
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 403, 200, 403, 200,
-            403, 403, 403, 404, 403,
+            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 403, 200,
+            403, 200, 403, 403, 403, 404, 403,
         ], // viewer
     ];
     for (method, path, body, ty) in requests {
@@ -2158,6 +2160,19 @@ fn assignments_are_tracked_to_execution_over_http_by_whoever_holds_them() {
     let file = &detail["reports"][0]["attachments"][0];
     let (s, _, bytes) = http(&addr, "GET", &format!("{path}/attachments/{}", file["id"]), &[("Cookie", &police.0)], "");
     assert_eq!((s, bytes.as_str()), (200, "camera,connected\nC1,yes\n"));
+    // Notifications: a second assignment, overdue, escalated to the executing agency and the controller.
+    let overdue = create.replace(r#""draft":true"#, r#""draft":false"#).replace("2020-03-01", "2020-04-01");
+    assert_eq!(call(&sec, "POST", "/api/v1/assignments", &overdue).0, 201);
+    let out = env.ok(&["notify", "run"]);
+    assert!(out.starts_with("2 new"), "to akimat and to the controller: {out}");
+    assert!(env.ok(&["notify", "run"]).starts_with("0 new"), "once");
+    let (_, n) = call(&akimat, "GET", "/api/v1/notifications?unread=true", "");
+    let first = &n["notifications"][0];
+    assert_eq!((first["kind"].as_str(), first["read"].as_bool()), (Some("overdue"), Some(false)), "{n}");
+    let read = format!("/api/v1/notifications/{}/read", first["id"]);
+    assert_eq!(call(&police, "POST", &read, "").0, 404, "not theirs");
+    assert_eq!(call(&akimat, "POST", &read, "").0, 204);
+    assert_eq!(call(&akimat, "GET", "/api/v1/notifications?unread=true", "").1["notifications"].as_array().unwrap().len(), 0);
     // The dashboard.
     let (_, d) = call(&sec, "GET", "/api/v1/assignments/dashboard", "");
     assert_eq!(

@@ -490,3 +490,58 @@ pub(crate) async fn dashboard(State(state): State<AppState>, CurrentSession(sess
     }))
     .into_response())
 }
+
+/// Days before the due date a reminder goes out.
+pub const REMIND_DAYS: i64 = 3;
+
+/// Writes the reminders and escalations now and every hour (see `Store::generate_notifications`);
+/// failures are logged and retried at the next hour.
+pub async fn notify_every_hour(store: qalqan_store::Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let actor = qalqan_domain::audit::Actor { name: "qalqan".into(), origin: "notifier".into() };
+        match store.generate_notifications(today(), REMIND_DAYS, &actor).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(new = n, "assignment notifications written"),
+            Err(e) => tracing::warn!(error = %e, "assignment notifications failed"),
+        }
+    }
+}
+
+/// Query of `GET /notifications`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationQuery {
+    /// Only unread ones.
+    pub unread: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "coordination", summary = "The user's reminders (due within 3 days) and escalations (overdue), newest first", params(NotificationQuery), responses((status = 200, description = "The notifications", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody)))]
+pub(crate) async fn notifications(
+    State(state): State<AppState>,
+    CurrentSession(session): CurrentSession,
+    Query(q): Query<NotificationQuery>,
+) -> Result<Response, ApiError> {
+    let list: Vec<Value> = state
+        .store
+        .notifications(session.user.login.as_str(), q.unread.unwrap_or(false))
+        .await?
+        .into_iter()
+        .map(|n| json!({"id": n.id, "assignment_id": n.assignment_id, "kind": n.kind, "due_on": n.due_on.to_string(), "message": n.message, "created_at": n.created_at, "read": n.read_at.is_some()}))
+        .collect();
+    Ok(Json(json!({"notifications": list})).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "coordination", summary = "Mark one of the user's notifications read", params(("id" = i64, Path, description = "Notification id")), responses((status = 204, description = "Marked"), (status = 401, description = "Not logged in", body = ErrorBody), (status = 404, description = "Not the user's, or already read", body = ErrorBody)))]
+pub(crate) async fn read_notification(
+    State(state): State<AppState>,
+    CurrentSession(session): CurrentSession,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    if state.store.mark_notification_read(id, session.user.login.as_str()).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::NotFound(format!("unread notification '{id}' not found")))
+    }
+}

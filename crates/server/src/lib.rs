@@ -213,6 +213,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/assignments/{id}/extensions", post(assignments::request_extension))
         .route("/api/v1/assignments/{id}/extensions/decision", post(assignments::decide_extension))
         .route("/api/v1/assignments/{id}/attachments/{file}", get(assignments::attachment))
+        .route("/api/v1/notifications", get(assignments::notifications))
+        .route("/api/v1/notifications/{id}/read", post(assignments::read_notification))
         .route("/api/v1/territories/{name}/facilities", get(threat::facilities).post(threat::upload_facilities))
         .route("/api/v1/measures", get(threat::measures).put(threat::replace_measures))
         .route("/api/v1/territories/{name}/threat-levels", get(threat::levels).post(threat::declare))
@@ -254,9 +256,13 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+    // Reminders and escalations: written at start and every hour after (the job is idempotent).
+    let notifier = tokio::spawn(assignments::notify_every_hour(state.store.clone()));
+    let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    notifier.abort();
+    served
 }
 
 #[utoipa::path(get, path = "/api/v1/health", tag = "system", summary = "Liveness: the process answers", responses((status = 200, description = "Alive", body = serde_json::Value)))]

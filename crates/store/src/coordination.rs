@@ -171,6 +171,47 @@ pub struct Report {
     pub attachments: Vec<AttachmentInfo>,
 }
 
+/// What a notification says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationKind {
+    /// The due date is near.
+    Reminder,
+    /// The due date has passed.
+    Overdue,
+}
+
+impl NotificationKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Reminder => "reminder",
+            Self::Overdue => "overdue",
+        }
+    }
+}
+
+/// A notification to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotification {
+    pub login: String,
+    pub assignment_id: i64,
+    pub kind: NotificationKind,
+    pub due_on: NaiveDate,
+    pub message: String,
+}
+
+/// A stored notification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub id: i64,
+    pub assignment_id: i64,
+    /// `reminder` or `overdue`.
+    pub kind: String,
+    pub due_on: NaiveDate,
+    pub message: String,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
+}
+
 /// Which assignments to list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssignmentFilter {
@@ -643,6 +684,59 @@ macro_rules! coordination_fns {
                 .bind(id)
                 .fetch_optional(pool)
                 .await?)
+        }
+
+        /// Inserts notifications, skipping those already there; how many are new.
+        pub(crate) async fn insert_notifications(pool: &Pool, rows: &[co::NewNotification], audit: &NewAuditEntry) -> Result<u64, StoreError> {
+            let mut tx = write_tx(pool).await?;
+            let mut added = 0;
+            for n in rows {
+                added += sqlx::query(sqlx::AssertSqlSafe(sql(
+                    "INSERT INTO notifications (login, assignment_id, kind, due_on, message, created_at) VALUES (?, ?, ?, ?, ?, ?) \
+                     ON CONFLICT (login, assignment_id, kind, due_on) DO NOTHING",
+                )))
+                .bind(&n.login)
+                .bind(n.assignment_id)
+                .bind(n.kind.code())
+                .bind(n.due_on.to_string())
+                .bind(&n.message)
+                .bind(now_s())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            if added > 0 {
+                let mut audit = audit.clone();
+                audit.detail = serde_json::json!({"notifications": added}).to_string();
+                append_audit(&mut tx, &audit).await?;
+            }
+            tx.commit().await?;
+            Ok(added)
+        }
+
+        pub(crate) async fn notifications(
+            pool: &Pool,
+            login: &str,
+            unread_only: bool,
+        ) -> Result<Vec<(i64, i64, String, String, String, i64, Option<i64>)>, StoreError> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql(
+                "SELECT id, assignment_id, kind, due_on, message, created_at, read_at FROM notifications \
+                 WHERE login = ? AND (? = 0 OR read_at IS NULL) ORDER BY id DESC LIMIT 500",
+            )))
+            .bind(login)
+            .bind(i64::from(unread_only))
+            .fetch_all(pool)
+            .await?)
+        }
+
+        pub(crate) async fn mark_notification_read(pool: &Pool, id: i64, login: &str) -> Result<u64, StoreError> {
+            Ok(sqlx::query(sqlx::AssertSqlSafe(sql("UPDATE notifications SET read_at = ? WHERE id = ? AND login = ? AND read_at IS NULL")))
+                .bind(now_s())
+                .bind(id)
+                .bind(login)
+                .execute(pool)
+                .await?
+                .rows_affected())
         }
     };
 }

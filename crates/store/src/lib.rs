@@ -1129,6 +1129,68 @@ impl Store {
         dispatch!(self, check_item(item, note.trim(), &audit))
     }
 
+    /// Writes the reminders and escalations due `today`: for every assignment awaiting its
+    /// executor, a reminder to the executing agency's accounts (not viewers, not disabled) when it
+    /// is due within `remind_days`, and when it is overdue an escalation to them and to the
+    /// controller. Each is written once per recipient, assignment, kind and due date, so the job
+    /// may run any number of times; returns how many are new (one audit entry when any).
+    pub async fn generate_notifications(&self, today: chrono::NaiveDate, remind_days: i64, actor: &Actor) -> Result<u64, StoreError> {
+        use coordination::{NewNotification, NotificationKind};
+        use qalqan_domain::assignment::days_left;
+        let users: Vec<User> = self
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| u.state == AccountState::Active && u.role != qalqan_domain::account::Role::Viewer)
+            .collect();
+        let mut rows = Vec::new();
+        for a in self.assignments(&coordination::AssignmentFilter::default()).await? {
+            if !a.status.awaits_executor() {
+                continue;
+            }
+            let left = days_left(a.due_on, today);
+            let kind = if left < 0 {
+                NotificationKind::Overdue
+            } else if left <= remind_days {
+                NotificationKind::Reminder
+            } else {
+                continue;
+            };
+            let x = &a.assignment;
+            let message = match kind {
+                NotificationKind::Reminder => format!("Assignment {} ({}) is due on {}: {} day(s) left", a.id, x.executor, a.due_on, left),
+                NotificationKind::Overdue => format!("Assignment {} ({}) is overdue since {}", a.id, x.executor, a.due_on),
+            };
+            let mut logins: Vec<String> =
+                users.iter().filter(|u| u.agency.as_deref() == Some(x.executor.as_str())).map(|u| u.login.to_string()).collect();
+            if kind == NotificationKind::Overdue && users.iter().any(|u| u.login.as_str() == x.controller) {
+                logins.push(x.controller.clone());
+            }
+            logins.sort();
+            logins.dedup();
+            for login in logins {
+                rows.push(NewNotification { login, assignment_id: a.id, kind, due_on: a.due_on, message: message.clone() });
+            }
+        }
+        let audit = self.entry(actor, "notifications.generate", serde_json::json!({}));
+        dispatch!(self, insert_notifications(&rows, &audit))
+    }
+
+    /// A user's notifications, newest first (at most 500).
+    pub async fn notifications(&self, login: &str, unread_only: bool) -> Result<Vec<coordination::Notification>, StoreError> {
+        let rows = dispatch!(self, notifications(login, unread_only))?;
+        rows.into_iter()
+            .map(|(id, assignment_id, kind, due, message, created_at, read_at)| {
+                Ok(coordination::Notification { id, assignment_id, kind, due_on: coordination::date(&due)?, message, created_at, read_at })
+            })
+            .collect()
+    }
+
+    /// Marks one of the user's notifications read; false when it is not theirs or already read.
+    pub async fn mark_notification_read(&self, id: i64, login: &str) -> Result<bool, StoreError> {
+        Ok(dispatch!(self, mark_notification_read(id, login))? == 1)
+    }
+
     fn entry(&self, actor: &Actor, action: &str, detail: serde_json::Value) -> NewAuditEntry {
         NewAuditEntry { actor: actor.clone(), action: action.into(), object: String::new(), detail: detail.to_string(), purpose: None }
     }

@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 10);
+    assert_eq!(again.current, 11);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -796,3 +796,49 @@ async fn a_declared_threat_level_generates_checklists_from_the_measures_data(sto
     assert!(store.verify_audit().await.unwrap().1.is_ok());
 }
 on_both!(a_declared_threat_level_generates_checklists_from_the_measures_data);
+
+async fn reminders_and_escalations_reach_the_executing_agency_and_the_controller_once(store: Store) {
+    use chrono::NaiveDate;
+    use qalqan_domain::account::{Login, Role};
+    use qalqan_domain::assignment::{BodyKind, Deadline, NewAssignment, Priority};
+    use qalqan_store::coordination::{NewBody, Source};
+    use qalqan_store::{NewUser, PasswordState};
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    for (login, role, agency) in
+        [("exec1", Role::AgencyExecutor, Some("Akimat")), ("view1", Role::Viewer, Some("Akimat")), ("sec", Role::Analyst, None)]
+    {
+        let user = NewUser {
+            login: Login::parse(login).unwrap(),
+            display_name: login.into(),
+            role,
+            agency: agency.map(str::to_owned),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            password_state: PasswordState::Set,
+        };
+        store.add_user(&user, &actor()).await.unwrap();
+    }
+    let body =
+        store.add_body(&NewBody { name: "Council".into(), kind: BodyKind::CoordinationCouncil, members: vec![] }, &actor()).await.unwrap();
+    let source = Source { body_id: body, ..Source::default() };
+    let text = |due: NaiveDate| {
+        NewAssignment::new("", "Report on the night patrols", "Akimat", None, &[], "sec", Deadline::Fixed(due), Priority::Normal, None)
+            .unwrap()
+    };
+    let today = d(2026, 5, 10);
+    let soon = store.add_assignment(source, &text(d(2026, 5, 12)), true, today, &actor()).await.unwrap();
+    let late = store.add_assignment(source, &text(d(2026, 5, 1)), true, today, &actor()).await.unwrap();
+    store.add_assignment(source, &text(d(2026, 6, 30)), true, today, &actor()).await.unwrap();
+    assert_eq!(store.generate_notifications(today, 3, &actor()).await.unwrap(), 3, "a reminder to exec1; the overdue one to exec1 and sec");
+    assert_eq!(store.generate_notifications(today, 3, &actor()).await.unwrap(), 0, "once");
+    let mine = store.notifications("exec1", true).await.unwrap();
+    let mut got: Vec<(i64, &str)> = mine.iter().map(|n| (n.assignment_id, n.kind.as_str())).collect();
+    got.sort();
+    assert_eq!(got, [(soon, "reminder"), (late, "overdue")]);
+    assert!(store.notifications("view1", false).await.unwrap().is_empty(), "viewers are not told");
+    assert_eq!(store.notifications("sec", false).await.unwrap().len(), 1);
+    assert!(!store.mark_notification_read(mine[0].id, "sec").await.unwrap(), "not theirs");
+    assert!(store.mark_notification_read(mine[0].id, "exec1").await.unwrap());
+    assert_eq!(store.notifications("exec1", true).await.unwrap().len(), 1);
+    assert_eq!(store.notifications("exec1", false).await.unwrap().len(), 2);
+}
+on_both!(reminders_and_escalations_reach_the_executing_agency_and_the_controller_once);
