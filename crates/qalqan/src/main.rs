@@ -106,6 +106,9 @@ enum Command {
     /// The measures each threat level requires, by facility category (data).
     #[command(subcommand)]
     Measures(threat::MeasuresCommand),
+    /// Inspections of protected facilities; findings become assignments.
+    #[command(subcommand)]
+    Inspection(threat::InspectionCommand),
     /// Terrorism threat levels: declare, extend, lift; checklists and readiness.
     #[command(subcommand)]
     Threat(threat::ThreatCommand),
@@ -175,6 +178,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notify(cmd) => coordination::run_notify(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Facility(cmd) => threat::run_facility(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Measures(cmd) => threat::run_measures(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Inspection(cmd) => threat::run_inspection(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Threat(cmd) => threat::run_threat(&open_store(&settings).await?, cmd, &settings.actor()).await,
     }
 }

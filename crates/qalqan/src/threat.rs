@@ -293,3 +293,97 @@ pub async fn run_threat(store: &Store, cmd: ThreatCommand, actor: &Actor) -> any
         }
     }
 }
+
+#[derive(Debug, Subcommand)]
+pub enum InspectionCommand {
+    /// Record an inspection of a facility; each finding becomes an assignment (issued at once,
+    /// from the given body, to the executor — by default the facility's owner).
+    Add {
+        #[arg(long)]
+        territory: String,
+        /// The facility's register id.
+        #[arg(long)]
+        facility: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        inspector: String,
+        #[arg(long, default_value = "")]
+        summary: String,
+        /// The body the assignments come from (its name).
+        #[arg(long)]
+        body: String,
+        /// Who accepts the reports (a login).
+        #[arg(long)]
+        controller: String,
+        /// The executing agency (default: the facility's owner).
+        #[arg(long)]
+        executor: Option<String>,
+        /// A finding and its deadline: `TEXT|YYYY-MM-DD` (repeatable).
+        #[arg(long = "finding", required = true)]
+        findings: Vec<String>,
+    },
+    /// A facility's inspections with the assignments their findings became.
+    List {
+        #[arg(long)]
+        territory: String,
+        #[arg(long)]
+        facility: String,
+    },
+}
+
+pub async fn run_inspection(store: &Store, cmd: InspectionCommand, actor: &Actor) -> anyhow::Result<()> {
+    use qalqan_domain::assignment::{Deadline, NewAssignment, Priority};
+    match cmd {
+        InspectionCommand::Add { territory, facility, date, inspector, summary, body, controller, executor, findings } => {
+            let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
+            let f = store
+                .facilities(territory.id)
+                .await?
+                .into_iter()
+                .find(|f| f.facility.external_id == facility)
+                .with_context(|| format!("no facility '{facility}' in {}", territory.name))?;
+            let body_id = store.bodies().await?.into_iter().find(|b| b.name == body).with_context(|| format!("no body '{body}'"))?.id;
+            let executor = executor.unwrap_or_else(|| f.facility.owner.clone());
+            let held_on = day("--date", &date)?;
+            let mut list = Vec::new();
+            for finding in &findings {
+                let (text, deadline) = finding.rsplit_once('|').with_context(|| format!("finding '{finding}' must be TEXT|YYYY-MM-DD"))?;
+                let deadline = Deadline::Fixed(day("finding deadline", deadline)?);
+                let place = format!("facility:{}", f.facility.external_id);
+                list.push(
+                    NewAssignment::new("", text, &executor, None, &[], &controller, deadline, Priority::High, Some(&place))
+                        .with_context(|| format!("finding '{finding}'"))?,
+                );
+            }
+            let inspection = qalqan_store::coordination::NewInspection { facility_id: f.id, held_on, inspector, summary };
+            let today = chrono::Local::now().date_naive();
+            let (id, assignments) = store.add_inspection(territory.id, &inspection, &list, body_id, today, actor).await?;
+            println!(
+                "inspection {id} of {}: {} finding(s) → assignment(s) {}",
+                f.facility.name,
+                assignments.len(),
+                assignments.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            );
+            Ok(())
+        }
+        InspectionCommand::List { territory, facility } => {
+            let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
+            let f = store
+                .facilities(territory.id)
+                .await?
+                .into_iter()
+                .find(|f| f.facility.external_id == facility)
+                .with_context(|| format!("no facility '{facility}' in {}", territory.name))?;
+            let mut out = String::new();
+            for (id, held_on, inspector, summary, findings) in store.inspections(f.id).await? {
+                let _ = writeln!(out, "inspection {id}, {held_on}, {inspector}: {summary}");
+                for (text, assignment) in findings {
+                    let _ = writeln!(out, "  assignment {assignment}: {text}");
+                }
+            }
+            crate::print_stdout(&out)
+        }
+    }
+}

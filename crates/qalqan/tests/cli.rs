@@ -2236,6 +2236,53 @@ fn a_threat_level_generates_checklists_that_are_worked_off_and_lifted() {
     let history = env.ok(&["threat", "list", "--territory", "Astana"]);
     assert!(history.contains("lifted") && history.contains("orange") && history.contains("2026-05-31"), "{history}");
 
+    // An inspection of the station: its two findings become assignments to the owner.
+    env.ok(&["body", "add", "ATC", "--kind", "antiterrorist_commission"]);
+    let out = env.ok(&[
+        "inspection",
+        "add",
+        "--territory",
+        "Astana",
+        "--facility",
+        "F1",
+        "--date",
+        "2026-04-02",
+        "--inspector",
+        "Major Abenov",
+        "--body",
+        "ATC",
+        "--controller",
+        "sec",
+        "--finding",
+        "Connect the platform cameras|2026-05-01",
+        "--finding",
+        "Repair the fence|2026-04-20",
+    ]);
+    assert!(out.contains("2 finding(s)"), "{out}");
+    let bad = env.run(&[
+        "inspection",
+        "add",
+        "--territory",
+        "Astana",
+        "--facility",
+        "F9",
+        "--date",
+        "2026-04-02",
+        "--inspector",
+        "x",
+        "--body",
+        "ATC",
+        "--controller",
+        "sec",
+        "--finding",
+        "x|2026-05-01",
+    ]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("no facility 'F9'"));
+    let listed = env.ok(&["inspection", "list", "--territory", "Astana", "--facility", "F1"]);
+    assert!(listed.contains("Major Abenov") && listed.contains("Repair the fence"), "{listed}");
+    let owned = env.ok(&["assignment", "list", "--agency", "KTZ", "--format", "json"]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&owned).unwrap().as_array().map_or(0, Vec::len), 2, "{owned}");
+
     // Over HTTP: the commander lifts and declares, the analyst works the checklist, the viewer reads.
     let cmd_pw = env.ok(&["user", "add", "cmd", "--role", "commander", "--territory", "Astana"]).lines().last().unwrap().to_owned();
     let ana_pw = env.ok(&["user", "add", "ana", "--role", "analyst", "--territory", "Astana"]).lines().last().unwrap().to_owned();

@@ -212,6 +212,15 @@ pub struct Notification {
     pub read_at: Option<i64>,
 }
 
+/// An inspection of a facility.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewInspection {
+    pub facility_id: i64,
+    pub held_on: NaiveDate,
+    pub inspector: String,
+    pub summary: String,
+}
+
 /// Which assignments to list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssignmentFilter {
@@ -427,15 +436,15 @@ macro_rules! coordination_fns {
             Ok(())
         }
 
-        pub(crate) async fn add_assignment(
-            pool: &Pool,
+        /// Inserts an assignment and its first event inside `tx`.
+        async fn insert_assignment(
+            tx: &mut Tx,
             source: co::Source,
             a: &CoordNew,
             status: CoordStatus,
             due: CoordDate,
-            audit: &NewAuditEntry,
+            author: &str,
         ) -> Result<i64, StoreError> {
-            let mut tx = write_tx(pool).await?;
             let now = now_s();
             let id: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql(&format!(
                 "INSERT INTO assignments ({}) VALUES (DEFAULT_ID, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -448,7 +457,7 @@ macro_rules! coordination_fns {
             .bind(source.parent_id)
             .bind(&a.item)
             .bind(&a.text)
-            .bind(&audit.actor.name)
+            .bind(author)
             .bind(&a.executor)
             .bind(a.executor_person.as_deref())
             .bind(serde_json::to_string(&a.co_executors).unwrap_or_else(|_| "[]".into()))
@@ -460,14 +469,80 @@ macro_rules! coordination_fns {
             .bind(status.code())
             .bind(now)
             .bind(now)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
-            event(&mut tx, id, &audit.actor.name, "create", None, status, due, "").await?;
+            event(tx, id, author, "create", None, status, due, "").await?;
+            Ok(id)
+        }
+
+        pub(crate) async fn add_assignment(
+            pool: &Pool,
+            source: co::Source,
+            a: &CoordNew,
+            status: CoordStatus,
+            due: CoordDate,
+            audit: &NewAuditEntry,
+        ) -> Result<i64, StoreError> {
+            let mut tx = write_tx(pool).await?;
+            let id = insert_assignment(&mut tx, source, a, status, due, &audit.actor.name).await?;
             let mut audit = audit.clone();
             audit.object = format!("assignment:{id}");
             append_audit(&mut tx, &audit).await?;
             tx.commit().await?;
             Ok(id)
+        }
+
+        /// Records an inspection of a facility and issues an assignment for each finding, all in
+        /// one transaction.
+        pub(crate) async fn add_inspection(
+            pool: &Pool,
+            inspection: &co::NewInspection,
+            findings: &[(CoordNew, CoordDate)],
+            source: co::Source,
+            audit: &NewAuditEntry,
+        ) -> Result<(i64, Vec<i64>), StoreError> {
+            let mut tx = write_tx(pool).await?;
+            let id: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql(
+                "INSERT INTO inspections (facility_id, held_on, inspector, summary, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            )))
+            .bind(inspection.facility_id)
+            .bind(inspection.held_on.to_string())
+            .bind(&inspection.inspector)
+            .bind(&inspection.summary)
+            .bind(now_s())
+            .fetch_one(&mut *tx)
+            .await?;
+            let mut ids = Vec::with_capacity(findings.len());
+            for (a, due) in findings {
+                let aid = insert_assignment(&mut tx, source, a, CoordStatus::OnExecution, *due, &audit.actor.name).await?;
+                sqlx::query(sqlx::AssertSqlSafe(sql("INSERT INTO inspection_findings (inspection_id, text, assignment_id) VALUES (?, ?, ?)")))
+                    .bind(id)
+                    .bind(&a.text)
+                    .bind(aid)
+                    .execute(&mut *tx)
+                    .await?;
+                ids.push(aid);
+            }
+            let mut audit = audit.clone();
+            audit.object = format!("inspection:{id}");
+            audit.detail = serde_json::json!({"facility": inspection.facility_id, "findings": findings.len(), "assignments": ids}).to_string();
+            append_audit(&mut tx, &audit).await?;
+            tx.commit().await?;
+            Ok((id, ids))
+        }
+
+        pub(crate) async fn inspections(pool: &Pool, facility: i64) -> Result<Vec<(i64, String, String, String)>, StoreError> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql("SELECT id, held_on, inspector, summary FROM inspections WHERE facility_id = ? ORDER BY held_on, id")))
+                .bind(facility)
+                .fetch_all(pool)
+                .await?)
+        }
+
+        pub(crate) async fn inspection_findings(pool: &Pool, inspection: i64) -> Result<Vec<(String, i64)>, StoreError> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql("SELECT text, assignment_id FROM inspection_findings WHERE inspection_id = ? ORDER BY id")))
+                .bind(inspection)
+                .fetch_all(pool)
+                .await?)
         }
 
         pub(crate) async fn assignment(pool: &Pool, id: i64) -> Result<Option<co::AssignmentRow>, StoreError> {

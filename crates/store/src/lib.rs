@@ -1191,6 +1191,47 @@ impl Store {
         Ok(dispatch!(self, mark_notification_read(id, login))? == 1)
     }
 
+    /// Records an inspection of one of the territory's facilities and issues an assignment for
+    /// each finding (source: `body`; due by each finding's deadline from `today`), all or nothing;
+    /// returns the inspection's id and the assignments'.
+    pub async fn add_inspection(
+        &self,
+        territory: TerritoryId,
+        inspection: &coordination::NewInspection,
+        findings: &[qalqan_domain::assignment::NewAssignment],
+        body: i64,
+        today: chrono::NaiveDate,
+        actor: &Actor,
+    ) -> Result<(i64, Vec<i64>), StoreError> {
+        if !self.facilities(territory).await?.iter().any(|f| f.id == inspection.facility_id) {
+            return Err(StoreError::NotFound { what: "facility", key: inspection.facility_id.to_string() });
+        }
+        if !self.bodies().await?.iter().any(|b| b.id == body) {
+            return Err(StoreError::NotFound { what: "body", key: body.to_string() });
+        }
+        if inspection.inspector.trim().is_empty() {
+            return Err(StoreError::Invalid { what: "inspection", reason: "name the inspector".into() });
+        }
+        let findings: Vec<_> = findings.iter().map(|f| (f.clone(), f.deadline.first_due(today))).collect();
+        let source = coordination::Source { body_id: body, meeting_id: None, parent_id: None };
+        let audit = self.entry(actor, "inspection.add", serde_json::json!({}));
+        dispatch!(self, add_inspection(inspection, &findings, source, &audit))
+    }
+
+    /// A facility's inspections (id, date, inspector, summary) with their findings' assignments.
+    pub async fn inspections(
+        &self,
+        facility: i64,
+    ) -> Result<Vec<(i64, chrono::NaiveDate, String, String, Vec<(String, i64)>)>, StoreError> {
+        let rows = dispatch!(self, inspections(facility))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, held_on, inspector, summary) in rows {
+            let findings = dispatch!(self, inspection_findings(id))?;
+            out.push((id, coordination::date(&held_on)?, inspector, summary, findings));
+        }
+        Ok(out)
+    }
+
     fn entry(&self, actor: &Actor, action: &str, detail: serde_json::Value) -> NewAuditEntry {
         NewAuditEntry { actor: actor.clone(), action: action.into(), object: String::new(), detail: detail.to_string(), purpose: None }
     }

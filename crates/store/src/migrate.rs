@@ -27,6 +27,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 9, name: "coordination", sql: include_str!("../migrations/sqlite/0009_coordination.sql") },
     Migration { version: 10, name: "threat_levels", sql: include_str!("../migrations/sqlite/0010_threat_levels.sql") },
     Migration { version: 11, name: "notifications", sql: include_str!("../migrations/sqlite/0011_notifications.sql") },
+    Migration { version: 12, name: "inspections", sql: include_str!("../migrations/sqlite/0012_inspections.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -40,6 +41,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 9, name: "coordination", sql: include_str!("../migrations/postgres/0009_coordination.sql") },
     Migration { version: 10, name: "threat_levels", sql: include_str!("../migrations/postgres/0010_threat_levels.sql") },
     Migration { version: 11, name: "notifications", sql: include_str!("../migrations/postgres/0011_notifications.sql") },
+    Migration { version: 12, name: "inspections", sql: include_str!("../migrations/postgres/0012_inspections.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.

@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 11);
+    assert_eq!(again.current, 12);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -842,3 +842,38 @@ async fn reminders_and_escalations_reach_the_executing_agency_and_the_controller
     assert_eq!(store.notifications("exec1", false).await.unwrap().len(), 2);
 }
 on_both!(reminders_and_escalations_reach_the_executing_agency_and_the_controller_once);
+
+async fn an_inspection_issues_an_assignment_for_each_finding(store: Store) {
+    use chrono::NaiveDate;
+    use qalqan_domain::assignment::{AssignmentStatus, BodyKind, Deadline, NewAssignment, Priority};
+    use qalqan_domain::facility::{FacilityCategory, NewFacility};
+    use qalqan_store::coordination::{NewBody, NewInspection};
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let t = astana(&store).await;
+    let at = Wgs84Point::new(51.19, 71.41).unwrap();
+    let f = NewFacility::new("F1", "Nurly Zhol station", FacilityCategory::RailwayStation, "KTZ", at, None, None, &[]).unwrap();
+    store.import_facilities(t.id, &[f], &actor()).await.unwrap();
+    let facility = store.facilities(t.id).await.unwrap()[0].id;
+    let body =
+        store.add_body(&NewBody { name: "ATC".into(), kind: BodyKind::AntiTerroristCommission, members: vec![] }, &actor()).await.unwrap();
+    let finding = |text: &str, due: NaiveDate| {
+        NewAssignment::new("", text, "KTZ", None, &[], "sec", Deadline::Fixed(due), Priority::High, Some("facility:F1")).unwrap()
+    };
+    let inspection =
+        NewInspection { facility_id: facility, held_on: d(2026, 4, 2), inspector: "Major Abenov".into(), summary: "Two gaps".into() };
+    let findings = [
+        finding("Connect the platform cameras to the monitoring centre", d(2026, 5, 1)),
+        finding("Repair the perimeter fence", d(2026, 4, 20)),
+    ];
+    let (id, assignments) = store.add_inspection(t.id, &inspection, &findings, body, d(2026, 4, 2), &actor()).await.unwrap();
+    assert_eq!(assignments.len(), 2);
+    let a = store.assignment(assignments[1]).await.unwrap();
+    assert_eq!((a.status, a.due_on, a.assignment.executor.as_str()), (AssignmentStatus::OnExecution, d(2026, 4, 20), "KTZ"));
+    let listed = store.inspections(facility).await.unwrap();
+    assert_eq!((listed[0].0, listed[0].4.len(), listed[0].4[0].1), (id, 2, assignments[0]));
+    // A missing body changes nothing.
+    assert!(store.add_inspection(t.id, &inspection, &findings, 999_999, d(2026, 4, 2), &actor()).await.is_err());
+    assert_eq!(store.inspections(facility).await.unwrap().len(), 1);
+    assert!(store.verify_audit().await.unwrap().1.is_ok());
+}
+on_both!(an_inspection_issues_an_assignment_for_each_finding);
