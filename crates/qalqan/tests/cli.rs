@@ -1447,7 +1447,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 57] = [
+    let requests: [(&str, &str, &str, Option<&str>); 59] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1501,6 +1501,13 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("GET", "/api/v1/notifications", "", None),
         ("POST", "/api/v1/notifications/999999/read", "", None),
         ("GET", "/api/v1/territories/Astana/facilities", "", None),
+        ("GET", "/api/v1/territories/Astana/facilities/F404/inspections", "", None),
+        (
+            "POST",
+            "/api/v1/territories/Astana/facilities/F404/inspections",
+            r#"{"held_on":"2026-01-01","inspector":"x","body_id":1,"controller":"c","findings":[]}"#,
+            Some("application/json"),
+        ),
         ("POST", "/api/v1/territories/Astana/facilities", "id,name\n", Some("text/csv")),
         ("GET", "/api/v1/measures", "", None),
         ("PUT", "/api/v1/measures", "x\n", Some("text/csv")),
@@ -1511,44 +1518,44 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("GET", "/api/v1/territories/Astana/threat-levels/999999/checklist", "", None),
         ("POST", "/api/v1/territories/Astana/threat-levels/999999/checklist/1/done", "{}", Some("application/json")),
     ];
-    let more: [[u16; 57]; 6] = [
+    let more: [[u16; 59]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
         // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400),
         // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400),
         // beats, beat upload (not GeoJSON: 422), beat proposal, travel time (no street network: 400),
         // bodies, add body (no name: 400), meetings, add meeting (no body: 404), assignments, add assignment (no body: 404),
         // dashboard, then an absent assignment's detail, actions, report, extension, decision and attachment (404 for all),
-        // notifications, mark an absent one read (404), facilities, facility upload (no required columns: 400), measures, replace measures (not a table: 400), threat levels,
+        // notifications, mark an absent one read (404), facilities, an absent facility's inspections and a new one (404), facility upload (no required columns: 400), measures, replace measures (not a table: 400), threat levels,
         // declare (unknown level: 400), extend, lift, checklist, mark done (an absent declaration: 404)
         [
             200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 400, 200,
-            400, 200, 400, 404, 404, 404, 404,
+            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 404,
+            400, 200, 400, 200, 400, 404, 404, 404, 404,
         ], // administrator
         [
             200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
-            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 400, 200,
-            400, 200, 403, 403, 403, 404, 404,
+            200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 404,
+            400, 200, 400, 200, 403, 403, 403, 404, 404,
         ], // analyst with Astana
         [
             200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
-            404, 404, 404, 404, 404, 404, 404, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 404, 404, 200,
-            400, 404, 404, 404, 404, 404, 404,
+            404, 404, 404, 404, 404, 404, 404, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 404, 404, 404,
+            404, 200, 400, 404, 404, 404, 404, 404, 404,
         ], // commander without scope
         [
             200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,
-            403, 403, 403, 403, 403, 403, 403, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 403, 403, 200,
-            403, 403, 403, 403, 403, 403, 403,
+            403, 403, 403, 403, 403, 403, 403, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 403, 403, 403,
+            403, 200, 403, 403, 403, 403, 403, 403, 403,
         ], // inspector of Saryarka
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 403, 200,
-            403, 200, 403, 403, 403, 404, 404,
+            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 403,
+            403, 200, 403, 200, 403, 403, 403, 404, 404,
         ], // agency executor
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
-            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 403, 200,
-            403, 200, 403, 403, 403, 404, 403,
+            200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 403,
+            403, 200, 403, 200, 403, 403, 403, 404, 403,
         ], // viewer
     ];
     for (method, path, body, ty) in requests {
@@ -2320,6 +2327,15 @@ fn a_threat_level_generates_checklists_that_are_worked_off_and_lifted() {
     assert_eq!((list["items"].as_u64(), list["done"].as_u64()), (Some(13), Some(1)));
     let categories: Vec<&str> = list["by_category"].as_array().unwrap().iter().map(|c| c["category"].as_str().unwrap()).collect();
     assert_eq!(categories, ["airport", "police", "railway_station"]);
+    let (s, i) = call(
+        &ana,
+        "POST",
+        "/api/v1/territories/Astana/facilities/F2/inspections",
+        r#"{"held_on":"2026-06-10","inspector":"Captain Serik","body_id":1,"controller":"cmd","executor":"Airport JSC","findings":[{"text":"Light the car park","deadline":"2026-07-01"}]}"#,
+    );
+    assert_eq!((s, i["assignments"].as_array().map(Vec::len)), (201, Some(1)), "{i}");
+    let (_, i) = call(&ana, "GET", "/api/v1/territories/Astana/facilities/F2/inspections", "");
+    assert_eq!(i["inspections"][0]["findings"][0]["text"], "Light the car park");
     let (_, facilities) = call(&ana, "GET", "/api/v1/territories/Astana/facilities", "");
     assert_eq!(facilities["features"][0]["properties"]["equipment"], serde_json::json!(["video", "video_connected"]));
     server.kill().unwrap();

@@ -216,6 +216,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/notifications", get(assignments::notifications))
         .route("/api/v1/notifications/{id}/read", post(assignments::read_notification))
         .route("/api/v1/territories/{name}/facilities", get(threat::facilities).post(threat::upload_facilities))
+        .route("/api/v1/territories/{name}/facilities/{id}/inspections", get(threat::inspections).post(threat::add_inspection))
         .route("/api/v1/measures", get(threat::measures).put(threat::replace_measures))
         .route("/api/v1/territories/{name}/threat-levels", get(threat::levels).post(threat::declare))
         .route("/api/v1/territories/{name}/threat-levels/{id}/extend", post(threat::extend))

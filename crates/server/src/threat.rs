@@ -291,3 +291,99 @@ pub(crate) async fn done(
     state.store.check_item(item, &req.note, &crate::session::actor(&session, peer)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// A finding of `POST …/inspections`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct FindingBody {
+    pub text: String,
+    /// `YYYY-MM-DD`.
+    pub deadline: String,
+}
+
+/// Body of `POST …/facilities/{id}/inspections`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct InspectionBody {
+    /// `YYYY-MM-DD`.
+    pub held_on: String,
+    pub inspector: String,
+    #[serde(default)]
+    pub summary: String,
+    /// The body the assignments come from.
+    pub body_id: i64,
+    /// Who accepts the reports (a login).
+    pub controller: String,
+    /// The executing agency (default: the facility's owner).
+    pub executor: Option<String>,
+    pub findings: Vec<FindingBody>,
+}
+
+async fn facility_of(state: &AppState, territory: &Territory, external_id: &str) -> Result<FacilityRecord, ApiError> {
+    state
+        .store
+        .facilities(territory.id)
+        .await?
+        .into_iter()
+        .find(|f| f.facility.external_id == external_id)
+        .ok_or_else(|| ApiError::NotFound(format!("facility '{external_id}' not found")))
+}
+
+#[utoipa::path(get, path = "/api/v1/territories/{name}/facilities/{id}/inspections", tag = "coordination", summary = "A facility's inspections with the assignments their findings became", params(("name" = String, Path, description = "Territory name"), ("id" = String, Path, description = "The facility's register id")), responses((status = 200, description = "The inspections", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The scope does not allow it", body = ErrorBody), (status = 404, description = "No such facility", body = ErrorBody)))]
+pub(crate) async fn inspections(
+    State(state): State<AppState>,
+    CurrentSession(session): CurrentSession,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
+    let f = facility_of(&state, &territory, &id).await?;
+    let list: Vec<Value> = state
+        .store
+        .inspections(f.id)
+        .await?
+        .into_iter()
+        .map(|(id, held_on, inspector, summary, findings)| {
+            json!({"id": id, "held_on": held_on.to_string(), "inspector": inspector, "summary": summary,
+                   "findings": findings.iter().map(|(text, a)| json!({"text": text, "assignment_id": a})).collect::<Vec<_>>()})
+        })
+        .collect();
+    Ok(Json(json!({"inspections": list})).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/territories/{name}/facilities/{id}/inspections", tag = "coordination", summary = "Record an inspection; each finding becomes an assignment issued at once (one transaction, audited)", params(("name" = String, Path, description = "Territory name"), ("id" = String, Path, description = "The facility's register id")), request_body = InspectionBody, responses((status = 201, description = "The inspection and its assignments", body = serde_json::Value), (status = 400, description = "Invalid field (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such facility or body", body = ErrorBody)))]
+pub(crate) async fn add_inspection(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    CurrentSession(session): CurrentSession,
+    Path((name, id)): Path<(String, String)>,
+    Json(req): Json<InspectionBody>,
+) -> Result<Response, ApiError> {
+    use qalqan_domain::assignment::{Deadline, NewAssignment, Priority};
+    require(&session, &[Role::Administrator, Role::Analyst, Role::Commander], "record inspections")?;
+    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
+    let f = facility_of(&state, &territory, &id).await?;
+    if req.findings.is_empty() {
+        return Err(ApiError::BadRequest("an inspection needs at least one finding".into()));
+    }
+    let executor = req.executor.clone().unwrap_or_else(|| f.facility.owner.clone());
+    let place = format!("facility:{}", f.facility.external_id);
+    let findings = req
+        .findings
+        .iter()
+        .enumerate()
+        .map(|(k, x)| {
+            let deadline = Deadline::Fixed(date(&format!("findings[{k}].deadline"), &x.deadline)?);
+            NewAssignment::new("", &x.text, &executor, None, &[], &req.controller, deadline, Priority::High, Some(&place))
+                .map_err(|e| ApiError::BadRequest(format!("findings[{k}]: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let inspection = qalqan_store::coordination::NewInspection {
+        facility_id: f.id,
+        held_on: date("held_on", &req.held_on)?,
+        inspector: req.inspector.trim().to_owned(),
+        summary: req.summary.trim().to_owned(),
+    };
+    let (iid, assignments) = state
+        .store
+        .add_inspection(territory.id, &inspection, &findings, req.body_id, today(), &crate::session::actor(&session, peer))
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": iid, "assignments": assignments}))).into_response())
+}
