@@ -333,17 +333,26 @@ pub enum InspectionCommand {
     },
 }
 
+/// One of the territory's facilities by its register id.
+async fn facility_by_id(
+    store: &Store,
+    territory: &qalqan_domain::Territory,
+    id: &str,
+) -> anyhow::Result<qalqan_store::threat::FacilityRecord> {
+    store
+        .facilities(territory.id)
+        .await?
+        .into_iter()
+        .find(|f| f.facility.external_id == id)
+        .with_context(|| format!("no facility '{id}' in {}", territory.name))
+}
+
 pub async fn run_inspection(store: &Store, cmd: InspectionCommand, actor: &Actor) -> anyhow::Result<()> {
     use qalqan_domain::assignment::{Deadline, NewAssignment, Priority};
     match cmd {
         InspectionCommand::Add { territory, facility, date, inspector, summary, body, controller, executor, findings } => {
             let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
-            let f = store
-                .facilities(territory.id)
-                .await?
-                .into_iter()
-                .find(|f| f.facility.external_id == facility)
-                .with_context(|| format!("no facility '{facility}' in {}", territory.name))?;
+            let f = facility_by_id(store, &territory, &facility).await?;
             let body_id = store.bodies().await?.into_iter().find(|b| b.name == body).with_context(|| format!("no body '{body}'"))?.id;
             let executor = executor.unwrap_or_else(|| f.facility.owner.clone());
             let held_on = day("--date", &date)?;
@@ -370,12 +379,7 @@ pub async fn run_inspection(store: &Store, cmd: InspectionCommand, actor: &Actor
         }
         InspectionCommand::List { territory, facility } => {
             let territory = store.territory(&TerritoryName::parse(&territory)?).await?;
-            let f = store
-                .facilities(territory.id)
-                .await?
-                .into_iter()
-                .find(|f| f.facility.external_id == facility)
-                .with_context(|| format!("no facility '{facility}' in {}", territory.name))?;
+            let f = facility_by_id(store, &territory, &facility).await?;
             let mut out = String::new();
             for (id, held_on, inspector, summary, findings) in store.inspections(f.id).await? {
                 let _ = writeln!(out, "inspection {id}, {held_on}, {inspector}: {summary}");

@@ -67,7 +67,8 @@ async fn visible(state: &AppState, session: &Session, id: i64) -> Result<Assignm
     if sees(session, &a) { Ok(a) } else { Err(ApiError::NotFound(format!("assignment '{id}' not found"))) }
 }
 
-fn today() -> NaiveDate {
+/// The server's local calendar date (coordination records belong to no territory).
+pub(crate) fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
@@ -129,7 +130,8 @@ pub struct MeetingRequest {
     pub agenda: String,
 }
 
-fn date(field: &str, s: &str) -> Result<NaiveDate, ApiError> {
+/// A `YYYY-MM-DD` field, or 400 naming it.
+pub(crate) fn date(field: &str, s: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("{field} '{s}' is not a date YYYY-MM-DD")))
 }
 

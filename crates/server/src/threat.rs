@@ -22,6 +22,7 @@ use qalqan_store::threat::{Declaration, FacilityRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::assignments::{date, today};
 use crate::session::CurrentSession;
 use crate::{ApiError, AppState, ErrorBody};
 
@@ -31,10 +32,6 @@ fn require(session: &Session, roles: &[Role], what: &str) -> Result<(), ApiError
     } else {
         Err(ApiError::Forbidden(format!("the {} role cannot {what}", session.user.role)))
     }
-}
-
-fn date(field: &str, s: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| ApiError::BadRequest(format!("{field} '{s}' is not a date YYYY-MM-DD")))
 }
 
 fn facility_json(r: &FacilityRecord) -> Value {
@@ -121,10 +118,6 @@ fn declaration_json(d: &Declaration, today: NaiveDate) -> Value {
         "reason": d.reason, "declared_by": d.declared_by, "declared_at": d.declared_at, "lifted_by": d.lifted_by, "lifted_at": d.lifted_at,
         "in_force": d.in_force(today),
     })
-}
-
-fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
 }
 
 #[utoipa::path(get, path = "/api/v1/territories/{name}/threat-levels", tag = "coordination", summary = "The territory's threat levels, the whole history, with the one in force", params(("name" = String, Path, description = "Territory name")), responses((status = 200, description = "The declarations", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory", body = ErrorBody)))]
