@@ -81,6 +81,53 @@ impl fmt::Display for Login {
     }
 }
 
+/// An e-mail address that reminders and escalations may be sent to: one `@`, a non-empty local
+/// part, a domain with a dot, at most 254 characters, and nothing that could break out of an
+/// e-mail header (no spaces, control characters, `<`, `>`, `,`, `;` or quotes). Lower-cased
+/// domain; the local part is kept as written.
+///
+/// ```
+/// use qalqan_domain::account::EmailAddress;
+/// assert_eq!(EmailAddress::parse(" Duty.Officer@Police.KZ ").unwrap().as_str(), "Duty.Officer@police.kz");
+/// assert!(EmailAddress::parse("officer@police").is_err());
+/// assert!(EmailAddress::parse("a@b.kz\r\nBcc: x@y.kz").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let t = s.trim();
+        let bad = || DomainError::BadEmail { value: s.to_owned() };
+        if t.len() > 254 || t.chars().any(|c| c.is_whitespace() || c.is_control() || "<>,;\"\\()[]".contains(c)) {
+            return Err(bad());
+        }
+        let (local, domain) = t.split_once('@').ok_or_else(bad)?;
+        let labels_ok = domain.split('.').count() >= 2
+            && domain.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if local.is_empty() || local.len() > 64 || local.starts_with('.') || local.ends_with('.') || !labels_ok {
+            return Err(bad());
+        }
+        Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A password a user may set: at least 12 characters, not the login, not
 /// one repeated character. (Length beats composition rules: NIST SP 800-63B.)
 ///

@@ -30,6 +30,8 @@ pub enum DomainError {
     UnknownTimeZone { value: String },
     #[error("unknown role '{value}' (expected administrator, analyst, commander, district_inspector, agency_executor or viewer)")]
     UnknownRole { value: String },
+    #[error("'{value}' is not an e-mail address such as name@agency.kz")]
+    BadEmail { value: String },
     #[error("login '{value}' must be 2–64 characters: lowercase letters, digits, '.', '_' or '-'")]
     BadLogin { value: String },
     #[error("password refused: {reason}")]

@@ -722,8 +722,10 @@ async fn show(store: &Store, id: i64, format: Format) -> anyhow::Result<()> {
 #[derive(Debug, Subcommand)]
 pub enum NotifyCommand {
     /// Write today's reminders (assignments due within DAYS, to the executing agency's accounts)
-    /// and escalations (overdue ones, to them and the controller). Safe to run any number of
-    /// times: each is written once. `qalqan serve` runs it every hour.
+    /// and escalations (overdue ones, to them and the controller), then e-mail them to accounts
+    /// with an address when an SMTP relay is configured ([smtp] in qalqan.toml or
+    /// QALQAN_SMTP_HOST/QALQAN_SMTP_FROM). Safe to run any number of times: each is written and
+    /// e-mailed once. `qalqan serve` runs it every hour.
     Run {
         #[arg(long, default_value_t = 3)]
         days: i64,
@@ -736,9 +738,16 @@ pub enum NotifyCommand {
         #[arg(long)]
         unread: bool,
     },
+    /// Send one test e-mail through the configured relay (checks the [smtp] settings).
+    TestMail {
+        /// The recipient.
+        #[arg(long)]
+        to: String,
+    },
 }
 
-pub async fn run_notify(store: &Store, cmd: NotifyCommand, actor: &Actor) -> anyhow::Result<()> {
+pub async fn run_notify(store: &Store, cmd: NotifyCommand, settings: &crate::settings::Settings) -> anyhow::Result<()> {
+    let actor = &settings.actor();
     match cmd {
         NotifyCommand::Run { days } => {
             if !(0..=60).contains(&days) {
@@ -747,7 +756,37 @@ pub async fn run_notify(store: &Store, cmd: NotifyCommand, actor: &Actor) -> any
             let today = chrono::Local::now().date_naive();
             let n = store.generate_notifications(today, days, actor).await?;
             println!("{n} new notification(s) for {today}");
+            match &settings.mail {
+                None => println!("e-mail: no SMTP relay configured (in-app notifications only)"),
+                Some(mailer) => {
+                    let r = qalqan_server::email::deliver(store, mailer, today, actor).await?;
+                    println!("e-mail: {} sent, {} refused by the relay", r.sent, r.refused);
+                    if let Some(e) = r.relay_error {
+                        bail!("e-mail: {e}; the e-mails stay pending and are retried at the next run");
+                    }
+                }
+            }
             Ok(())
+        }
+        NotifyCommand::TestMail { to } => {
+            let Some(mailer) = &settings.mail else {
+                bail!("no SMTP relay configured: set [smtp] host and from in qalqan.toml, or QALQAN_SMTP_HOST and QALQAN_SMTP_FROM");
+            };
+            let to = qalqan_domain::account::EmailAddress::parse(&to)?;
+            let message = qalqan_mail::Message {
+                to: to.clone(),
+                subject: "Qalqan: проверка почты / пошта тексерісі / mail test".into(),
+                body: "Это проверочное письмо Qalqan.\nБұл Qalqan-ның тексеру хаты.\nThis is a test message from Qalqan.\n".into(),
+                id: format!("qalqan-test-{}", chrono::Utc::now().timestamp_millis()),
+            };
+            match qalqan_mail::send_all(&mailer.smtp, &[message]).await?.pop() {
+                Some(qalqan_mail::Outcome::Sent) => {
+                    println!("the relay {}:{} accepted a test message to {to}", mailer.smtp.host, mailer.smtp.port);
+                    Ok(())
+                }
+                Some(qalqan_mail::Outcome::Refused { reply, .. }) => bail!("the relay refused the message to {to}: {reply}"),
+                None => bail!("the relay gave no answer for the message"),
+            }
         }
         NotifyCommand::List { login, unread } => {
             let mut out = String::new();

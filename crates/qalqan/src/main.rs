@@ -175,7 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Body(cmd) => coordination::run_body(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Meeting(cmd) => coordination::run_meeting(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Assignment(cmd) => coordination::run_assignment(&open_store(&settings).await?, cmd, &settings.actor()).await,
-        Command::Notify(cmd) => coordination::run_notify(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Notify(cmd) => coordination::run_notify(&open_store(&settings).await?, cmd, &settings).await,
         Command::Facility(cmd) => threat::run_facility(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Measures(cmd) => threat::run_measures(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Inspection(cmd) => threat::run_inspection(&open_store(&settings).await?, cmd, &settings.actor()).await,
@@ -200,6 +200,10 @@ async fn serve(store: Store, listen: SocketAddr, settings: &Settings) -> anyhow:
     let mut state = qalqan_server::AppState::new(store.clone());
     state.sessions.secure_cookie = settings.secure_cookie;
     state.sessions.ttl = chrono::Duration::hours(i64::from(settings.session_hours));
+    state.mailer = settings.mail.clone().map(std::sync::Arc::new);
+    if let Some(m) = &settings.mail {
+        tracing::info!(relay = %format!("{}:{}", m.smtp.host, m.smtp.port), from = %m.smtp.from, "notifications are also e-mailed");
+    }
     if !qalqan_server::web::has_embedded_ui() && matches!(state.web, qalqan_server::web::WebAssets::Embedded) {
         tracing::warn!("this binary was built without the web UI (web/dist); only the API is served");
     }

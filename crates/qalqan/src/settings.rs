@@ -22,6 +22,8 @@ pub struct Settings {
     pub secure_cookie: bool,
     /// Session lifetime in hours. Default 12 (a shift).
     pub session_hours: u32,
+    /// The SMTP relay reminders and escalations are e-mailed through; none: in-app only.
+    pub mail: Option<qalqan_server::email::Mailer>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -33,6 +35,7 @@ impl std::fmt::Debug for Settings {
             .field("user", &self.user)
             .field("secure_cookie", &self.secure_cookie)
             .field("session_hours", &self.session_hours)
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -47,6 +50,21 @@ struct ConfigFile {
     listen: Option<SocketAddr>,
     secure_cookie: Option<bool>,
     session_hours: Option<u32>,
+    smtp: Option<SmtpFile>,
+}
+
+/// `[smtp]` of the config file: the relay reminders and escalations are e-mailed through.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmtpFile {
+    host: Option<String>,
+    port: Option<u16>,
+    from: Option<String>,
+    from_name: Option<String>,
+    helo: Option<String>,
+    timeout_seconds: Option<u64>,
+    /// Base URL of the web UI, for links in the e-mails.
+    public_url: Option<String>,
 }
 
 impl Settings {
@@ -79,7 +97,8 @@ impl Settings {
         if !(1..=24 * 30).contains(&session_hours) {
             anyhow::bail!("session_hours {session_hours} must be between 1 and 720");
         }
-        Ok(Self { database, data_dir, listen, user, secure_cookie, session_hours })
+        let mail = mail_settings(file.smtp.unwrap_or_default())?;
+        Ok(Self { database, data_dir, listen, user, secure_cookie, session_hours, mail })
     }
 
     /// The command-line operator as an audit actor.
@@ -91,6 +110,42 @@ impl Settings {
     pub fn database_display(&self) -> String {
         qalqan_store::redact(&self.database)
     }
+}
+
+/// The relay from `[smtp]`, each field overridden by `QALQAN_SMTP_HOST`, `QALQAN_SMTP_PORT`,
+/// `QALQAN_SMTP_FROM` and `QALQAN_PUBLIC_URL`; none when no host is set.
+fn mail_settings(file: SmtpFile) -> anyhow::Result<Option<qalqan_server::email::Mailer>> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let Some(host) = env("QALQAN_SMTP_HOST").or(file.host) else {
+        return Ok(None);
+    };
+    let from = env("QALQAN_SMTP_FROM").or(file.from).context("an SMTP relay needs a sender: set [smtp] from or QALQAN_SMTP_FROM")?;
+    let from = qalqan_domain::account::EmailAddress::parse(&from).context("[smtp] from")?;
+    let mut smtp = qalqan_mail::SmtpParams::new(host.trim(), from);
+    if let Some(p) = env("QALQAN_SMTP_PORT") {
+        smtp.port = p.parse().with_context(|| format!("QALQAN_SMTP_PORT '{p}' is not a port number"))?;
+    } else if let Some(p) = file.port {
+        smtp.port = p;
+    }
+    if let Some(name) = file.from_name {
+        smtp.from_name = name;
+    }
+    if let Some(helo) = file.helo {
+        smtp.helo = helo;
+    }
+    if let Some(t) = file.timeout_seconds {
+        if !(1..=300).contains(&t) {
+            anyhow::bail!("[smtp] timeout_seconds {t} must be 1-300");
+        }
+        smtp.timeout = std::time::Duration::from_secs(t);
+    }
+    let public_url = env("QALQAN_PUBLIC_URL").or(file.public_url);
+    if let Some(u) = &public_url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) {
+            anyhow::bail!("public_url '{u}' must start with https:// or http://");
+        }
+    }
+    Ok(Some(qalqan_server::email::Mailer { smtp, public_url }))
 }
 
 /// `postgres://user@host/db` + password → `postgres://user:PASSWORD@host/db` (percent-encoded).
@@ -130,7 +185,27 @@ mod tests {
             user: "u".into(),
             secure_cookie: false,
             session_hours: 12,
+            mail: None,
         };
         assert!(!format!("{s:?}").contains("s3cr"), "{s:?}");
+    }
+
+    #[test]
+    fn an_smtp_section_names_what_is_missing_or_wrong() {
+        let file = |t: &str| toml::from_str::<ConfigFile>(t).unwrap().smtp.unwrap_or_default();
+        assert_eq!(mail_settings(file("")).unwrap(), None, "no relay: in-app notifications only");
+        let e = mail_settings(file("[smtp]\nhost = \"mail.police.local\"")).unwrap_err();
+        assert!(e.to_string().contains("[smtp] from"), "{e}");
+        let e = mail_settings(file("[smtp]\nhost = \"m\"\nfrom = \"qalqan\"")).unwrap_err();
+        assert!(format!("{e:#}").contains("'qalqan' is not an e-mail address"), "{e:#}");
+        let m = mail_settings(file(
+            "[smtp]\nhost = \"mail.police.local\"\nfrom = \"qalqan@police.kz\"\npublic_url = \"https://qalqan.police.kz\"",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!((m.smtp.host.as_str(), m.smtp.port, m.smtp.from.as_str()), ("mail.police.local", 25, "qalqan@police.kz"));
+        assert_eq!(m.public_url.as_deref(), Some("https://qalqan.police.kz"));
+        assert!(mail_settings(file("[smtp]\nhost = \"m\"\nfrom = \"q@p.kz\"\npublic_url = \"qalqan.kz\"")).is_err());
+        assert!(toml::from_str::<ConfigFile>("[smtp]\npassword = \"x\"").is_err(), "unknown keys are refused");
     }
 }

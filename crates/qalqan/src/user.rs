@@ -31,6 +31,9 @@ pub enum UserCommand {
         /// Territories the user may see (repeatable).
         #[arg(long)]
         territory: Vec<String>,
+        /// Where reminders and escalations are e-mailed (when an SMTP relay is configured).
+        #[arg(long)]
+        email: Option<String>,
     },
     /// List accounts.
     List,
@@ -40,6 +43,14 @@ pub enum UserCommand {
     Enable { login: String },
     /// Issue a new one-time password and end the account's sessions.
     Reset { login: String },
+    /// Set the address a user's reminders and escalations are e-mailed to (--clear removes it).
+    Email {
+        login: String,
+        #[arg(required_unless_present = "clear")]
+        address: Option<String>,
+        #[arg(long, conflicts_with = "address")]
+        clear: bool,
+    },
     /// Let a user see a territory, or one district of it.
     Grant {
         login: String,
@@ -62,9 +73,10 @@ fn one_time_password(login: &Login) -> anyhow::Result<(String, String)> {
 
 pub async fn run(store: &Store, cmd: UserCommand, actor: &Actor) -> anyhow::Result<()> {
     match cmd {
-        UserCommand::Add { login: l, role, name, agency, territory } => {
+        UserCommand::Add { login: l, role, name, agency, territory, email } => {
             let l = login(&l)?;
             let role: Role = role.parse()?;
+            let email = email.as_deref().map(qalqan_domain::account::EmailAddress::parse).transpose()?;
             let mut territories = Vec::new();
             for t in &territory {
                 territories.push(store.territory(&TerritoryName::parse(t)?).await?.id);
@@ -81,6 +93,9 @@ pub async fn run(store: &Store, cmd: UserCommand, actor: &Actor) -> anyhow::Resu
             store.add_user(&user, actor).await?;
             for t in territories {
                 store.grant_scope(&l, t, None, actor).await?;
+            }
+            if let Some(e) = &email {
+                store.set_email(&l, Some(e), actor).await?;
             }
             println!("user {l} created ({role}); one-time password, to be changed at first login:\n{plain}");
             Ok(())
@@ -131,6 +146,16 @@ pub async fn run(store: &Store, cmd: UserCommand, actor: &Actor) -> anyhow::Resu
             let (plain, hash) = one_time_password(&l)?;
             store.set_password(&l, &hash, PasswordState::MustChange, None, actor).await?;
             println!("password of {l} reset; one-time password, to be changed at next login:\n{plain}");
+            Ok(())
+        }
+        UserCommand::Email { login: l, address, clear: _ } => {
+            let l = login(&l)?;
+            let email = address.as_deref().map(qalqan_domain::account::EmailAddress::parse).transpose()?;
+            store.set_email(&l, email.as_ref(), actor).await?;
+            match email {
+                Some(e) => println!("{l}'s reminders and escalations are e-mailed to {e}"),
+                None => println!("{l} has no e-mail address now (in-app notifications only)"),
+            }
             Ok(())
         }
         UserCommand::Grant { login: l, territory, district } => {

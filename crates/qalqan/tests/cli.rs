@@ -1447,7 +1447,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 59] = [
+    let requests: [(&str, &str, &str, Option<&str>); 60] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1517,8 +1517,9 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("POST", "/api/v1/territories/Astana/threat-levels/999999/lift", "", None),
         ("GET", "/api/v1/territories/Astana/threat-levels/999999/checklist", "", None),
         ("POST", "/api/v1/territories/Astana/threat-levels/999999/checklist/1/done", "{}", Some("application/json")),
+        ("PUT", "/api/v1/admin/users/nobody/email", r#"{"email":"x@y.kz"}"#, Some("application/json")),
     ];
-    let more: [[u16; 59]; 6] = [
+    let more: [[u16; 60]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
         // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400),
         // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400),
@@ -1526,36 +1527,36 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         // bodies, add body (no name: 400), meetings, add meeting (no body: 404), assignments, add assignment (no body: 404),
         // dashboard, then an absent assignment's detail, actions, report, extension, decision and attachment (404 for all),
         // notifications, mark an absent one read (404), facilities, an absent facility's inspections and a new one (404), facility upload (no required columns: 400), measures, replace measures (not a table: 400), threat levels,
-        // declare (unknown level: 400), extend, lift, checklist, mark done (an absent declaration: 404)
+        // declare (unknown level: 400), extend, lift, checklist, mark done (an absent declaration: 404), an absent account's e-mail (404)
         [
             200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
             200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 404,
-            400, 200, 400, 200, 400, 404, 404, 404, 404,
+            400, 200, 400, 200, 400, 404, 404, 404, 404, 404,
         ], // administrator
         [
             200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
             200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 404,
-            400, 200, 400, 200, 403, 403, 403, 404, 404,
+            400, 200, 400, 200, 403, 403, 403, 404, 404, 403,
         ], // analyst with Astana
         [
             200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
             404, 404, 404, 404, 404, 404, 404, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 404, 404, 404,
-            404, 200, 400, 404, 404, 404, 404, 404, 404,
+            404, 200, 400, 404, 404, 404, 404, 404, 404, 403,
         ], // commander without scope
         [
             200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,
             403, 403, 403, 403, 403, 403, 403, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 403, 403, 403,
-            403, 200, 403, 403, 403, 403, 403, 403, 403,
+            403, 200, 403, 403, 403, 403, 403, 403, 403, 403,
         ], // inspector of Saryarka
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
             200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 403,
-            403, 200, 403, 200, 403, 403, 403, 404, 404,
+            403, 200, 403, 200, 403, 403, 403, 404, 404, 403,
         ], // agency executor
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
             200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 403,
-            403, 200, 403, 200, 403, 403, 403, 404, 403,
+            403, 200, 403, 200, 403, 403, 403, 404, 403, 403,
         ], // viewer
     ];
     for (method, path, body, ty) in requests {
@@ -1776,6 +1777,11 @@ fn web_api_serves_layers_imports_and_administration() {
     assert_eq!(cmd1["must_change_password"], true);
     assert_eq!(json(&admin, "PUT", "/api/v1/admin/users/cmd1/scopes", r#"{"scopes":[{"territory":"Astana","district":"Yesil"}]}"#).0, 204);
     assert_eq!(json(&admin, "PUT", "/api/v1/admin/users/cmd1/scopes", r#"{"scopes":[{"territory":"Mars"}]}"#).0, 400);
+    assert_eq!(json(&admin, "PUT", "/api/v1/admin/users/cmd1/email", r#"{"email":"cmd1@police.kz"}"#).0, 204);
+    assert_eq!(json(&admin, "PUT", "/api/v1/admin/users/cmd1/email", r#"{"email":"cmd1 at police"}"#).0, 400);
+    assert_eq!(json(&admin, "PUT", "/api/v1/admin/users/nobody/email", r#"{"email":null}"#).0, 404);
+    let (_, users) = json(&admin, "GET", "/api/v1/admin/users", "");
+    assert_eq!(users.as_array().unwrap().iter().find(|u| u["login"] == "cmd1").unwrap()["email"], "cmd1@police.kz");
     let (_, agencies) = json(&admin, "GET", "/api/v1/admin/agencies", "");
     assert!(agencies.as_array().unwrap().iter().any(|a| a["name"] == "DP Astana" && a["users"] == 1), "{agencies}");
     assert_eq!(json(&admin, "POST", "/api/v1/admin/agencies", r#"{"name":"Akimat"}"#).0, 201);
@@ -2066,6 +2072,109 @@ fn assignments_go_through_their_lifecycle_from_the_command_line_on_sqlite() {
 #[test]
 fn assignments_go_through_their_lifecycle_from_the_command_line_on_postgres() {
     assignments_go_through_their_lifecycle_from_the_command_line(Backend::Postgres);
+}
+
+/// Reminders and escalations reach people by e-mail through the configured SMTP relay (a
+/// recording sink here): once each, kept pending while the relay is down, a refused recipient
+/// given up without holding back the others.
+fn reminders_and_escalations_are_emailed_through_the_relay_once(backend: Backend) {
+    let Some(env) = Env::new(backend) else { return };
+    env.ok(&["user", "add", "secretary", "--role", "analyst", "--email", "Secretary@Akimat.KZ"]);
+    env.ok(&["user", "add", "duty", "--role", "agency_executor", "--agency", "Police department", "--email", "duty@police.kz"]);
+    env.ok(&["user", "add", "gone", "--role", "agency_executor", "--agency", "Police department"]);
+    env.ok(&["user", "add", "nomail", "--role", "agency_executor", "--agency", "Police department"]);
+    assert!(env.ok(&["user", "email", "gone", "gone@police.kz"]).contains("e-mailed to gone@police.kz"));
+    let err = fails(&env, &["user", "email", "nomail", "duty@police.kz\r\nBcc: all@police.kz"]);
+    assert!(err.contains("is not an e-mail address"), "{err}");
+    env.ok(&["body", "add", COUNCIL, "--kind", "coordination_council"]);
+    let late = add_assignment(&env, "Police department", "2020-01-15");
+    let soon = (chrono::Local::now().date_naive() + chrono::Duration::days(2)).to_string();
+    let near = add_assignment(&env, "Police department", &soon);
+    add_assignment(&env, "Police department", "2099-01-01");
+
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let notify = |port: u16| {
+        env.cmd()
+            .args(["notify", "run"])
+            .env("QALQAN_SMTP_HOST", "127.0.0.1")
+            .env("QALQAN_SMTP_PORT", port.to_string())
+            .env("QALQAN_SMTP_FROM", "qalqan@akimat.kz")
+            .env("QALQAN_PUBLIC_URL", "https://qalqan.akimat.kz")
+            .output()
+            .unwrap()
+    };
+    // The relay is down: the notifications are written, the e-mails wait.
+    let out = notify(free_port);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("cannot connect to the SMTP relay 127.0.0.1:{free_port}")) && err.contains("retried"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("7 new notification(s)"), "{out:?}");
+
+    // The relay is back: each goes out once; the refused one is given up.
+    let sink = qalqan_mail::sink::Sink::start_on(free_port).unwrap();
+    sink.refuse_recipient("gone@police.kz");
+    let out = notify(free_port);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("0 new notification(s)") && stdout.contains("e-mail: 3 sent, 2 refused"), "{out:?}");
+    let mut got: Vec<(String, String)> = sink.messages().iter().map(|m| (m.to.join(","), m.subject.clone())).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "Secretary@akimat.kz".to_owned(),
+                format!("Qalqan: поручение №{late} просрочено (срок 15.01.2020) / assignment {late} overdue")
+            ),
+            ("duty@police.kz".to_owned(), format!("Qalqan: поручение №{late} просрочено (срок 15.01.2020) / assignment {late} overdue")),
+            (
+                "duty@police.kz".to_owned(),
+                format!(
+                    "Qalqan: поручение №{near}, срок {} / assignment {near} due {soon}",
+                    chrono::NaiveDate::parse_from_str(&soon, "%Y-%m-%d").unwrap().format("%d.%m.%Y")
+                )
+            ),
+        ]
+    );
+    let overdue = sink.messages().into_iter().find(|m| m.to == ["duty@police.kz"] && m.subject.contains("просрочено")).unwrap();
+    assert_eq!(overdue.from, "qalqan@akimat.kz");
+    for want in [
+        format!("Поручение №{late} не исполнено в срок"),
+        format!("№{late} тапсырма мерзімінде орындалмады"),
+        format!("Assignment {late} is overdue: it was due on 2020-01-15."),
+        "«Install video surveillance at the railway station square»".to_owned(),
+        format!("https://qalqan.akimat.kz/#/coordination?assignment={late}"),
+    ] {
+        assert!(overdue.body.contains(&want), "no '{want}' in:\n{}", overdue.body);
+    }
+    assert!(notify(free_port).status.success());
+    assert_eq!(sink.messages().len(), 3, "nothing is sent twice, the refused recipient is not retried");
+
+    // Without a relay: in-app only. The test message checks a configuration.
+    assert!(env.ok(&["notify", "run"]).contains("no SMTP relay configured"));
+    let out = env
+        .cmd()
+        .args(["notify", "test-mail", "--to", "ops@akimat.kz"])
+        .env("QALQAN_SMTP_HOST", "127.0.0.1")
+        .env("QALQAN_SMTP_PORT", free_port.to_string())
+        .env("QALQAN_SMTP_FROM", "qalqan@akimat.kz")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(sink.wait_for(4, Duration::from_secs(5))[3].to, ["ops@akimat.kz"]);
+    assert!(fails(&env, &["notify", "test-mail", "--to", "ops@akimat.kz"]).contains("no SMTP relay configured"));
+    let audit = env.ok(&["audit", "list", "--limit", "1000"]);
+    assert!(audit.contains("notifications.email") && audit.contains("user.email"), "{audit}");
+    audit_entries(&env);
+}
+
+#[test]
+fn reminders_and_escalations_are_emailed_through_the_relay_once_on_sqlite() {
+    reminders_and_escalations_are_emailed_through_the_relay_once(Backend::Sqlite);
+}
+
+#[test]
+fn reminders_and_escalations_are_emailed_through_the_relay_once_on_postgres() {
+    reminders_and_escalations_are_emailed_through_the_relay_once(Backend::Postgres);
 }
 
 /// The coordination API: a body, a meeting and an assignment walked through every state by the

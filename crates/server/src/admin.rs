@@ -79,6 +79,7 @@ pub(crate) async fn users(State(state): State<AppState>, CurrentSession(session)
     require_admin(&session)?;
     let territories = state.store.territories().await?;
     let sessions = state.store.live_sessions().await?;
+    let emails = state.store.user_emails().await?;
     let mut out = Vec::new();
     for u in state.store.users().await? {
         let mut scopes = Vec::new();
@@ -99,6 +100,7 @@ pub(crate) async fn users(State(state): State<AppState>, CurrentSession(session)
             "display_name": u.display_name,
             "role": u.role.code(),
             "agency": u.agency,
+            "email": emails.get(u.login.as_str()),
             "state": match u.state { AccountState::Active => "active", AccountState::Disabled => "disabled" },
             "locked_until": u.locked_until.map(rfc3339),
             "must_change_password": u.password_state == PasswordState::MustChange,
@@ -239,6 +241,31 @@ pub(crate) async fn set_scopes(
     state.store.user(&l).await?.ok_or_else(|| ApiError::NotFound(format!("user '{l}' not found")))?;
     let scopes = resolve_scopes(&state, &req.scopes).await?;
     state.store.set_scopes(&l, &scopes, &actor(&session, peer)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body of `PUT /api/v1/admin/users/{login}/email`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct EmailRequest {
+    /// Where the account's reminders and escalations are e-mailed; null or empty removes it.
+    pub email: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/admin/users/{login}/email", tag = "admin", summary = "Set or remove the address an account's reminders and escalations are e-mailed to", params(("login" = String, Path, description = "Account login")), request_body = EmailRequest, responses((status = 204, description = "Set"), (status = 400, description = "Invalid parameter (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such account", body = ErrorBody)))]
+pub(crate) async fn set_email(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    CurrentSession(session): CurrentSession,
+    Path(l): Path<String>,
+    Json(req): Json<EmailRequest>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&session)?;
+    let l = login(&l)?;
+    let email = match req.email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(e) => Some(qalqan_domain::account::EmailAddress::parse(e).map_err(|e| ApiError::BadRequest(e.to_string()))?),
+    };
+    state.store.set_email(&l, email.as_ref(), &actor(&session, peer)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -496,9 +496,10 @@ pub(crate) async fn dashboard(State(state): State<AppState>, CurrentSession(sess
 /// Days before the due date a reminder goes out.
 pub const REMIND_DAYS: i64 = 3;
 
-/// Writes the reminders and escalations now and every hour (see `Store::generate_notifications`);
-/// failures are logged and retried at the next hour.
-pub async fn notify_every_hour(store: qalqan_store::Store) {
+/// Writes the reminders and escalations now and every hour (see `Store::generate_notifications`)
+/// and e-mails them when a relay is configured (see [`crate::email`]); failures are logged and
+/// retried at the next hour.
+pub async fn notify_every_hour(store: qalqan_store::Store, mailer: Option<std::sync::Arc<crate::email::Mailer>>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
@@ -507,6 +508,17 @@ pub async fn notify_every_hour(store: qalqan_store::Store) {
             Ok(0) => {}
             Ok(n) => tracing::info!(new = n, "assignment notifications written"),
             Err(e) => tracing::warn!(error = %e, "assignment notifications failed"),
+        }
+        if let Some(mailer) = &mailer {
+            match crate::email::deliver(&store, mailer, today(), &actor).await {
+                Ok(r) if r.relay_error.is_some() => tracing::warn!(
+                    error = r.relay_error.as_deref().unwrap_or(""),
+                    "notification e-mail: relay unavailable, retrying in an hour"
+                ),
+                Ok(r) if r.sent + r.refused > 0 => tracing::info!(sent = r.sent, refused = r.refused, "notification e-mail delivered"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "notification e-mail failed"),
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod cameras;
 pub mod catalog;
 pub mod dto;
+pub mod email;
 pub mod forecast;
 pub mod hotspots;
 pub mod imports;
@@ -65,6 +66,8 @@ pub struct AppState {
     pub web: web::WebAssets,
     /// Territories kept between requests.
     pub territories: std::sync::Arc<catalog::TerritoryCache>,
+    /// Where reminders and escalations are e-mailed; none: in-app notifications only.
+    pub mailer: Option<std::sync::Arc<email::Mailer>>,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl AppState {
             responses: Default::default(),
             web: web::WebAssets::from_env(),
             territories: Default::default(),
+            mailer: None,
         }
     }
 
@@ -239,6 +243,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/users/{login}/reset", post(admin::reset))
         .route("/api/v1/admin/users/{login}/sessions/revoke", post(admin::revoke_user_sessions))
         .route("/api/v1/admin/users/{login}/scopes", axum::routing::put(admin::set_scopes))
+        .route("/api/v1/admin/users/{login}/email", axum::routing::put(admin::set_email))
         .route("/api/v1/admin/agencies", get(admin::agencies).post(admin::add_agency))
         .route("/api/v1/admin/sessions", get(admin::sessions))
         .route("/api/v1/admin/sessions/{id}", axum::routing::delete(admin::revoke_session))
@@ -257,8 +262,8 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Reminders and escalations: written at start and every hour after (the job is idempotent).
-    let notifier = tokio::spawn(assignments::notify_every_hour(state.store.clone()));
+    // Reminders and escalations: written (and e-mailed) at start and every hour after (the job is idempotent).
+    let notifier = tokio::spawn(assignments::notify_every_hour(state.store.clone(), state.mailer.clone()));
     let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;

@@ -45,13 +45,13 @@ impl utoipa::Modify for Security {
         layers::boundaries, layers::points, layers::categories,
         imports::mappings, imports::upload,
         session::login, session::logout, session::me, session::change_password, setup::create_first_administrator,
-        admin::users, admin::add_user, admin::disable, admin::enable, admin::reset, admin::revoke_user_sessions, admin::set_scopes,
+        admin::users, admin::add_user, admin::disable, admin::enable, admin::reset, admin::revoke_user_sessions, admin::set_scopes, admin::set_email,
         admin::agencies, admin::add_agency, admin::sessions, admin::revoke_session, admin::audit, admin::verify,
     ),
     components(schemas(
         crate::ErrorBody, dto::TerritoryDto, dto::StatsDto, dto::CategoryCount, dto::MonthCount, dto::DistrictCount,
         incidents::IncidentPage, incidents::IncidentDto, session::Me, session::LoginRequest, session::PasswordChange,
-        setup::SetupRequest, admin::NewUserRequest, admin::ScopesRequest, admin::ScopeDto, admin::AgencyRequest, plans::ScenarioRequest, assignments::BodyRequest, assignments::MeetingRequest, assignments::AssignmentRequest, assignments::ActionRequest, assignments::ExtensionRequestBody, assignments::DecisionBody, threat::DeclareBody, threat::ExtendBody, threat::DoneBody, threat::InspectionBody, threat::FindingBody,
+        setup::SetupRequest, admin::NewUserRequest, admin::ScopesRequest, admin::EmailRequest, admin::ScopeDto, admin::AgencyRequest, plans::ScenarioRequest, assignments::BodyRequest, assignments::MeetingRequest, assignments::AssignmentRequest, assignments::ActionRequest, assignments::ExtensionRequestBody, assignments::DecisionBody, threat::DeclareBody, threat::ExtendBody, threat::DoneBody, threat::InspectionBody, threat::FindingBody,
     )),
     tags(
         (name = "territories", description = "Territories, districts and their boundaries"),

@@ -212,6 +212,35 @@ pub struct Notification {
     pub read_at: Option<i64>,
 }
 
+/// A notification to be e-mailed: its recipient's address and the assignment's text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingEmail {
+    pub id: i64,
+    pub login: String,
+    pub email: String,
+    /// `reminder` or `overdue`.
+    pub kind: String,
+    pub assignment_id: i64,
+    pub due_on: NaiveDate,
+    pub message: String,
+    /// The assignment's text.
+    pub text: String,
+    /// Attempts made so far.
+    pub attempts: i64,
+}
+
+/// What happened to one e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailOutcome {
+    /// The relay accepted it.
+    Sent,
+    /// It failed; a `permanent` failure is not retried.
+    Failed { error: String, permanent: bool },
+}
+
+/// Attempts after which an e-mail is given up (the notifier tries once an hour).
+pub const MAX_EMAIL_ATTEMPTS: i64 = 6;
+
 /// An inspection of a facility.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInspection {
@@ -812,6 +841,80 @@ macro_rules! coordination_fns {
                 .execute(pool)
                 .await?
                 .rows_affected())
+        }
+        pub(crate) async fn set_email(pool: &Pool, login: &str, email: Option<&str>, audit: &NewAuditEntry) -> Result<u64, StoreError> {
+            let mut tx = write_tx(pool).await?;
+            let n = sqlx::query(sqlx::AssertSqlSafe(sql("UPDATE users SET email = ? WHERE login = ?")))
+                .bind(email)
+                .bind(login)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1 {
+                append_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+            }
+            Ok(n)
+        }
+
+        pub(crate) async fn user_emails(pool: &Pool) -> Result<Vec<(String, String)>, StoreError> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql("SELECT login, email FROM users WHERE email IS NOT NULL"))).fetch_all(pool).await?)
+        }
+
+        /// Unsent notifications of active accounts with an address, oldest first.
+        pub(crate) async fn pending_emails(pool: &Pool, limit: i64) -> Result<Vec<co::PendingEmail>, StoreError> {
+            use sqlx::Row as _;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql(
+                "SELECT n.id, n.login, u.email, n.kind, n.assignment_id, n.due_on, n.message, a.text, n.email_attempts \
+                 FROM notifications n JOIN users u ON u.login = n.login JOIN assignments a ON a.id = n.assignment_id \
+                 WHERE n.emailed_at IS NULL AND n.email_attempts < ? AND u.email IS NOT NULL AND NOT u.disabled \
+                 ORDER BY n.id LIMIT ?",
+            )))
+            .bind(co::MAX_EMAIL_ATTEMPTS)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let due: String = r.try_get(5)?;
+                    Ok(co::PendingEmail {
+                        id: r.try_get(0)?,
+                        login: r.try_get(1)?,
+                        email: r.try_get(2)?,
+                        kind: r.try_get(3)?,
+                        assignment_id: r.try_get(4)?,
+                        due_on: co::date(&due)?,
+                        message: r.try_get(6)?,
+                        text: r.try_get(7)?,
+                        attempts: i64::from(r.try_get::<i32, _>(8)?),
+                    })
+                })
+                .collect()
+        }
+
+        /// Records what happened to each e-mail, with one audit entry, in one transaction.
+        pub(crate) async fn record_emails(pool: &Pool, outcomes: &[(i64, co::EmailOutcome)], audit: &NewAuditEntry) -> Result<(), StoreError> {
+            let mut tx = write_tx(pool).await?;
+            for (id, outcome) in outcomes {
+                let q = match outcome {
+                    co::EmailOutcome::Sent => sqlx::query(sqlx::AssertSqlSafe(sql(
+                        "UPDATE notifications SET emailed_at = ?, email_attempts = email_attempts + 1, email_error = NULL WHERE id = ?",
+                    )))
+                    .bind(now_s())
+                    .bind(*id),
+                    co::EmailOutcome::Failed { error, permanent } => sqlx::query(sqlx::AssertSqlSafe(sql(
+                        "UPDATE notifications SET email_attempts = CASE WHEN ? = 1 THEN ? ELSE email_attempts + 1 END, email_error = ? WHERE id = ?",
+                    )))
+                    .bind(i64::from(*permanent))
+                    .bind(co::MAX_EMAIL_ATTEMPTS as i32)
+                    .bind(error.chars().take(500).collect::<String>())
+                    .bind(*id),
+                };
+                q.execute(&mut *tx).await?;
+            }
+            append_audit(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(())
         }
     };
 }

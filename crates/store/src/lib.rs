@@ -1191,6 +1191,43 @@ impl Store {
         Ok(dispatch!(self, mark_notification_read(id, login))? == 1)
     }
 
+    /// Sets (or with `None` removes) the address an account's reminders and escalations are
+    /// e-mailed to; audited. [`StoreError::NotFound`] for an unknown login.
+    pub async fn set_email(
+        &self,
+        login: &Login,
+        email: Option<&qalqan_domain::account::EmailAddress>,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let mut audit = self.entry(actor, "user.email", serde_json::json!({"set": email.is_some()}));
+        audit.object = login.to_string();
+        match dispatch!(self, set_email(login.as_str(), email.map(|e| e.as_str()), &audit))? {
+            1 => Ok(()),
+            _ => Err(StoreError::NotFound { what: "user", key: login.to_string() }),
+        }
+    }
+
+    /// The e-mail address of every account that has one, by login.
+    pub async fn user_emails(&self) -> Result<HashMap<String, String>, StoreError> {
+        Ok(dispatch!(self, user_emails())?.into_iter().collect())
+    }
+
+    /// Notifications still to be e-mailed (to active accounts with an address, fewer than
+    /// [`coordination::MAX_EMAIL_ATTEMPTS`] attempts so far), oldest first, at most `limit`.
+    pub async fn pending_emails(&self, limit: u32) -> Result<Vec<coordination::PendingEmail>, StoreError> {
+        dispatch!(self, pending_emails(i64::from(limit)))
+    }
+
+    /// Records the outcome of an e-mail batch (one audit entry: how many sent and failed).
+    pub async fn record_emails(&self, outcomes: &[(i64, coordination::EmailOutcome)], actor: &Actor) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let sent = outcomes.iter().filter(|(_, o)| *o == coordination::EmailOutcome::Sent).count();
+        let audit = self.entry(actor, "notifications.email", serde_json::json!({"sent": sent, "failed": outcomes.len() - sent}));
+        dispatch!(self, record_emails(outcomes, &audit))
+    }
+
     /// Records an inspection of one of the territory's facilities and issues an assignment for
     /// each finding (source: `body`; due by each finding's deadline from `today`), all or nothing;
     /// returns the inspection's id and the assignments'.

@@ -28,6 +28,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 10, name: "threat_levels", sql: include_str!("../migrations/sqlite/0010_threat_levels.sql") },
     Migration { version: 11, name: "notifications", sql: include_str!("../migrations/sqlite/0011_notifications.sql") },
     Migration { version: 12, name: "inspections", sql: include_str!("../migrations/sqlite/0012_inspections.sql") },
+    Migration { version: 13, name: "email", sql: include_str!("../migrations/sqlite/0013_email.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -42,6 +43,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 10, name: "threat_levels", sql: include_str!("../migrations/postgres/0010_threat_levels.sql") },
     Migration { version: 11, name: "notifications", sql: include_str!("../migrations/postgres/0011_notifications.sql") },
     Migration { version: 12, name: "inspections", sql: include_str!("../migrations/postgres/0012_inspections.sql") },
+    Migration { version: 13, name: "email", sql: include_str!("../migrations/postgres/0013_email.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.
