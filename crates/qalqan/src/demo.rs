@@ -6,8 +6,12 @@
 //! OpenStreetMap extract of central Helsinki as Helsinki's street network and
 //! gives Helsinki generated incidents (seeded: see [`helsinki_incidents`]), a few
 //! posts, mobile points and cameras, so the planning tools have a street network
-//! to work on; then serves. Running it again reuses what is there: the imports
+//! to work on; loads Astana's coordination scenario (bodies, meetings,
+//! assignments in every state, protected facilities, a threat level declared and
+//! lifted: see [`astana`]); then serves. Running it again reuses what is there: the imports
 //! are idempotent and registers are only filled when empty.
+
+mod astana;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -53,6 +57,11 @@ pub async fn run(settings: &Settings, listen: SocketAddr) -> anyhow::Result<()> 
     import_file(&store, &toronto, &data_file, &mapping, InvalidRows::AbortFile, None, &actor).await?;
     helsinki(&store, &demo_dir, &actor).await?;
     let password = demo_account(&store, &actor).await?;
+    if astana::load(&store, &demo_dir, chrono::Local::now().date_naive()).await? {
+        println!(
+            "Astana: the coordination council and the anti-terrorism commission with their meetings and assignments, 15 protected facilities, a yellow threat level declared and lifted"
+        );
+    }
     println!("Log in as: demo / {password}   (a demo analyst for Toronto, Astana and Helsinki; the password is new at every start)");
 
     crate::serve(store, listen, settings).await

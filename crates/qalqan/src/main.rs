@@ -41,7 +41,7 @@ struct Cli {
     /// Who is working, recorded in the audit trail [default: $USER]
     #[arg(long, global = true, env = "QALQAN_USER")]
     user: Option<String>,
-    /// Config file (TOML: database, database_password_file, data_dir, listen, secure_cookie, session_hours) [default: ./qalqan.toml if present]
+    /// Config file (TOML: database, database_password_file, data_dir, listen, secure_cookie, session_hours, [smtp]) [default: ./qalqan.toml if present]
     #[arg(long, global = true, env = "QALQAN_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]

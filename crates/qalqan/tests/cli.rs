@@ -572,6 +572,35 @@ fn demo_loads_toronto_astana_and_helsinki_and_serves_the_page() {
     assert!(csv.starts_with("cell,count,density_km2,kde_km2,lon,lat"), "{}", &csv[..80.min(csv.len())]);
     assert_eq!(get("/api/v1/territories/Toronto/hotspots?method=magic").0, 400);
     assert_eq!(get("/api/v1/territories/Toronto/hotspots?cell=1").0, 400, "a grid over a million cells is refused");
+
+    // Astana's coordination scenario: the bodies of the seed news, assignments in every state
+    // (something overdue, something awaiting the controller), the facilities, a yellow level lifted.
+    let value = |path: &str| {
+        let (status, _, body) = get(path);
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    let bodies = value("/api/v1/bodies");
+    let names: Vec<&str> = bodies["bodies"].as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert!(names.iter().any(|n| n.starts_with("Координационный совет по обеспечению законности")), "{names:?}");
+    assert!(names.contains(&"Антитеррористическая комиссия г. Астаны"), "{names:?}");
+    let list = value("/api/v1/assignments");
+    let list = list["assignments"].as_array().unwrap();
+    let mut states: Vec<&str> = list.iter().map(|a| a["status"].as_str().unwrap()).collect();
+    states.sort();
+    states.dedup();
+    assert_eq!(states, ["accepted", "draft", "on_execution", "report_submitted", "returned"]);
+    assert!(list.iter().filter(|a| a["overdue"] == true).count() >= 2, "{list:?}");
+    assert!(list.iter().any(|a| a["days_left"].as_i64().is_some_and(|d| (0..=7).contains(&d))), "something is due within a week");
+    let facilities = value("/api/v1/territories/Astana/facilities");
+    let facilities = facilities["features"].as_array().unwrap();
+    assert_eq!(facilities.len(), 15);
+    let categories: Vec<&str> = facilities.iter().map(|f| f["properties"]["category"].as_str().unwrap()).collect();
+    assert!(categories.contains(&"railway_station") && categories.contains(&"airport"), "{categories:?}");
+    let levels = value("/api/v1/territories/Astana/threat-levels");
+    let declared = &levels["declarations"][0];
+    assert_eq!((declared["level"].as_str(), declared["lifted_by"].is_string()), (Some("yellow"), true), "{levels}");
+    assert!(levels["in_force"].is_null(), "{levels}");
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -597,6 +626,16 @@ fn demo_loads_toronto_astana_and_helsinki_and_serves_the_page() {
     again.kill().unwrap();
     again.wait().unwrap();
     assert!(out.iter().any(|l| l.contains("already imported")), "{out:?}");
+    let bodies: serde_json::Value = serde_json::from_str(&env.ok(&[
+        "--database",
+        &format!("sqlite://{}", env.path("data/qalqan.db").display()),
+        "body",
+        "list",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(bodies.as_array().unwrap().len(), 3, "the scenario is loaded once");
 }
 
 #[test]
