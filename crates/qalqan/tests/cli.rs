@@ -2201,6 +2201,26 @@ fn reminders_and_escalations_are_emailed_through_the_relay_once(backend: Backend
     assert!(out.status.success(), "{out:?}");
     assert_eq!(sink.wait_for(4, Duration::from_secs(5))[3].to, ["ops@akimat.kz"]);
     assert!(fails(&env, &["notify", "test-mail", "--to", "ops@akimat.kz"]).contains("no SMTP relay configured"));
+
+    // The server does the same on its own at start (and hourly after).
+    let later = add_assignment(&env, "Police department", "2021-06-30");
+    let mut server = env
+        .cmd()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("QALQAN_SMTP_HOST", "127.0.0.1")
+        .env("QALQAN_SMTP_PORT", free_port.to_string())
+        .env("QALQAN_SMTP_FROM", "qalqan@akimat.kz")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let got = sink.wait_for(6, Duration::from_secs(20));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut to: Vec<String> = got[4..].iter().map(|m| m.to.join(",")).collect();
+    to.sort();
+    assert_eq!(to, ["Secretary@akimat.kz", "duty@police.kz"], "the overdue assignment {later} went out from the server");
+    assert!(got[4..].iter().all(|m| m.subject.contains(&format!("поручение №{later} просрочено"))));
     let audit = env.ok(&["audit", "list", "--limit", "1000"]);
     assert!(audit.contains("notifications.email") && audit.contains("user.email"), "{audit}");
     audit_entries(&env);
