@@ -21,7 +21,7 @@ use qalqan_domain::audit::Actor;
 use qalqan_store::Store;
 use qalqan_store::coordination::{
     ATTACHMENT_TYPES, Assignment, AssignmentFilter, Body, MAX_ATTACHMENT_BYTES, Meeting, NewAttachment, NewBody, NewMeeting, NewReport,
-    Source,
+    ProtocolItem, Source,
 };
 
 use crate::analyze::TableFormat;
@@ -47,7 +47,7 @@ pub enum BodyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum MeetingCommand {
-    /// Record a meeting of a body (its protocol number, date and agenda).
+    /// Record a meeting of a body (its protocol number, date, agenda and the protocol's items).
     Add {
         /// The body's name.
         #[arg(long)]
@@ -60,6 +60,10 @@ pub enum MeetingCommand {
         number: String,
         #[arg(long, default_value = "")]
         agenda: String,
+        /// A protocol item, "NUMBER|TEXT" (repeatable, in order): assignments given at this
+        /// meeting must name one of them (or a sub-point such as 2.1 of 2).
+        #[arg(long = "item", value_parser = protocol_item)]
+        items: Vec<ProtocolItem>,
     },
     /// A body's meetings, oldest first.
     List {
@@ -294,11 +298,21 @@ pub async fn run_body(store: &Store, cmd: BodyCommand, actor: &Actor) -> anyhow:
     }
 }
 
+/// `NUMBER|TEXT` → a protocol item.
+fn protocol_item(s: &str) -> Result<ProtocolItem, String> {
+    match s.split_once('|') {
+        Some((n, t)) if !n.trim().is_empty() && !t.trim().is_empty() => {
+            Ok(ProtocolItem { number: n.trim().to_owned(), text: t.trim().to_owned() })
+        }
+        _ => Err(format!("'{s}' is not NUMBER|TEXT, e.g. \"2|On lighting in courtyards\"")),
+    }
+}
+
 pub async fn run_meeting(store: &Store, cmd: MeetingCommand, actor: &Actor) -> anyhow::Result<()> {
     match cmd {
-        MeetingCommand::Add { body, date, number, agenda } => {
+        MeetingCommand::Add { body, date, number, agenda, items } => {
             let b = body_by_name(store, &body).await?;
-            let m = NewMeeting { body_id: b.id, held_on: date, number: number.trim().to_owned(), agenda: agenda.trim().to_owned() };
+            let m = NewMeeting { body_id: b.id, held_on: date, number: number.trim().to_owned(), agenda: agenda.trim().to_owned(), items };
             let id = store.add_meeting(&m, actor).await.with_context(|| format!("recording meeting {} of '{}'", m.number, b.name))?;
             println!("meeting {id} of '{}' recorded: protocol {} of {date}", b.name, m.number);
             Ok(())
@@ -311,7 +325,10 @@ pub async fn run_meeting(store: &Store, cmd: MeetingCommand, actor: &Actor) -> a
                     let v: Vec<serde_json::Value> = meetings
                         .iter()
                         .map(|m| {
-                            serde_json::json!({"id": m.id, "body": b.name, "held_on": m.held_on.to_string(), "number": m.number, "agenda": m.agenda})
+                            serde_json::json!({
+                                "id": m.id, "body": b.name, "held_on": m.held_on.to_string(), "number": m.number, "agenda": m.agenda,
+                                "items": m.items.iter().map(|i| serde_json::json!({"number": i.number, "text": i.text})).collect::<Vec<_>>(),
+                            })
                         })
                         .collect();
                     serde_json::to_string_pretty(&v)? + "\n"
@@ -322,6 +339,9 @@ pub async fn run_meeting(store: &Store, cmd: MeetingCommand, actor: &Actor) -> a
                     let _ = writeln!(out, "{:>4}  {:<10}  {:<10}  agenda", "id", "date", "number");
                     for m in &meetings {
                         let _ = writeln!(out, "{:>4}  {:<10}  {:<10}  {}", m.id, m.held_on, m.number, m.agenda);
+                        for i in &m.items {
+                            let _ = writeln!(out, "{:>30}  {}. {}", "", i.number, i.text);
+                        }
                     }
                     out
                 }

@@ -1933,8 +1933,29 @@ fn assignments_go_through_their_lifecycle_from_the_command_line(backend: Backend
     assert_eq!(bodies[0]["name"], COUNCIL);
     assert_eq!(bodies[0]["members"][0], serde_json::json!({"agency": "Akimat", "person": "Deputy akim"}));
     assert!(fails(&env, &["body", "add", "Council", "--kind", "committee"]).contains("unknown body kind 'committee'"));
-    env.ok(&["meeting", "add", "--body", COUNCIL, "--date", "2026-02-10", "--number", "1", "--agenda", "Crime in public places"]);
-    assert!(env.ok(&["meeting", "list", "--body", COUNCIL]).contains("2026-02-10  1           Crime in public places"));
+    env.ok(&[
+        "meeting",
+        "add",
+        "--body",
+        COUNCIL,
+        "--date",
+        "2026-02-10",
+        "--number",
+        "1",
+        "--agenda",
+        "Crime in public places",
+        "--item",
+        "1|Heard the police department",
+        "--item",
+        "2|On the railway station square: equip it with cameras",
+    ]);
+    let meetings = env.ok(&["meeting", "list", "--body", COUNCIL]);
+    assert!(meetings.contains("2026-02-10  1           Crime in public places"), "{meetings}");
+    assert!(meetings.contains("2. On the railway station square: equip it with cameras"), "{meetings}");
+    assert!(
+        fails(&env, &["meeting", "add", "--body", COUNCIL, "--date", "2026-02-11", "--number", "9", "--item", "no text"])
+            .contains("is not NUMBER|TEXT")
+    );
 
     // Refused input names what is wrong and writes nothing.
     let entries = audit_entries(&env);
@@ -1978,6 +1999,28 @@ fn assignments_go_through_their_lifecycle_from_the_command_line(backend: Backend
         ],
     );
     assert!(err.contains("has no meeting with protocol number '7'"), "{err}");
+    let err = fails(
+        &env,
+        &[
+            "assignment",
+            "add",
+            "--body",
+            COUNCIL,
+            "--meeting",
+            "1",
+            "--item",
+            "3.1",
+            "--text",
+            "x",
+            "--executor",
+            "Akimat",
+            "--controller",
+            "secretary",
+            "--deadline",
+            "2099-01-01",
+        ],
+    );
+    assert!(err.contains("protocol 1 of 2026-02-10 has no item '3.1' (its items: 1, 2)"), "{err}");
     assert_eq!(audit_entries(&env), entries);
 
     // One assignment: draft → issue → extension refused → report with a file → return → report → accept.
@@ -2280,9 +2323,11 @@ fn assignments_are_tracked_to_execution_over_http_by_whoever_holds_them() {
         &sec,
         "POST",
         &format!("/api/v1/bodies/{body}/meetings"),
-        r#"{"held_on":"2026-02-10","number":"1","agenda":"Protected facilities"}"#,
+        r#"{"held_on":"2026-02-10","number":"1","agenda":"Protected facilities","items":[{"number":"1","text":"Heard the police"},{"number":"2","text":"On the railway station"}]}"#,
     );
     assert_eq!(s, 201, "{m}");
+    let (_, listed) = call(&police, "GET", &format!("/api/v1/bodies/{body}/meetings"), "");
+    assert_eq!(listed["meetings"][0]["items"][1], serde_json::json!({"number": "2", "text": "On the railway station"}));
     let create = format!(
         r#"{{"body_id":{body},"meeting_id":{},"item":"2","text":"Equip the railway station with connected cameras","executor":"Akimat","co_executors":["Police department"],"controller":"sec","deadline":"2020-03-01","priority":"high","place":"facility:Railway station","draft":true}}"#,
         m["id"]
@@ -2292,6 +2337,9 @@ fn assignments_are_tracked_to_execution_over_http_by_whoever_holds_them() {
     let id = a["id"].as_i64().unwrap();
     let path = format!("/api/v1/assignments/{id}");
     assert_eq!(call(&sec, "POST", "/api/v1/assignments", &create.replace("2020-03-01", "2020-02-30")).0, 400, "a bad deadline is named");
+    let (s, e) = call(&sec, "POST", "/api/v1/assignments", &create.replace(r#""item":"2""#, r#""item":"4""#));
+    assert_eq!(s, 400, "an item the protocol does not have: {e}");
+    assert!(e["error"].as_str().unwrap().contains("has no item '4'"), "{e}");
     // Issue: only the author or controller; the executor cannot.
     assert_eq!(call(&akimat, "POST", &format!("{path}/actions"), r#"{"action":"issue"}"#).0, 403);
     let (s, a) = call(&sec, "POST", &format!("{path}/actions"), r#"{"action":"issue"}"#);

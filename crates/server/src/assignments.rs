@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use qalqan_domain::account::Role;
 use qalqan_domain::assignment::{AssignmentAction, AssignmentStatus, BodyKind, Deadline, NewAssignment, Priority, days_left, is_overdue};
 use qalqan_store::Session;
-use qalqan_store::coordination::{Assignment, AssignmentFilter, NewAttachment, NewBody, NewMeeting, NewReport, Source};
+use qalqan_store::coordination::{Assignment, AssignmentFilter, NewAttachment, NewBody, NewMeeting, NewReport, ProtocolItem, Source};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -128,6 +128,18 @@ pub struct MeetingRequest {
     pub number: String,
     #[serde(default)]
     pub agenda: String,
+    /// The protocol's items, in order.
+    #[serde(default)]
+    pub items: Vec<ProtocolItemBody>,
+}
+
+/// An item of a meeting's protocol.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ProtocolItemBody {
+    /// "1", "2.1", …
+    pub number: String,
+    /// What was heard and decided.
+    pub text: String,
 }
 
 /// A `YYYY-MM-DD` field, or 400 naming it.
@@ -146,7 +158,12 @@ pub(crate) async fn meetings(
         .meetings(id)
         .await?
         .into_iter()
-        .map(|m| json!({"id": m.id, "body_id": m.body_id, "held_on": m.held_on.to_string(), "number": m.number, "agenda": m.agenda}))
+        .map(|m| {
+            json!({
+                "id": m.id, "body_id": m.body_id, "held_on": m.held_on.to_string(), "number": m.number, "agenda": m.agenda,
+                "items": m.items.iter().map(|i| json!({"number": i.number, "text": i.text})).collect::<Vec<_>>(),
+            })
+        })
         .collect();
     Ok(Json(json!({"meetings": list})).into_response())
 }
@@ -163,7 +180,13 @@ pub(crate) async fn add_meeting(
     if !state.store.bodies().await?.iter().any(|b| b.id == id) {
         return Err(ApiError::NotFound(format!("body '{id}' not found")));
     }
-    let m = NewMeeting { body_id: id, held_on: date("held_on", &req.held_on)?, number: req.number.trim().to_owned(), agenda: req.agenda };
+    let m = NewMeeting {
+        body_id: id,
+        held_on: date("held_on", &req.held_on)?,
+        number: req.number.trim().to_owned(),
+        agenda: req.agenda,
+        items: req.items.into_iter().map(|i| ProtocolItem { number: i.number, text: i.text }).collect(),
+    };
     let id = state.store.add_meeting(&m, &crate::session::actor(&session, peer)).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
 }

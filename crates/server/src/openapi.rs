@@ -51,7 +51,7 @@ impl utoipa::Modify for Security {
     components(schemas(
         crate::ErrorBody, dto::TerritoryDto, dto::StatsDto, dto::CategoryCount, dto::MonthCount, dto::DistrictCount,
         incidents::IncidentPage, incidents::IncidentDto, session::Me, session::LoginRequest, session::PasswordChange,
-        setup::SetupRequest, admin::NewUserRequest, admin::ScopesRequest, admin::EmailRequest, admin::ScopeDto, admin::AgencyRequest, plans::ScenarioRequest, assignments::BodyRequest, assignments::MeetingRequest, assignments::AssignmentRequest, assignments::ActionRequest, assignments::ExtensionRequestBody, assignments::DecisionBody, threat::DeclareBody, threat::ExtendBody, threat::DoneBody, threat::InspectionBody, threat::FindingBody,
+        setup::SetupRequest, admin::NewUserRequest, admin::ScopesRequest, admin::EmailRequest, admin::ScopeDto, admin::AgencyRequest, plans::ScenarioRequest, assignments::BodyRequest, assignments::MeetingRequest, assignments::ProtocolItemBody, assignments::AssignmentRequest, assignments::ActionRequest, assignments::ExtensionRequestBody, assignments::DecisionBody, threat::DeclareBody, threat::ExtendBody, threat::DoneBody, threat::InspectionBody, threat::FindingBody,
     )),
     tags(
         (name = "territories", description = "Territories, districts and their boundaries"),

@@ -34,6 +34,23 @@ pub struct NewMeeting {
     /// The protocol's number ("4", "2026/3").
     pub number: String,
     pub agenda: String,
+    /// The protocol's items, in order.
+    pub items: Vec<ProtocolItem>,
+}
+
+/// An item of a meeting's protocol: its number ("1", "2.1") and what was heard and decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolItem {
+    pub number: String,
+    pub text: String,
+}
+
+impl ProtocolItem {
+    /// Whether an assignment's item number refers to this item: the same number, or a sub-point
+    /// of it ("2.1" of "2").
+    pub fn covers(&self, item: &str) -> bool {
+        item == self.number || item.strip_prefix(self.number.as_str()).is_some_and(|rest| rest.starts_with('.'))
+    }
 }
 
 /// A recorded meeting.
@@ -44,6 +61,7 @@ pub struct Meeting {
     pub held_on: NaiveDate,
     pub number: String,
     pub agenda: String,
+    pub items: Vec<ProtocolItem>,
 }
 
 /// Where an assignment comes from.
@@ -422,6 +440,14 @@ macro_rules! coordination_fns {
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| conflict(e, "meeting", &m.number))?;
+            for item in &m.items {
+                sqlx::query(sqlx::AssertSqlSafe(sql("INSERT INTO protocol_items (meeting_id, number, text) VALUES (?, ?, ?)")))
+                    .bind(id)
+                    .bind(&item.number)
+                    .bind(&item.text)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let mut audit = audit.clone();
             audit.object = format!("meeting:{id}");
             append_audit(&mut tx, &audit).await?;
@@ -432,6 +458,16 @@ macro_rules! coordination_fns {
         pub(crate) async fn meetings(pool: &Pool, body: i64) -> Result<Vec<(i64, i64, String, String, String)>, StoreError> {
             Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql(
                 "SELECT id, body_id, held_on, number, agenda FROM meetings WHERE body_id = ? ORDER BY held_on, id",
+            )))
+            .bind(body)
+            .fetch_all(pool)
+            .await?)
+        }
+
+        /// The protocol items of a body's meetings (meeting id, number, text), in order.
+        pub(crate) async fn protocol_items(pool: &Pool, body: i64) -> Result<Vec<(i64, String, String)>, StoreError> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql(
+                "SELECT p.meeting_id, p.number, p.text FROM protocol_items p JOIN meetings m ON m.id = p.meeting_id WHERE m.body_id = ? ORDER BY p.id",
             )))
             .bind(body)
             .fetch_all(pool)

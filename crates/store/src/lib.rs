@@ -805,25 +805,49 @@ impl Store {
         Ok(out)
     }
 
-    /// Records a meeting of a body; audited.
+    /// Records a meeting of a body with its protocol items (numbers unique and non-empty, texts
+    /// non-empty), all in one transaction; audited.
     pub async fn add_meeting(&self, meeting: &coordination::NewMeeting, actor: &Actor) -> Result<i64, StoreError> {
+        let invalid = |reason: String| StoreError::Invalid { what: "meeting", reason };
         if meeting.number.trim().is_empty() {
-            return Err(StoreError::Invalid { what: "meeting", reason: "the protocol needs a number".into() });
+            return Err(invalid("the protocol needs a number".into()));
         }
+        let mut seen = std::collections::HashSet::new();
+        for item in &meeting.items {
+            if item.number.trim().is_empty() || item.text.trim().is_empty() {
+                return Err(invalid(format!("protocol item '{}' needs a number and a text", item.number)));
+            }
+            if !seen.insert(item.number.trim()) {
+                return Err(invalid(format!("protocol item '{}' appears twice", item.number)));
+            }
+        }
+        let meeting = coordination::NewMeeting {
+            items: meeting
+                .items
+                .iter()
+                .map(|i| coordination::ProtocolItem { number: i.number.trim().to_owned(), text: i.text.trim().to_owned() })
+                .collect(),
+            ..meeting.clone()
+        };
         let audit = self.entry(
             actor,
             "meeting.add",
-            serde_json::json!({"body": meeting.body_id, "number": meeting.number, "held_on": meeting.held_on.to_string()}),
+            serde_json::json!({"body": meeting.body_id, "number": meeting.number, "held_on": meeting.held_on.to_string(), "items": meeting.items.len()}),
         );
-        dispatch!(self, add_meeting(meeting, &audit))
+        dispatch!(self, add_meeting(&meeting, &audit))
     }
 
-    /// A body's meetings, oldest first.
+    /// A body's meetings with their protocol items, oldest first.
     pub async fn meetings(&self, body: i64) -> Result<Vec<coordination::Meeting>, StoreError> {
         let rows = dispatch!(self, meetings(body))?;
+        let mut items: HashMap<i64, Vec<coordination::ProtocolItem>> = HashMap::new();
+        for (meeting, number, text) in dispatch!(self, protocol_items(body))? {
+            items.entry(meeting).or_default().push(coordination::ProtocolItem { number, text });
+        }
         rows.into_iter()
             .map(|(id, body_id, held_on, number, agenda)| {
-                Ok(coordination::Meeting { id, body_id, held_on: coordination::date(&held_on)?, number, agenda })
+                let items = items.remove(&id).unwrap_or_default();
+                Ok(coordination::Meeting { id, body_id, held_on: coordination::date(&held_on)?, number, agenda, items })
             })
             .collect()
     }
@@ -840,6 +864,24 @@ impl Store {
     ) -> Result<i64, StoreError> {
         use qalqan_domain::assignment::AssignmentStatus;
         let status = if issue { AssignmentStatus::OnExecution } else { AssignmentStatus::Draft };
+        if let Some(m) = source.meeting_id {
+            let meetings = self.meetings(source.body_id).await?;
+            let meeting =
+                meetings.iter().find(|x| x.id == m).ok_or_else(|| StoreError::NotFound { what: "meeting", key: m.to_string() })?;
+            let item = assignment.item.as_str();
+            if !meeting.items.is_empty() && !item.is_empty() && !meeting.items.iter().any(|i| i.covers(item)) {
+                let numbers: Vec<&str> = meeting.items.iter().map(|i| i.number.as_str()).collect();
+                return Err(StoreError::Invalid {
+                    what: "assignment",
+                    reason: format!(
+                        "protocol {} of {} has no item '{item}' (its items: {})",
+                        meeting.number,
+                        meeting.held_on,
+                        numbers.join(", ")
+                    ),
+                });
+            }
+        }
         let due = assignment.deadline.first_due(today);
         let audit = self.entry(
             actor,

@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 13);
+    assert_eq!(again.current, 14);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -633,7 +633,7 @@ on_both!(a_street_source_replaces_the_previous_one_and_is_audited);
 async fn an_assignment_goes_through_every_state_with_its_history_audited(store: Store) {
     use chrono::NaiveDate;
     use qalqan_domain::assignment::{AssignmentAction::*, AssignmentStatus, BodyKind, Deadline, NewAssignment, Priority, is_overdue};
-    use qalqan_store::coordination::{AssignmentFilter, NewAttachment, NewBody, NewMeeting, NewReport, Source};
+    use qalqan_store::coordination::{AssignmentFilter, NewAttachment, NewBody, NewMeeting, NewReport, ProtocolItem, Source};
     let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
     let council = NewBody {
         name: "Coordination council on law and order of Astana".into(),
@@ -643,10 +643,26 @@ async fn an_assignment_goes_through_every_state_with_its_history_audited(store: 
     let body = store.add_body(&council, &actor()).await.unwrap();
     assert!(matches!(store.add_body(&council, &actor()).await, Err(StoreError::Conflict { .. })));
     assert_eq!(store.bodies().await.unwrap()[0].members.len(), 2);
-    let meeting = NewMeeting { body_id: body, held_on: d(2026, 2, 10), number: "1".into(), agenda: "Crime in public places".into() };
+    let item = |n: &str, t: &str| ProtocolItem { number: n.into(), text: t.into() };
+    let mut meeting = NewMeeting {
+        body_id: body,
+        held_on: d(2026, 2, 10),
+        number: "1".into(),
+        agenda: "Crime in public places".into(),
+        items: vec![item("1", "Heard the police"), item("2", "On transport hubs"), item("1", "again")],
+    };
+    let refused = store.add_meeting(&meeting, &actor()).await.unwrap_err().to_string();
+    assert!(refused.contains("protocol item '1' appears twice"), "{refused}");
+    meeting.items.pop();
     let meeting = store.add_meeting(&meeting, &actor()).await.unwrap();
-    assert_eq!(store.meetings(body).await.unwrap()[0].number, "1");
+    let meetings = store.meetings(body).await.unwrap();
+    assert_eq!((meetings[0].number.as_str(), meetings[0].items.len()), ("1", 2));
+    assert_eq!(meetings[0].items[1], item("2", "On transport hubs"));
     let source = Source { body_id: body, meeting_id: Some(meeting), parent_id: None };
+    let stray =
+        NewAssignment::new("3", "x", "Akimat", None, &[], "secretary", Deadline::Fixed(d(2026, 3, 1)), Priority::Normal, None).unwrap();
+    let refused = store.add_assignment(source, &stray, true, d(2026, 2, 10), &actor()).await.unwrap_err().to_string();
+    assert!(refused.contains("protocol 1 of 2026-02-10 has no item '3' (its items: 1, 2)"), "{refused}");
     let text = NewAssignment::new(
         "2",
         "Install video surveillance at the railway station square",

@@ -18,7 +18,7 @@ use qalqan_domain::assignment::{AssignmentAction, BodyKind, Deadline, NewAssignm
 use qalqan_domain::audit::Actor;
 use qalqan_domain::facility::ThreatLevel;
 use qalqan_store::Store;
-use qalqan_store::coordination::{NewAttachment, NewBody, NewInspection, NewMeeting, NewReport, Source};
+use qalqan_store::coordination::{NewAttachment, NewBody, NewInspection, NewMeeting, NewReport, ProtocolItem, Source};
 
 /// The demo's register of facilities (see data/README.md).
 const FACILITIES: &str = include_str!("../../../../data/demo/astana-facilities.csv");
@@ -98,6 +98,11 @@ pub async fn load(store: &Store, demo_dir: &std::path::Path, today: NaiveDate) -
                 held_on: day(-80),
                 number: "3".into(),
                 agenda: "1. О состоянии правопорядка в общественных местах и результатах проверки профилактической работы.\n2. О причинах и условиях, способствующих совершению краж и грабежей в жилых комплексах.\n3. О защищённости торговых объектов.".into(),
+                items: items(&[
+                    ("1", "О состоянии правопорядка в общественных местах (докладчик — начальник ДП). Принять к сведению; поручить ДП и акимату устранить условия, выявленные проверкой профилактической работы (пп. 1.1–1.2)."),
+                    ("2", "О причинах и условиях краж и грабежей в жилых комплексах. Усилить профилактику в школах и анализ преступности (пп. 2.1–2.2)."),
+                    ("3", "О защищённости торговых объектов. Оборудовать объекты тревожной сигнализацией, согласовать патрулирование парковок (пп. 3.1–3.2)."),
+                ]),
             },
             &secretary,
         )
@@ -109,6 +114,10 @@ pub async fn load(store: &Store, demo_dir: &std::path::Path, today: NaiveDate) -
                 held_on: day(-60),
                 number: "4".into(),
                 agenda: "1. Об антитеррористической защищённости объектов транспортной инфраструктуры (вокзалы, аэропорт, автовокзал).\n2. О готовности мест массового пребывания людей к действиям при установлении уровней террористической опасности.".into(),
+                items: items(&[
+                    ("1", "Об антитеррористической защищённости объектов транспортной инфраструктуры. Актуализировать паспорта вокзалов, вывести камеры аэропорта в ЦОУ (пп. 1.1–1.2)."),
+                    ("2", "О готовности мест массового пребывания людей. Обследовать ТРЦ без паспорта (п. 2.1)."),
+                ]),
             },
             &secretary,
         )
@@ -120,6 +129,10 @@ pub async fn load(store: &Store, demo_dir: &std::path::Path, today: NaiveDate) -
                 held_on: day(-10),
                 number: "5".into(),
                 agenda: "1. Об итогах действия жёлтого уровня террористической опасности.\n2. О плане учений в местах массового пребывания людей.".into(),
+                items: items(&[
+                    ("1", "Об итогах действия жёлтого уровня. Принять к сведению: чек-листы исполнены не полностью."),
+                    ("2", "О плане учений. Подготовить учения по эвакуации в ТРЦ и на стадионе."),
+                ]),
             },
             &secretary,
         )
@@ -385,6 +398,10 @@ pub async fn load(store: &Store, demo_dir: &std::path::Path, today: NaiveDate) -
         )
         .await?;
     Ok(true)
+}
+
+fn items(list: &[(&str, &str)]) -> Vec<ProtocolItem> {
+    list.iter().map(|(n, t)| ProtocolItem { number: (*n).to_owned(), text: (*t).to_owned() }).collect()
 }
 
 fn members(list: &[(&str, &str)]) -> Vec<(String, String)> {
