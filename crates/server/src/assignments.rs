@@ -489,18 +489,16 @@ pub(crate) async fn dashboard(State(state): State<AppState>, CurrentSession(sess
         e.1 += u64::from(is_overdue(a.status, a.due_on, today));
     }
     let (mut reports, mut on_time, mut asked, mut granted) = (0u64, 0u64, 0u64, 0u64);
-    for a in &all {
-        for r in state.store.assignment_reports(a.id).await? {
-            reports += 1;
-            let submitted = chrono::DateTime::from_timestamp(r.submitted_at, 0).map(|t| t.with_timezone(&chrono::Local).date_naive());
-            on_time += u64::from(submitted.is_some_and(|d| d <= r.due_on));
-        }
-        for x in state.store.extension_requests(a.id).await? {
-            if let Some(g) = x.granted {
-                asked += 1;
-                granted += u64::from(g);
-            }
-        }
+    let visible: std::collections::HashSet<i64> = all.iter().map(|a| a.id).collect();
+    let (report_times, decisions) = state.store.coordination_record().await?;
+    for (_, submitted_at, due_on) in report_times.iter().filter(|r| visible.contains(&r.0)) {
+        reports += 1;
+        let submitted = chrono::DateTime::from_timestamp(*submitted_at, 0).map(|t| t.with_timezone(&chrono::Local).date_naive());
+        on_time += u64::from(submitted.is_some_and(|d| d <= *due_on));
+    }
+    for (_, g) in decisions.iter().filter(|d| visible.contains(&d.0)) {
+        asked += 1;
+        granted += u64::from(*g);
     }
     let share = |n: u64, of: u64| if of == 0 { None } else { Some((n as f64 / of as f64 * 1e4).round() / 1e4) };
     Ok(Json(json!({

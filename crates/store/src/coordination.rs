@@ -809,6 +809,20 @@ macro_rules! coordination_fns {
             .await?)
         }
 
+        /// Every report's assignment, submission time and the due date it answered.
+        pub(crate) async fn report_times(pool: &Pool) -> Result<Vec<(i64, i64, String)>, StoreError> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql("SELECT assignment_id, submitted_at, due_on FROM assignment_reports")))
+                .fetch_all(pool)
+                .await?)
+        }
+
+        /// Every decided extension request's assignment and decision.
+        pub(crate) async fn extension_decisions(pool: &Pool) -> Result<Vec<(i64, String)>, StoreError> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql("SELECT assignment_id, decision FROM extension_requests WHERE decision IS NOT NULL")))
+                .fetch_all(pool)
+                .await?)
+        }
+
         pub(crate) async fn attachments(pool: &Pool, assignment: i64) -> Result<Vec<(i64, i64, String, String, i64, String)>, StoreError> {
             Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql(
                 "SELECT a.id, a.report_id, a.file_name, a.content_type, a.size, a.sha256 FROM report_attachments a \

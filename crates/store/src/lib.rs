@@ -988,6 +988,17 @@ impl Store {
             .collect()
     }
 
+    /// For the dashboard, in two queries: every report as (assignment, submitted at, the due date
+    /// it answered), and every decided extension request as (assignment, granted).
+    pub async fn coordination_record(&self) -> Result<(Vec<(i64, i64, chrono::NaiveDate)>, Vec<(i64, bool)>), StoreError> {
+        let reports = dispatch!(self, report_times())?
+            .into_iter()
+            .map(|(a, at, due)| Ok((a, at, coordination::date(&due)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let decisions = dispatch!(self, extension_decisions())?.into_iter().map(|(a, d)| (a, d == "granted")).collect();
+        Ok((reports, decisions))
+    }
+
     /// The controller grants (the due date moves) or refuses the assignment's pending request.
     pub async fn decide_extension(&self, id: i64, grant: bool, note: &str, actor: &Actor) -> Result<coordination::Assignment, StoreError> {
         let current = self.assignment(id).await?;
