@@ -420,9 +420,9 @@ macro_rules! coordination_fns {
             Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql("SELECT id, name, kind FROM bodies ORDER BY name"))).fetch_all(pool).await?)
         }
 
-        pub(crate) async fn body_members(pool: &Pool, body: i64) -> Result<Vec<(String, String)>, StoreError> {
-            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql("SELECT agency, person FROM body_members WHERE body_id = ? ORDER BY agency, person")))
-                .bind(body)
+        /// Every body's members as (body, agency, person).
+        pub(crate) async fn body_members(pool: &Pool) -> Result<Vec<(i64, String, String)>, StoreError> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql("SELECT body_id, agency, person FROM body_members ORDER BY body_id, agency, person")))
                 .fetch_all(pool)
                 .await?)
         }
