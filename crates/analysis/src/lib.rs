@@ -16,10 +16,12 @@
 //! - [`time_pattern`]: hour × weekday matrix (aoristic for windows) and monthly series, precision-aware.
 //! - [`compstat`]: week-to-date, 28-day and year-to-date comparisons with an exact test.
 //! - [`forecast`]: short-term hotspot forecasts (naive, rolling KDE, prospective, self-exciting point process) and backtests (hit rate, PAI, PEI\*).
+//! - [`evaluation`]: did a measure work — the Weighted Displacement Quotient and a difference-in-differences Poisson test.
 //! - [`rng`]: the seeded generator all randomised methods use.
 
 pub mod compstat;
 pub mod concentration;
+pub mod evaluation;
 pub mod forecast;
 pub mod grid;
 pub mod hotspot;
