@@ -856,6 +856,344 @@ const scenarios = [
       }
     },
   },
+  {
+    n: 11,
+    name: 'coordination-assignment-lifecycle',
+    async run() {
+      const A = await newPage();
+      const B = await newPage();
+      const pa = A.page;
+      const pb = B.page;
+      const shot = shooter(pa, 11, 'controller');
+      const shotB = shooter(pb, 11, 'executor');
+      const base = ctx.demoBase;
+      const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+      const inDays = (n) => iso(new Date(Date.now() + n * 86_400_000));
+      const stamp = Date.now().toString(36);
+      const agency = ctx.execAgency;
+      // Wait for the assignment page to show a status, and check its label.
+      const statusIs = async (page, status, label) => {
+        await page.waitForSelector(`[data-testid=co-detail][data-status=${status}]`, { timeout: 10_000 });
+        const text = (await page.innerText('[data-testid=co-status]')).trim();
+        assert(text === label, `status shown "${text}", expected "${label}"`);
+      };
+      // Opens an assignment afresh (a reload when it is already shown: the hash alone would not change).
+      const open = async (page, id) => {
+        const url = `${base}/#/coordination?assignment=${id}`;
+        if (page.url() === url) await page.reload();
+        else await page.goto(url);
+        await page.waitForSelector(`[data-testid=co-detail][data-id="${id}"]`, { timeout: 10_000 });
+      };
+      const create = async ({ text, due, draft }) => {
+        await pa.goto(`${base}/#/coordination?tab=new&body=${ctx.coordBody}`);
+        await pa.waitForSelector('[data-testid=co-new-form]');
+        assert((await pa.inputValue('[data-testid=co-new-body]')) === ctx.coordBody, 'the body asked for is not chosen');
+        assert((await pa.inputValue('[data-testid=co-new-meeting]')) !== '', 'the body\'s meeting is not chosen');
+        await pa.fill('[data-testid=co-new-item]', '1');
+        await pa.fill('[data-testid=co-new-text]', text);
+        await pa.fill('[data-testid=co-new-executor]', agency);
+        await pa.fill('[data-testid=co-new-date]', due);
+        await pa.selectOption('[data-testid=co-new-priority]', 'high');
+        assert((await pa.inputValue('[data-testid=co-new-controller]')) === 'demo', 'the controller is not the author by default');
+        await pa.click(draft ? '[data-testid=co-new-draft]' : '[data-testid=co-new-issue]');
+        await pa.waitForSelector('[data-testid=co-created]', { timeout: 10_000 });
+        return Number(await pa.getAttribute('[data-testid=co-detail]', 'data-id'));
+      };
+      try {
+        // ---- The analyst (controller) registers a body and a meeting ----
+        await login(pa, base, 'demo', ctx.demoPassword);
+        await pa.waitForSelector('[data-nav=coordination]');
+        await pa.click('[data-nav=coordination]');
+        await pa.waitForSelector('[data-testid=co-dash-counts]');
+        await pa.click('[data-testid=co-tab-bodies]');
+        await pa.waitForSelector('[data-testid=co-body-form]');
+        await pa.fill('[data-testid=co-body-name]', `E2E Координационный совет ${stamp}`);
+        await pa.selectOption('[data-testid=co-body-kind]', 'coordination_council');
+        await pa.fill('[data-testid=co-member-agency-0]', agency);
+        await pa.fill('[data-testid=co-member-person-0]', 'Заместитель акима');
+        await pa.click('[data-testid=co-member-add]');
+        await pa.fill('[data-testid=co-member-agency-1]', 'Demo');
+        await pa.click('[data-testid=co-body-submit]');
+        await pa.waitForSelector('[data-testid=co-meeting-form]', { timeout: 10_000 });
+        ctx.coordBody = new URL(pa.url().replace('#/', '')).searchParams.get('body');
+        assert(/^\d+$/.test(ctx.coordBody ?? ''), `no body id in ${pa.url()}`);
+        await pa.fill('[data-testid=co-meeting-number]', `E2E-${stamp}`);
+        await pa.fill('[data-testid=co-meeting-agenda]', 'О мерах по профилактике правонарушений в тёмное время суток');
+        await pa.fill('[data-testid=co-pitem-text-0]', 'Об освещении пешеходных переходов у школ');
+        await pa.click('[data-testid=co-pitem-add]');
+        await pa.fill('[data-testid=co-pitem-text-1]', 'О патрулировании парков');
+        await pa.click('[data-testid=co-meeting-submit]');
+        await pa.waitForSelector(`[data-testid=co-meetings] tr[data-meeting="E2E-${stamp}"]`, { timeout: 10_000 });
+        // Servers that keep protocol items list them under the meeting.
+        const protocol = await pa.evaluate(async (b) => (await (await fetch(`/api/v1/bodies/${b}/meetings`)).json()).meetings[0].items, new URL(pa.url().replace('#/', '')).searchParams.get('body'));
+        if (Array.isArray(protocol)) {
+          assert(protocol.map((i) => i.number).join() === '1,2', `protocol items ${JSON.stringify(protocol)}`);
+          await pa.waitForSelector(`[data-testid=co-meetings] tr[data-meeting="E2E-${stamp}"] [data-testid=co-protocol] li[data-item="2"]`);
+        }
+        const members = await pa.innerText(`[data-testid=co-bodies] tr[data-body="E2E Координационный совет ${stamp}"]`);
+        assert(members.includes(agency) && members.includes('Demo'), `body members: ${members}`);
+        await shot('body-meeting');
+
+        // ---- Assignment 1: draft → on execution ----
+        const id1 = await create({ text: 'E2E: обеспечить освещение пешеходного перехода у школы № 12', due: inDays(30), draft: true });
+        await statusIs(pa, 'draft', 'Черновик');
+        await shot('draft');
+        await pa.click('[data-testid=co-act-issue]');
+        await statusIs(pa, 'on_execution', 'На исполнении');
+        const due1 = await pa.innerText('[data-testid=co-due]');
+
+        // ---- The executor asks for more time; the controller refuses ----
+        await login(pb, base, 'exec11', ctx.execPassword);
+        await pb.waitForSelector('[data-testid=password-form]');
+        await pb.fill('[data-testid=pw-current]', ctx.execPassword);
+        await pb.fill('[data-testid=pw-new]', 'Exec-New-Pass-2026');
+        await pb.fill('[data-testid=pw-repeat]', 'Exec-New-Pass-2026');
+        await pb.click('[data-testid=pw-submit]');
+        await pb.waitForSelector('[data-nav=coordination]');
+        await open(pb, id1);
+        assert((await pb.locator('[data-testid=co-act-issue], [data-testid=co-review], [data-testid=co-decide]').count()) === 0, 'the executor is offered the controller\'s actions');
+        await pb.fill('[data-testid=co-ext-date]', inDays(60));
+        await pb.fill('[data-testid=co-ext-reason]', 'Подрядчик не успевает поставить опоры');
+        await pb.click('[data-testid=co-ext-submit]');
+        await pb.waitForSelector('[data-testid=co-extensions] tr[data-decision=pending]', { timeout: 10_000 });
+        assert((await pb.locator('[data-testid=co-ext-form]').count()) === 0, 'a second extension request is offered while one is pending');
+        await shotB('extension-asked');
+        await open(pa, id1);
+        await pa.waitForSelector('[data-testid=co-decide]');
+        await pa.fill('[data-testid=co-ext-note]', 'Срок установлен решением совета');
+        await pa.click('[data-testid=co-ext-refuse]');
+        await pa.waitForSelector('[data-testid=co-extensions] tr[data-decision=refused]', { timeout: 10_000 });
+        assert((await pa.innerText('[data-testid=co-due]')) === due1, 'the due date changed although the extension was refused');
+        await statusIs(pa, 'on_execution', 'На исполнении');
+
+        // ---- The executor reports with an attachment; the controller returns it ----
+        const attachment = path.join(tempDir('qalqan-e2e-report-'), 'акт-осмотра.txt');
+        writeFileSync(attachment, 'Акт осмотра: опоры освещения установлены, 4 светильника.\n');
+        await open(pb, id1);
+        await pb.fill('[data-testid=co-report-text]', 'Установлены 4 светильника, акт осмотра прилагается.');
+        await pb.setInputFiles('[data-testid=co-report-files]', attachment);
+        await pb.click('[data-testid=co-report-submit]');
+        await statusIs(pb, 'report_submitted', 'Отчёт представлен');
+        await pb.waitForSelector('[data-testid=co-attachment]');
+        await shotB('reported');
+        await open(pa, id1);
+        await pa.waitForSelector('[data-testid=co-review]');
+        await pa.click('[data-testid=co-act-return]');
+        await pa.waitForSelector('[data-testid=co-error]');
+        await pa.fill('[data-testid=co-review-note]', 'Нет фотографий; приложите фотофиксацию');
+        await pa.click('[data-testid=co-act-return]');
+        await statusIs(pa, 'returned', 'Возвращено на доработку');
+        const link = await pa.getAttribute('[data-testid=co-attachment]', 'href');
+        const body = await pa.evaluate(async (u) => (await fetch(u)).text(), link);
+        assert(body.startsWith('Акт осмотра'), `the attachment downloads as "${body.slice(0, 40)}"`);
+
+        // ---- The executor reports again; the controller accepts ----
+        await open(pb, id1);
+        await pb.fill('[data-testid=co-report-text]', 'Фотофиксация приложена в системе видеонаблюдения, светильники работают.');
+        await pb.click('[data-testid=co-report-submit]');
+        await statusIs(pb, 'report_submitted', 'Отчёт представлен');
+        await open(pa, id1);
+        await pa.click('[data-testid=co-act-accept]');
+        await statusIs(pa, 'accepted', 'Исполнено, снято с контроля');
+        const actions = await pa.locator('[data-testid=co-events] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-action')));
+        const want = ['create', 'issue', 'extension_request', 'extension_refused', 'submit_report', 'return', 'submit_report', 'accept'];
+        assert(JSON.stringify(actions) === JSON.stringify(want), `history ${JSON.stringify(actions)}, expected ${JSON.stringify(want)}`);
+        const who = await pa.locator('[data-testid=co-events] tbody tr td:nth-child(2)').allInnerTexts();
+        assert(who[2] === 'exec11' && who[3] === 'demo', `history actors ${JSON.stringify(who)}`);
+        assert((await pa.locator('[data-testid=co-reports] > li').count()) === 2, 'the two reports are not listed');
+        assert((await pa.locator('[data-testid=co-no-actions]').count()) === 1, 'actions are offered on an accepted assignment');
+        await pa.locator('[data-testid=co-history]').scrollIntoViewIfNeeded();
+        await shot('accepted-history');
+
+        // ---- Assignment 2: past its due date → overdue, escalated to the controller's bell ----
+        const id2 = await create({ text: 'E2E: представить план патрулирования парков', due: inDays(-3), draft: false });
+        await statusIs(pa, 'on_execution', 'На исполнении');
+        await pa.waitForSelector('[data-testid=co-overdue]');
+        await pa.goto(`${base}/#/coordination?tab=list&overdue=1`);
+        await pa.waitForSelector(`[data-testid=co-table] tr[data-id="${id2}"]`);
+        const cls = await pa.getAttribute(`[data-testid=co-table] tr[data-id="${id2}"]`, 'class');
+        assert(/overdue/.test(cls ?? ''), `the overdue row is not highlighted (class "${cls}")`);
+        assert((await pa.locator(`[data-testid=co-table] tr[data-id="${id1}"]`).count()) === 0, 'the accepted assignment is listed as overdue');
+        const late = await pa.innerText(`[data-testid=co-table] tr[data-id="${id2}"]`);
+        assert(/просрочено на 3 дня/.test(late), `the overdue row says: ${late}`);
+        await shot('overdue-list');
+        const before = Number(await pa.getAttribute('[data-testid=bell]', 'data-unread'));
+        const out = await runQalqan(['--data-dir', ctx.demoDir, 'notify', 'run']);
+        assert(/new notification/.test(out), `notify run: ${out}`);
+        await pa.goto(`${base}/#/coordination?tab=dashboard`);
+        await pa.waitForSelector('[data-testid=co-dash-counts]');
+        await pa.waitForFunction((n) => Number(document.querySelector('[data-testid=bell]')?.getAttribute('data-unread')) > n, before, { timeout: 10_000 });
+        const overdue = await pa.innerText('[data-testid=co-dash-counts] [data-count=overdue] b');
+        assert(Number(overdue) >= 1, `dashboard overdue: ${overdue}`);
+        await shot('bell');
+        await pa.click('[data-testid=bell]');
+        const row = `[data-testid=ntf-table] tr[data-assignment="${id2}"][data-kind=overdue]`;
+        await pa.waitForSelector(row);
+        const ntext = await pa.innerText(row);
+        assert(ntext.includes(`№ ${id2}`) && /просрочено/.test(ntext), `notification: ${ntext}`);
+        await shot('notifications');
+        await pa.waitForFunction(() => Number(document.querySelector('[data-testid=bell]')?.getAttribute('data-unread')) > 0, null, { timeout: 10_000 });
+        const unread = Number(await pa.getAttribute('[data-testid=bell]', 'data-unread'));
+        await pa.click(`${row} button`);
+        await pa.waitForFunction((n) => Number(document.querySelector('[data-testid=bell]')?.getAttribute('data-unread')) === n - 1, unread, { timeout: 10_000 });
+        await pa.click(`${row} a`);
+        await pa.waitForSelector(`[data-testid=co-detail][data-id="${id2}"]`);
+        // The executing agency was told too.
+        await pb.goto(`${base}/#/notifications`);
+        await pb.waitForSelector(row);
+
+        // ---- Assignment 3: cancelled ----
+        const id3 = await create({ text: 'E2E: поручение, выданное по ошибке', due: inDays(10), draft: false });
+        await statusIs(pa, 'on_execution', 'На исполнении');
+        await pa.fill('[data-testid=co-act-note]', 'Выдано ошибочно');
+        await pa.click('[data-testid=co-act-cancel]');
+        await statusIs(pa, 'cancelled', 'Отменено');
+        const last = await pa.locator('[data-testid=co-events] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-action')));
+        assert(JSON.stringify(last) === JSON.stringify(['create', 'cancel']), `cancelled history ${JSON.stringify(last)}`);
+        // The executor cannot act on it any more, and the server says why when asked anyway.
+        await open(pb, id3);
+        assert((await pb.locator('[data-testid=co-report-form]').count()) === 0, 'the executor may still report on a cancelled assignment');
+        const refused = await pb.evaluate(async (id) => {
+          const me = await (await fetch('/api/v1/auth/me')).json();
+          const r = await fetch(`/api/v1/assignments/${id}/actions`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token }, body: JSON.stringify({ action: 'issue' }) });
+          return r.status;
+        }, id3);
+        assert(refused === 403, `issuing as the executor answered ${refused}`);
+        await shot('cancelled');
+        assert(A.errors.length === 0 && B.errors.length === 0, `page errors: ${[...A.errors, ...B.errors].join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        await shotB('failure');
+        throw e;
+      } finally {
+        await A.context.close();
+        await B.context.close();
+      }
+    },
+  },
+  {
+    n: 12,
+    name: 'facilities-threat-level-checklist',
+    async run() {
+      const A = await newPage();
+      const C = await newPage();
+      const pa = A.page;
+      const pc = C.page;
+      const shot = shooter(pa, 12, 'analyst');
+      const shotC = shooter(pc, 12, 'commander');
+      const base = ctx.demoBase;
+      try {
+        await login(pa, base, 'demo', ctx.demoPassword);
+        await pa.waitForSelector('[data-nav=facilities]');
+        // A body for the inspection's assignments (an anti-terrorism commission).
+        await pa.goto(`${base}/#/coordination?tab=bodies`);
+        await pa.waitForSelector('[data-testid=co-body-form]');
+        await pa.fill('[data-testid=co-body-name]', `E2E АТК ${Date.now().toString(36)}`);
+        await pa.selectOption('[data-testid=co-body-kind]', 'antiterrorist_commission');
+        await pa.click('[data-testid=co-body-submit]');
+        await pa.waitForSelector('[data-testid=co-meeting-form]', { timeout: 10_000 });
+        // The register of Astana: two facilities of the test's own.
+        await pa.goto(`${base}/#/facilities?tab=register&territory=Astana`);
+        await pa.waitForSelector('[data-testid=fac-upload-form]');
+        const csv = path.join(tempDir('qalqan-e2e-fac-'), 'facilities.csv');
+        writeFileSync(
+          csv,
+          'id,name,category,owner,lat,lon,passport,passport_valid_until,equipment\n' +
+            'E2E-F1,Вокзал Нұрлы Жол (E2E),railway_station,E2E KTZ,51.1934,71.4096,17,2030-01-01,video;video_connected;alarm\n' +
+            'E2E-F2,Аэропорт (E2E),airport,E2E Airport,51.0222,71.4669,,,video\n',
+        );
+        await pa.setInputFiles('[data-testid=fac-upload-file]', csv);
+        await pa.click('[data-testid=fac-upload-submit]');
+        await pa.waitForSelector('[data-testid=fac-upload-result]', { timeout: 15_000 });
+        await pa.waitForSelector('[data-testid=fac-table] tr[data-facility=E2E-F1]');
+        const connected = await pa.innerText('[data-testid=fac-table] tr[data-facility=E2E-F1] [data-col=video-connected]');
+        assert(connected === 'да', `video connected shown as "${connected}"`);
+        // An inspection of the airport: its finding becomes an assignment.
+        await pa.click('[data-testid=fac-insp-E2E-F2]');
+        await pa.waitForSelector('[data-testid=insp-form]');
+        await pa.fill('[data-testid=insp-finding-0]', 'Нет антитеррористического паспорта: разработать и согласовать');
+        await pa.fill('[data-testid=insp-days-0]', '45');
+        await pa.click('[data-testid=insp-submit]');
+        await pa.waitForSelector('[data-testid=insp-done] a', { timeout: 10_000 });
+        await pa.waitForSelector('[data-testid=fac-inspections] tbody tr');
+        await shot('register-inspection');
+        // The measures table: filled if empty (the checklist is generated from it).
+        await pa.click('[data-testid=fac-tab-measures]');
+        await pa.waitForSelector('[data-testid=meas-form]');
+        if ((await pa.locator('[data-testid=meas-table] tbody tr').count()) === 0) {
+          await pa.fill(
+            '[data-testid=meas-csv]',
+            'category,level,code,text\npolice,yellow,briefing,Проинструктировать наряды\nrailway_station,yellow,access_check,Проверить служебные входы\nairport,yellow,access_check,Проверить служебные входы\n',
+          );
+          await pa.click('[data-testid=meas-save]');
+          await pa.waitForSelector('[data-testid=meas-saved]', { timeout: 10_000 });
+        }
+        assert((await pa.locator('[data-testid=meas-table] tbody tr').count()) >= 3, 'the measures table is empty');
+        // The analyst may not declare a level.
+        await pa.click('[data-testid=fac-tab-levels]');
+        await pa.waitForSelector('[data-testid=thr-banner]');
+        assert((await pa.locator('[data-testid=thr-declare-form]').count()) === 0, 'the analyst is offered the declaration form');
+
+        // ---- The commander declares a yellow level and works through the checklist ----
+        await login(pc, base, 'cmd12', ctx.commanderPassword);
+        await pc.waitForSelector('[data-testid=password-form]');
+        await pc.fill('[data-testid=pw-current]', ctx.commanderPassword);
+        await pc.fill('[data-testid=pw-new]', 'Commander-New-2026');
+        await pc.fill('[data-testid=pw-repeat]', 'Commander-New-2026');
+        await pc.click('[data-testid=pw-submit]');
+        await pc.waitForSelector('[data-nav=facilities]');
+        await pc.goto(`${base}/#/facilities?tab=levels&territory=Astana`);
+        await pc.waitForSelector('[data-testid=thr-declare-form]');
+        // A level already in force (the demo may ship one) is lifted first.
+        const inForce = pc.locator('[data-testid=thr-history] tr[data-state=in_force] [data-testid^=thr-lift-]');
+        if (await inForce.count()) {
+          await inForce.first().click();
+          await pc.waitForSelector('[data-testid=thr-banner][data-level=none]', { timeout: 10_000 });
+        }
+        await pc.selectOption('[data-testid=thr-level]', 'yellow');
+        await pc.fill('[data-testid=thr-reason]', 'E2E: командно-штабные учения');
+        await pc.click('[data-testid=thr-declare]');
+        await pc.waitForSelector('[data-testid=thr-declared]', { timeout: 10_000 });
+        await pc.waitForSelector('[data-testid=thr-banner][data-level=yellow]');
+        const banner = await pc.innerText('[data-testid=thr-banner]');
+        assert(/жёлтый/.test(banner) && banner.includes('Astana'), `banner: ${banner}`);
+        await pc.waitForSelector('[data-testid=thr-items] tbody tr');
+        const police = await pc.locator('[data-testid=thr-items] tbody tr', { hasText: 'Подразделения полиции' }).count();
+        const station = await pc.locator('[data-testid=thr-items] tbody tr', { hasText: 'E2E-F1' }).count();
+        assert(police >= 1 && station >= 1, `checklist items: police ${police}, station ${station}`);
+        const readiness0 = await pc.innerText('[data-testid=thr-readiness]');
+        assert(/^0\s?%$/.test(readiness0), `readiness at the start: ${readiness0}`);
+        const first = pc.locator('[data-testid=thr-items] tbody tr[data-done=false]', { hasText: 'E2E-F1' }).first();
+        const item = await first.getAttribute('data-item');
+        await pc.fill(`[data-testid=thr-note-${item}]`, 'Проверено дежурным');
+        await pc.click(`[data-testid=thr-done-${item}]`);
+        await pc.waitForSelector(`[data-testid=thr-items] tr[data-item="${item}"][data-done=true]`, { timeout: 10_000 });
+        const readiness = await pc.innerText('[data-testid=thr-readiness]');
+        assert(readiness !== readiness0, `readiness after one item: ${readiness}`);
+        const stationDone = await pc.innerText('[data-testid=thr-by-category] tr[data-key=railway_station] td:nth-of-type(2)');
+        assert(stationDone === '1', `railway stations: ${stationDone} item(s) done, expected 1`);
+        await shotC('yellow-checklist');
+        // Extend, then lift.
+        const row = pc.locator('[data-testid=thr-history] tr[data-state=in_force]');
+        const id = await row.getAttribute('data-id');
+        await pc.fill(`[data-testid=thr-extend-date-${id}]`, '2099-12-31');
+        await pc.click(`[data-testid=thr-extend-${id}]`);
+        await pc.waitForFunction(() => /2099/.test(document.querySelector('[data-testid=thr-banner]')?.textContent ?? ''), null, { timeout: 10_000 });
+        await pc.click(`[data-testid=thr-lift-${id}]`);
+        await pc.waitForSelector('[data-testid=thr-banner][data-level=none]', { timeout: 10_000 });
+        await pc.waitForSelector(`[data-testid=thr-history] tr[data-id="${id}"][data-state=lifted]`);
+        await shotC('lifted');
+        assert(A.errors.length === 0 && C.errors.length === 0, `page errors: ${[...A.errors, ...C.errors].join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        await shotC('failure');
+        throw e;
+      } finally {
+        await A.context.close();
+        await C.context.close();
+      }
+    },
+  },
 ];
 
 // ---- Helsinki: the demo loads it (streets, generated incidents, posts, cameras) ----
@@ -903,6 +1241,17 @@ async function main() {
   const m = out.match(/to be changed at first login:\s*\n\s*(\S+)/);
   if (!m) throw new Error(`no one-time password in the output of "user add":\n${out}`);
   ctx.viewerPassword = m[1];
+  ctx.demoDir = demoDir;
+  // An executing agency's account (scenario 11) and a commander (scenario 12), made the same way.
+  const oneTime = async (args) => {
+    const text = await runQalqan(['--data-dir', demoDir, 'user', 'add', ...args]);
+    const p = text.match(/to be changed at first login:\s*\n\s*(\S+)/);
+    if (!p) throw new Error(`no one-time password in the output of "user add":\n${text}`);
+    return p[1];
+  };
+  ctx.execAgency = 'E2E Akimat';
+  if (!ONLY.length || ONLY.includes(11)) ctx.execPassword = await oneTime(['exec11', '--role', 'agency_executor', '--agency', ctx.execAgency, '--territory', 'Astana']);
+  if (!ONLY.length || ONLY.includes(12)) ctx.commanderPassword = await oneTime(['cmd12', '--role', 'commander', '--territory', 'Astana']);
   if (!ONLY.length || ONLY.includes(10)) ctx.helsinki = await ensureHelsinki(demoDir);
   console.log(`servers ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (fresh ${ctx.freshBase}, demo ${ctx.demoBase}${ctx.helsinki ? `; Helsinki ${ctx.helsinki}` : ''})`);
 

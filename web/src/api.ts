@@ -607,3 +607,213 @@ export interface Scenario {
   created_by: string;
   created_at: string;
 }
+
+// ---- Coordination: bodies, meetings, assignments, notifications ----
+
+export type AssignmentStatus = 'draft' | 'on_execution' | 'report_submitted' | 'returned' | 'accepted' | 'cancelled';
+export type AssignmentPriority = 'normal' | 'high' | 'urgent';
+export type BodyKind = 'coordination_council' | 'antiterrorist_commission' | 'operational_headquarters' | 'other';
+
+/** `GET /bodies` → `{ bodies }`. */
+export interface CoordBody {
+  id: number;
+  name: string;
+  kind: BodyKind;
+  members: { agency: string; person: string }[];
+}
+
+/** An item of a meeting's protocol ("1", "2.1") and what was decided. */
+export interface ProtocolItem {
+  number: string;
+  text: string;
+}
+
+/** `GET /bodies/{id}/meetings` → `{ meetings }`. */
+export interface Meeting {
+  id: number;
+  body_id: number;
+  held_on: string;
+  number: string;
+  agenda: string;
+  /** The protocol's items (absent on servers without them). */
+  items?: ProtocolItem[];
+}
+
+/** An assignment as listed (`GET /assignments` → `{ today, assignments }`). */
+export interface Assignment {
+  id: number;
+  body_id: number;
+  meeting_id: number | null;
+  parent_id: number | null;
+  item: string;
+  text: string;
+  author: string;
+  executor: string;
+  executor_person: string | null;
+  co_executors: string[];
+  /** The controller's login. */
+  controller: string;
+  /** `YYYY-MM-DD` or `PERIOD:DAY` (monthly, quarterly, half_yearly, yearly). */
+  deadline: string;
+  due_on: string;
+  priority: AssignmentPriority;
+  place: string | null;
+  status: AssignmentStatus;
+  overdue: boolean;
+  /** Null once closed (accepted, cancelled) or while a draft. */
+  days_left: number | null;
+}
+
+export interface AssignmentEvent {
+  /** Unix seconds. */
+  at: number;
+  actor: string;
+  /** create, issue, submit_report, accept, return, cancel, extension_request, extension_granted, extension_refused, next_period. */
+  action: string;
+  from: AssignmentStatus | null;
+  to: AssignmentStatus;
+  due_on: string;
+  note: string;
+}
+
+export interface ExtensionRequest {
+  id: number;
+  requested_by: string;
+  new_due_on: string;
+  reason: string;
+  /** Null while pending. */
+  granted: boolean | null;
+  decided_by: string | null;
+  note: string | null;
+}
+
+export interface ReportAttachment {
+  id: number;
+  file_name: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+}
+
+export interface AssignmentReport {
+  id: number;
+  submitted_by: string;
+  /** Unix seconds. */
+  submitted_at: number;
+  due_on: string;
+  text: string;
+  attachments: ReportAttachment[];
+}
+
+/** `GET /assignments/{id}`. */
+export interface AssignmentDetail extends Assignment {
+  events: AssignmentEvent[];
+  extensions: ExtensionRequest[];
+  reports: AssignmentReport[];
+}
+
+/** `GET /assignments/dashboard`. */
+export interface CoordDashboard {
+  today: string;
+  on_control: number;
+  due_within_7_days: number;
+  overdue: number;
+  by_agency: { agency: string; on_control: number; overdue: number }[];
+  reports: { total: number; on_time: number; share_on_time: number | null };
+  extensions: { decided: number; granted: number; share_granted: number | null };
+  accepted: number;
+}
+
+export interface AppNotification {
+  id: number;
+  assignment_id: number;
+  kind: 'reminder' | 'overdue' | string;
+  due_on: string;
+  /** The server's text (English); the UI builds its own from the fields. */
+  message: string;
+  /** Unix seconds. */
+  created_at: number;
+  read: boolean;
+}
+
+// ---- Protected facilities and threat levels ----
+
+export type ThreatLevel = 'yellow' | 'orange' | 'red';
+
+export interface FacilityProps {
+  id: string;
+  name: string;
+  category: string;
+  owner: string;
+  passport: string | null;
+  passport_valid_until: string | null;
+  equipment: string[];
+}
+
+export type FacilityCollection = GeoJSON.FeatureCollection<GeoJSON.Point, FacilityProps>;
+
+export interface Inspection {
+  id: number;
+  held_on: string;
+  inspector: string;
+  summary: string;
+  findings: { text: string; assignment_id: number }[];
+}
+
+export interface Measure {
+  /** A facility category or `police`. */
+  category: string;
+  level: ThreatLevel;
+  code: string;
+  text: string;
+}
+
+export interface Declaration {
+  id: number;
+  level: ThreatLevel;
+  starts_on: string;
+  ends_on: string | null;
+  reason: string;
+  declared_by: string;
+  /** Unix seconds. */
+  declared_at: number;
+  lifted_by: string | null;
+  lifted_at: number | null;
+  in_force: boolean;
+}
+
+/** `GET …/threat-levels`. */
+export interface ThreatLevels {
+  today: string;
+  in_force: ThreatLevel | null;
+  declarations: Declaration[];
+}
+
+export interface ChecklistItem {
+  id: number;
+  /** The facility's register id; null for the police units. */
+  facility: string | null;
+  facility_name: string;
+  measure: string;
+  text: string;
+  done_by: string | null;
+  done_at: number | null;
+  note: string | null;
+}
+
+export interface ReadinessRow {
+  items: number;
+  done: number;
+  readiness: number;
+}
+
+/** `GET …/threat-levels/{id}/checklist`. */
+export interface Checklist {
+  declaration: Declaration;
+  items: number;
+  done: number;
+  readiness: number;
+  by_category: (ReadinessRow & { category: string })[];
+  by_district: (ReadinessRow & { district: string })[];
+  checklist: ChecklistItem[];
+}

@@ -6,6 +6,7 @@ import { can, resetCaches, session } from './state';
 import { forbidden, message } from './ui';
 import { go, setRenderer } from './router';
 import { renderLogin, renderPasswordChange, renderSetup } from './pages/auth';
+import { bell, forgetBell } from './notify';
 
 export type Cleanup = (() => void) | void;
 export type PageRender = (root: HTMLElement, params: URLSearchParams) => Cleanup | Promise<Cleanup>;
@@ -13,6 +14,8 @@ export type PageRender = (root: HTMLElement, params: URLSearchParams) => Cleanup
 interface Route {
   path: string;
   nav?: Key;
+  /** The page title of a route outside the navigation bar. */
+  title?: Key;
   allowed?: () => boolean;
   load: () => Promise<PageRender>;
 }
@@ -23,6 +26,9 @@ const ROUTES: Route[] = [
   { path: 'near-repeat', nav: 'nav.nearRepeat', load: () => import('./pages/nearrepeat').then((m) => m.render) },
   { path: 'forecast', nav: 'nav.forecast', load: () => import('./pages/forecast').then((m) => m.render) },
   { path: 'planning', nav: 'nav.planning', load: () => import('./pages/planning').then((m) => m.render) },
+  { path: 'coordination', nav: 'nav.coordination', load: () => import('./pages/coordination').then((m) => m.render) },
+  { path: 'facilities', nav: 'nav.facilities', load: () => import('./pages/facilities').then((m) => m.render) },
+  { path: 'notifications', title: 'nav.notifications', load: () => import('./pages/notifications').then((m) => m.render) },
   { path: 'import', nav: 'nav.import', allowed: () => can.import(session.me?.role), load: () => import('./pages/import').then((m) => m.render) },
   { path: 'admin', nav: 'nav.admin', allowed: () => can.admin(session.me?.role), load: () => import('./pages/admin').then((m) => m.render) },
   { path: 'audit', nav: 'nav.audit', allowed: () => can.audit(session.me?.role), load: () => import('./pages/audit').then((m) => m.render) },
@@ -75,6 +81,7 @@ function header(active: string): HTMLElement {
     h(
       'div',
       { class: 'userbox' },
+      me && !me.must_change_password ? bell(active === 'notifications') : null,
       me ? h('span', { class: 'user', 'data-testid': 'user' }, h('b', null, me.display_name || me.login), ' · ', h('span', { 'data-testid': 'role' }, t(`role.${me.role}` as Key))) : null,
       langSel,
       me ? h('button', { type: 'button', class: 'btn-link', 'data-testid': 'logout', onclick: logout }, t('header.logout')) : null,
@@ -91,6 +98,7 @@ async function logout(): Promise<void> {
   session.me = null;
   setCsrf('');
   resetCaches();
+  forgetBell();
   go('login');
 }
 
@@ -145,7 +153,8 @@ async function render(): Promise<void> {
   }
   const main = h('main', { class: `main page-${route.path}` });
   replace(app, header(route.path), main);
-  document.title = `${route.nav ? t(route.nav) : ''} · Qalqan`;
+  const title = route.nav ?? route.title;
+  document.title = `${title ? t(title) : ''} · Qalqan`;
   if (route.allowed && !route.allowed()) {
     main.appendChild(forbidden());
     return;
@@ -166,6 +175,7 @@ async function render(): Promise<void> {
 
 setUnauthorizedHandler(() => {
   if (!session.me) return;
+  forgetBell();
   session.me = null;
   setCsrf('');
   go('login');

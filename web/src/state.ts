@@ -46,6 +46,12 @@ export const can = {
   cameraRegister: (r: Role | undefined) => r === 'administrator' || r === 'analyst',
   admin: (r: Role | undefined) => r === 'administrator',
   audit: (r: Role | undefined) => r === 'administrator',
+  /** Write bodies, meetings, assignments, the facility register, inspections and the measures table. */
+  coordinate: (r: Role | undefined) => r === 'administrator' || r === 'analyst' || r === 'commander',
+  /** Declare, extend and lift terrorism threat levels. */
+  threatLevels: (r: Role | undefined) => r === 'administrator' || r === 'commander',
+  /** Mark checklist items of a threat level done (anyone but a viewer). */
+  checklist: (r: Role | undefined) => !!r && r !== 'viewer',
 };
 
 export function role(): Role | undefined {

@@ -112,3 +112,33 @@ export function filePicker(input: HTMLInputElement, buttonLabel: string, noneLab
   });
   return h('span', { class: 'file-picker' }, btn, name, input);
 }
+
+/**
+ * The server's own words for a failed write (its message names the field or the rule), so that
+ * a refused action says why; 403 keeps the "access denied" wording with the reason.
+ */
+export function serverErrorText(e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.status === 403) return `${t('err.forbidden')}: ${e.message}`;
+    if (e.status >= 500) return t('err.server', { msg: e.message });
+    return t('err.request', { status: e.status, msg: e.message });
+  }
+  return errorText(e);
+}
+
+export function serverError(e: unknown, testid = 'action-error'): HTMLElement {
+  const m = message('error', serverErrorText(e));
+  m.setAttribute('data-testid', testid);
+  return m;
+}
+
+/** Tabs as links (each a hash route), the current one marked for assistive technology. */
+export function tabLinks(items: { key: string; label: string; href: string }[], active: string, label: string, testPrefix: string): HTMLElement {
+  return h(
+    'nav',
+    { class: 'tabs', 'aria-label': label },
+    items.map((x) =>
+      h('a', { href: x.href, class: x.key === active ? 'tab active' : 'tab', 'aria-current': x.key === active ? 'page' : null, 'data-testid': `${testPrefix}-${x.key}` }, x.label),
+    ),
+  );
+}
