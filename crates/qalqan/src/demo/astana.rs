@@ -22,8 +22,8 @@ use qalqan_store::coordination::{NewAttachment, NewBody, NewInspection, NewMeeti
 
 /// The demo's register of facilities (see data/README.md).
 const FACILITIES: &str = include_str!("../../../../data/demo/astana-facilities.csv");
-/// The starting table of measures per category and threat level.
-const MEASURES: &str = include_str!("../../../../data/coordination/measures.csv");
+/// The starting table of measures per category and threat level, in Russian for Astana.
+const MEASURES: &str = include_str!("../../../../data/coordination/measures.ru.csv");
 
 const POLICE: &str = "Департамент полиции г. Астаны";
 const AKIMAT: &str = "Акимат г. Астаны";
