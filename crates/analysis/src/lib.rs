@@ -17,6 +17,7 @@
 //! - [`compstat`]: week-to-date, 28-day and year-to-date comparisons with an exact test.
 //! - [`forecast`]: short-term hotspot forecasts (naive, rolling KDE, prospective, self-exciting point process) and backtests (hit rate, PAI, PEI\*).
 //! - [`evaluation`]: did a measure work — the Weighted Displacement Quotient and a difference-in-differences Poisson test.
+//! - [`risk_terrain`]: risk terrain modelling (RTMDx): spatial influences of nearby conditions, lasso-selected by cross-validation, refitted as a negative-binomial regression; relative risk values and a composite risk map.
 //! - [`rng`]: the seeded generator all randomised methods use.
 
 pub mod compstat;
@@ -30,6 +31,7 @@ pub mod local;
 pub mod near_repeat;
 pub mod normal;
 pub mod projection;
+pub mod risk_terrain;
 pub mod rng;
 pub mod time_pattern;
 pub mod weights;
