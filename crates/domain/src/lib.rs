@@ -19,6 +19,7 @@ pub mod category;
 pub mod error;
 pub mod facility;
 pub mod incident;
+pub mod intervention;
 pub mod point;
 pub mod post;
 pub mod territory;

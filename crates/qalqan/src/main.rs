@@ -9,6 +9,7 @@ mod analyze;
 mod audit;
 mod coordination;
 mod demo;
+mod evaluate;
 mod filter;
 mod forecast;
 mod import;
@@ -112,6 +113,12 @@ enum Command {
     /// Terrorism threat levels: declare, extend, lift; checklists and readiness.
     #[command(subcommand)]
     Threat(threat::ThreatCommand),
+    /// Prevention measures (camera clusters, posts, patrol plans, …) to evaluate.
+    #[command(subcommand)]
+    Intervention(evaluate::InterventionCommand),
+    /// Did a measure work? Target, buffer and control before and after: WDQ and
+    /// difference-in-differences tests, with a verdict.
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -180,6 +187,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Measures(cmd) => threat::run_measures(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Inspection(cmd) => threat::run_inspection(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Threat(cmd) => threat::run_threat(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Intervention(cmd) => evaluate::run_intervention(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Evaluate(args) => evaluate::run_evaluate(&open_store(&settings).await?, args).await,
     }
 }
 

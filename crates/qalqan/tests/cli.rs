@@ -1486,7 +1486,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 60] = [
+    let requests: [(&str, &str, &str, Option<&str>); 63] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1557,8 +1557,16 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ("GET", "/api/v1/territories/Astana/threat-levels/999999/checklist", "", None),
         ("POST", "/api/v1/territories/Astana/threat-levels/999999/checklist/1/done", "{}", Some("application/json")),
         ("PUT", "/api/v1/admin/users/nobody/email", r#"{"email":"x@y.kz"}"#, Some("application/json")),
+        ("GET", "/api/v1/territories/Astana/interventions", "", None),
+        (
+            "POST",
+            "/api/v1/territories/Astana/interventions",
+            r#"{"name":"","kind":"post","starts_on":"2024-01-01","lat":51.1,"lon":71.4,"radius_m":100}"#,
+            Some("application/json"),
+        ),
+        ("GET", "/api/v1/territories/Astana/interventions/999999/evaluation", "", None),
     ];
-    let more: [[u16; 60]; 6] = [
+    let more: [[u16; 63]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
         // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400),
         // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400),
@@ -1566,36 +1574,37 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         // bodies, add body (no name: 400), meetings, add meeting (no body: 404), assignments, add assignment (no body: 404),
         // dashboard, then an absent assignment's detail, actions, report, extension, decision and attachment (404 for all),
         // notifications, mark an absent one read (404), facilities, an absent facility's inspections and a new one (404), facility upload (no required columns: 400), measures, replace measures (not a table: 400), threat levels,
-        // declare (unknown level: 400), extend, lift, checklist, mark done (an absent declaration: 404), an absent account's e-mail (404)
+        // declare (unknown level: 400), extend, lift, checklist, mark done (an absent declaration: 404), an absent account's e-mail (404),
+        // interventions, record one (no name: 400), an absent one's evaluation (404)
         [
             200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
             200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 404,
-            400, 200, 400, 200, 400, 404, 404, 404, 404, 404,
+            400, 200, 400, 200, 400, 404, 404, 404, 404, 404, 200, 400, 404,
         ], // administrator
         [
             200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
             200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 404,
-            400, 200, 400, 200, 403, 403, 403, 404, 404, 403,
+            400, 200, 400, 200, 403, 403, 403, 404, 404, 403, 200, 400, 404,
         ], // analyst with Astana
         [
             200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
             404, 404, 404, 404, 404, 404, 404, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 404, 404, 404,
-            404, 200, 400, 404, 404, 404, 404, 404, 404, 403,
+            404, 200, 400, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404,
         ], // commander without scope
         [
             200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,
             403, 403, 403, 403, 403, 403, 403, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 403, 403, 403,
-            403, 200, 403, 403, 403, 403, 403, 403, 403, 403,
+            403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,
         ], // inspector of Saryarka
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
             200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 403,
-            403, 200, 403, 200, 403, 403, 403, 404, 404, 403,
+            403, 200, 403, 200, 403, 403, 403, 404, 404, 403, 200, 403, 404,
         ], // agency executor
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
             200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 403,
-            403, 200, 403, 200, 403, 403, 403, 404, 403, 403,
+            403, 200, 403, 200, 403, 403, 403, 404, 403, 403, 200, 403, 404,
         ], // viewer
     ];
     for (method, path, body, ty) in requests {
@@ -2138,6 +2147,25 @@ fn assignments_go_through_their_lifecycle_from_the_command_line(backend: Backend
     assert!(env.ok(&["assignment", "list", "--due-within", "30"]).contains("0 assignments"));
     assert!(env.ok(&["assignment", "show", &c]).contains("on_execution — OVERDUE by"));
 
+    // The overdue one is escalated to the executing agency and the controller, once; then the
+    // author cancels it, and a cancelled assignment is escalated no more.
+    env.ok(&["user", "add", "secretary", "--role", "analyst"]);
+    env.ok(&["user", "add", "duty", "--role", "agency_executor", "--agency", "Police department"]);
+    let out = env.ok(&["notify", "run"]);
+    assert!(out.starts_with("2 new notification(s)"), "the controller and the one police account: {out}");
+    let escalated = |login: &str| env.ok(&["notify", "list", "--login", login]);
+    for login in ["secretary", "duty"] {
+        let list = escalated(login);
+        assert!(list.contains(&format!("Assignment {c} (Police department) is overdue since 2020-01-15")), "{login}: {list}");
+    }
+    assert!(env.ok(&["notify", "run"]).starts_with("0 new notification(s)"), "each escalation is written once");
+    env.ok(&["--user", "secretary", "assignment", "cancel", &c, "--note", "superseded by the March protocol"]);
+    assert_eq!(assignment_json(&env, &c)["status"], "cancelled");
+    assert!(env.ok(&["assignment", "list", "--overdue"]).contains("0 assignments"), "a cancelled assignment is not overdue");
+    let d = add_assignment(&env, "Police department", "2020-02-01");
+    env.ok(&["--user", "secretary", "assignment", "cancel", &d]);
+    assert!(env.ok(&["notify", "run"]).starts_with("0 new notification(s)"), "nothing for cancelled assignments");
+
     let audit = env.ok(&["audit", "list", "--limit", "1000"]);
     assert!(
         audit.contains("secretary@cli  assignment.act  assignment:1") && audit.contains("akimat@cli  assignment.extension_request"),
@@ -2557,4 +2585,113 @@ fn a_threat_level_generates_checklists_that_are_worked_off_and_lifted() {
     server.kill().unwrap();
     server.wait().unwrap();
     assert!(env.ok(&["audit", "verify"]).contains("intact"));
+}
+
+/// `qalqan evaluate` on simulated incidents with a known effect: the target area's rate halves
+/// when the measure starts while the buffer and the control area carry on; the verdict says so.
+#[test]
+fn an_intervention_with_a_known_effect_is_evaluated_as_a_reduction_without_displacement() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let (lat0, lon0) = (51.13_f64, 71.43_f64);
+    let mut seed = 7_u64;
+    let mut unit = move || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut body = String::from(HEADER);
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    for week in 0..104_i64 {
+        let after = week >= 52;
+        // (inner, outer radius in metres, incidents this week)
+        let rings =
+            [(0.0, 140.0, if after { 4 + week % 3 } else { 9 + week % 3 }), (160.0, 540.0, 10 + week % 4), (560.0, 1990.0, 30 + week % 5)];
+        for (inner, outer, n) in rings {
+            for k in 0..n {
+                let r = inner + (outer - inner) * unit();
+                let a = unit() * std::f64::consts::TAU;
+                let (dx, dy) = (r * a.cos(), r * a.sin());
+                let lat = lat0 + dy / 111_320.0;
+                let lon = lon0 + dx / (111_320.0 * lat0.to_radians().cos());
+                let day = start + chrono::Duration::days((week - 52) * 7 + k % 7);
+                body.push_str(&format!("Theft,{} {:02}:00,{lat:.6},{lon:.6}\n", day, 8 + k % 12));
+            }
+        }
+    }
+    let data = env.write("in.csv", body.as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
+    let out = env.ok(&[
+        "intervention",
+        "add",
+        "--territory",
+        "Astana",
+        "--name",
+        "Cameras at the square",
+        "--kind",
+        "camera_cluster",
+        "--start",
+        "2024-01-01",
+        "--at",
+        "51.13,71.43",
+        "--radius",
+        "150",
+    ]);
+    assert!(out.contains("intervention 1 recorded"), "{out}");
+    assert!(env.ok(&["intervention", "list", "--territory", "Astana"]).contains("camera_cluster"));
+    let err = fails(
+        &env,
+        &["intervention", "add", "--territory", "Astana", "--name", "x", "--kind", "drone", "--start", "2024-01-01", "--at", "51.13,71.43"],
+    );
+    assert!(err.contains("unknown intervention kind 'drone'"), "{err}");
+
+    let json = env.ok(&[
+        "evaluate",
+        "--territory",
+        "Astana",
+        "--intervention",
+        "Cameras at the square",
+        "--before-days",
+        "364",
+        "--after-days",
+        "364",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let e = &v["evaluation"];
+    let target = &e["target"];
+    let rr = target["rate_ratio"].as_f64().unwrap();
+    assert!((0.42..0.55).contains(&rr), "the target halved: {target}");
+    assert_eq!(target["verdict"], "reduction", "{target}");
+    assert!(target["high"].as_f64().unwrap() < 1.0);
+    assert_eq!(e["buffer"]["verdict"], "no_evidence", "{}", e["buffer"]);
+    assert_eq!((e["target"]["periods_before"].as_u64(), e["target"]["periods_after"].as_u64()), (Some(52), Some(52)));
+    let w = &e["wdq"];
+    assert!(w["success"].as_f64().unwrap() < 0.0, "{w}");
+    assert!(w["wdq"].as_f64().unwrap().abs() < 0.5, "little displacement: {w}");
+    assert!(e["counts"]["after"]["target"].as_u64().unwrap() * 2 < e["counts"]["before"]["target"].as_u64().unwrap() + 60);
+
+    let text = env.ok(&["evaluate", "--territory", "Astana", "--intervention", "1", "--before-days", "364", "--after-days", "364"]);
+    assert!(text.contains("Incidents in the target area fell by"), "{text}");
+    let csv = env.ok(&["evaluate", "--territory", "Astana", "--intervention", "1", "--format", "csv", "--period", "month"]);
+    assert!(csv.starts_with("period,after,target,buffer,control\n2023-01,false,"), "{csv}");
+    let err = fails(&env, &["evaluate", "--territory", "Astana", "--intervention", "Lighting"]);
+    assert!(err.contains("has no intervention 'Lighting' (it has: Cameras at the square)"), "{err}");
+    env.ok(&[
+        "intervention",
+        "add",
+        "--territory",
+        "Astana",
+        "--name",
+        "Next year",
+        "--kind",
+        "post",
+        "--start",
+        "2026-01-01",
+        "--at",
+        "51.13,71.43",
+    ]);
+    let err = fails(&env, &["evaluate", "--territory", "Astana", "--intervention", "Next year"]);
+    assert!(err.contains("the data do not cover the measure's period (it started on 2026-01-01)"), "{err}");
 }

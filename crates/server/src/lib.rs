@@ -16,6 +16,7 @@ pub mod cameras;
 pub mod catalog;
 pub mod dto;
 pub mod email;
+pub mod evaluation;
 pub mod forecast;
 pub mod hotspots;
 pub mod imports;
@@ -222,6 +223,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/territories/{name}/facilities", get(threat::facilities).post(threat::upload_facilities))
         .route("/api/v1/territories/{name}/facilities/{id}/inspections", get(threat::inspections).post(threat::add_inspection))
         .route("/api/v1/measures", get(threat::measures).put(threat::replace_measures))
+        .route("/api/v1/territories/{name}/interventions", get(evaluation::list_interventions).post(evaluation::add_intervention))
+        .route("/api/v1/territories/{name}/interventions/{id}/evaluation", get(evaluation::get_evaluation))
         .route("/api/v1/territories/{name}/threat-levels", get(threat::levels).post(threat::declare))
         .route("/api/v1/territories/{name}/threat-levels/{id}/extend", post(threat::extend))
         .route("/api/v1/territories/{name}/threat-levels/{id}/lift", post(threat::lift))

@@ -15,6 +15,7 @@
 //! - Database errors are converted into [`StoreError`] here and nowhere else.
 
 pub mod coordination;
+pub mod evaluation;
 mod geometry;
 mod migrate;
 mod postgres;
@@ -1283,6 +1284,29 @@ impl Store {
         let sent = outcomes.iter().filter(|(_, o)| *o == coordination::EmailOutcome::Sent).count();
         let audit = self.entry(actor, "notifications.email", serde_json::json!({"sent": sent, "failed": outcomes.len() - sent}));
         dispatch!(self, record_emails(outcomes, &audit))
+    }
+
+    /// Records a prevention measure to evaluate (its assignment must exist); audited.
+    pub async fn add_intervention(
+        &self,
+        territory: TerritoryId,
+        intervention: &qalqan_domain::intervention::NewIntervention,
+        actor: &Actor,
+    ) -> Result<i64, StoreError> {
+        if let Some(a) = intervention.assignment_id {
+            self.assignment(a).await?;
+        }
+        let audit = self.entry(
+            actor,
+            "intervention.add",
+            serde_json::json!({"name": intervention.name, "kind": intervention.kind.code(), "starts_on": intervention.starts_on.to_string()}),
+        );
+        dispatch!(self, add_intervention(territory.0, intervention, &audit))
+    }
+
+    /// A territory's interventions, by start date.
+    pub async fn interventions(&self, territory: TerritoryId) -> Result<Vec<evaluation::InterventionRecord>, StoreError> {
+        dispatch!(self, interventions(territory.0))?.into_iter().map(evaluation::intervention_from_row).collect()
     }
 
     /// Records an inspection of one of the territory's facilities and issues an assignment for

@@ -30,6 +30,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 12, name: "inspections", sql: include_str!("../migrations/sqlite/0012_inspections.sql") },
     Migration { version: 13, name: "email", sql: include_str!("../migrations/sqlite/0013_email.sql") },
     Migration { version: 14, name: "protocol_items", sql: include_str!("../migrations/sqlite/0014_protocol_items.sql") },
+    Migration { version: 15, name: "interventions", sql: include_str!("../migrations/sqlite/0015_interventions.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -46,6 +47,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 12, name: "inspections", sql: include_str!("../migrations/postgres/0012_inspections.sql") },
     Migration { version: 13, name: "email", sql: include_str!("../migrations/postgres/0013_email.sql") },
     Migration { version: 14, name: "protocol_items", sql: include_str!("../migrations/postgres/0014_protocol_items.sql") },
+    Migration { version: 15, name: "interventions", sql: include_str!("../migrations/postgres/0015_interventions.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.

@@ -928,3 +928,4 @@ fn sql(s: &str) -> String {
 
 crate::coordination::coordination_fns!();
 crate::threat::threat_fns!();
+crate::evaluation::intervention_fns!();

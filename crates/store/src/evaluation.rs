@@ -1,0 +1,84 @@
+//! Interventions (prevention measures) whose effect is evaluated. One body of SQL for both
+//! backends, instantiated per backend by [`intervention_fns!`].
+
+use chrono::NaiveDate;
+use qalqan_domain::intervention::NewIntervention;
+
+/// A stored intervention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterventionRecord {
+    pub id: i64,
+    pub territory_id: i64,
+    pub intervention: NewIntervention,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A row as read (more columns than sqlx decodes into a tuple).
+pub(crate) type InterventionRow = (i64, i64, String, String, String, f64, f64, f64, Option<i64>, String, String, i64);
+
+pub(crate) fn intervention_from_row(r: InterventionRow) -> Result<InterventionRecord, crate::StoreError> {
+    let (id, territory_id, name, kind, starts_on, lat, lon, radius_m, assignment_id, note, created_by, created_at) = r;
+    let corrupt = |e: qalqan_domain::DomainError| crate::StoreError::Corrupt { what: "intervention", reason: e.to_string() };
+    let starts_on: NaiveDate = crate::coordination::date(&starts_on)?;
+    let intervention = NewIntervention::new(
+        &name,
+        kind.parse().map_err(corrupt)?,
+        starts_on,
+        qalqan_domain::Wgs84Point::new(lat, lon).map_err(corrupt)?,
+        radius_m,
+        assignment_id,
+        &note,
+    )
+    .map_err(corrupt)?;
+    Ok(InterventionRecord { id, territory_id, intervention, created_by, created_at })
+}
+
+/// Generates the intervention functions of one backend module (see `coordination_fns!`).
+macro_rules! intervention_fns {
+    () => {
+        pub(crate) async fn add_intervention(
+            pool: &Pool,
+            territory: i64,
+            i: &qalqan_domain::intervention::NewIntervention,
+            audit: &NewAuditEntry,
+        ) -> Result<i64, StoreError> {
+            let mut tx = write_tx(pool).await?;
+            let id: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql(
+                "INSERT INTO interventions (territory_id, name, kind, starts_on, lat, lon, radius_m, assignment_id, note, created_by, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )))
+            .bind(territory)
+            .bind(&i.name)
+            .bind(i.kind.code())
+            .bind(i.starts_on.to_string())
+            .bind(i.centre.lat())
+            .bind(i.centre.lon())
+            .bind(i.radius_m)
+            .bind(i.assignment_id)
+            .bind(&i.note)
+            .bind(&audit.actor.name)
+            .bind(chrono::Utc::now().timestamp())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| conflict(e, "intervention", &i.name))?;
+            let mut audit = audit.clone();
+            audit.object = format!("intervention:{id}");
+            append_audit(&mut tx, &audit).await?;
+            tx.commit().await?;
+            Ok(id)
+        }
+
+        pub(crate) async fn interventions(pool: &Pool, territory: i64) -> Result<Vec<$crate::evaluation::InterventionRow>, StoreError> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql(
+                "SELECT id, territory_id, name, kind, starts_on, lat, lon, radius_m, assignment_id, note, created_by, created_at \
+                 FROM interventions WHERE territory_id = ? ORDER BY starts_on, id",
+            )))
+            .bind(territory)
+            .fetch_all(pool)
+            .await?)
+        }
+    };
+}
+
+pub(crate) use intervention_fns;
