@@ -46,6 +46,11 @@ pub enum AnalyzeCommand {
     /// Near repeats: the Knox test of the Near Repeat Calculator (pairs by distance and days apart
     /// against permutations of the dates), on stored incidents or on a Calculator input file.
     NearRepeat(NearRepeatArgs),
+    /// Risk terrain: how much each nearby condition (places of interest from the OpenStreetMap
+    /// import — bars, transit stops, schools, parking, … — and the registers: cameras, posts,
+    /// facilities) raises the risk of a cell, by penalised regression with cross-validation
+    /// (RTMDx-style), and the composite risk map.
+    RiskTerrain(RiskTerrainArgs),
     /// CompStat: week-to-date, 28-day and year-to-date counts against a year earlier, with an exact test.
     Compstat {
         /// Territory name.
@@ -201,11 +206,129 @@ pub async fn run(store: &Store, cmd: AnalyzeCommand) -> anyhow::Result<()> {
         AnalyzeCommand::Hotspots(args) => hotspots(store, args).await,
         AnalyzeCommand::Time { filter, format } => time(store, filter, format).await,
         AnalyzeCommand::Places { filter, top, format } => places(store, filter, top, format).await,
+        AnalyzeCommand::RiskTerrain(args) => risk_terrain(store, args).await,
         AnalyzeCommand::Compstat { territory, date, category, alpha, format } => {
             let filter = FilterArgs { territory, from: NaiveDate::from_ymd_opt(date.year() - 1, 1, 1), to: Some(date), category };
             compstat(store, filter, date, alpha, format).await
         }
     }
+}
+
+/// `qalqan analyze risk-terrain`.
+#[derive(Debug, clap::Args)]
+pub struct RiskTerrainArgs {
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Cell side, metres.
+    #[arg(long, default_value_t = 100.0)]
+    cell: f64,
+    /// Only these factors (comma-separated names, e.g. bar,transit_stop,school).
+    #[arg(long, value_delimiter = ',')]
+    factors: Vec<String>,
+    /// Bandwidths tried for every factor, metres (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [100.0, 200.0, 300.0, 400.0])]
+    bandwidths: Vec<f64>,
+    /// Regression family of the final model.
+    #[arg(long, value_enum, default_value_t = FamilyArg::NegativeBinomial)]
+    family: FamilyArg,
+    /// Seed of the cross-validation folds.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the risk map (cells with their relative risk score and count) as GeoJSON.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    format: TableFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FamilyArg {
+    NegativeBinomial,
+    Poisson,
+}
+
+async fn risk_terrain(store: &Store, args: RiskTerrainArgs) -> anyhow::Result<()> {
+    use qalqan_analysis::risk_terrain::{Family, RtmParams};
+    use qalqan_server::risk_terrain::{StudyParams, conditions, risk_terrain_json};
+    let (territory, filter) = args.filter.resolve(store).await?;
+    let records = store.incident_records(&filter).await?;
+    let sample: Vec<Wgs84Point> = records.iter().take(1000).map(|r| r.location).collect();
+    let cond = conditions(store, &territory, &sample).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let study = StudyParams { cell_m: args.cell, factors: args.factors.clone(), ..StudyParams::default() };
+    let model = RtmParams {
+        bandwidths: args.bandwidths.clone(),
+        family: match args.family {
+            FamilyArg::NegativeBinomial => Family::NegativeBinomial,
+            FamilyArg::Poisson => Family::Poisson,
+        },
+        seed: args.seed,
+        ..RtmParams::default()
+    };
+    let v = tokio::task::spawn_blocking(move || risk_terrain_json(&territory, &cond, &records, &study, &model))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(path) = &args.out {
+        std::fs::write(path, serde_json::to_vec(&v["map"])?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let out = match args.format {
+        TableFormat::Json => serde_json::to_string_pretty(&v)? + "\n",
+        TableFormat::Csv => {
+            let mut out = String::from("factor,operationalisation,bandwidth_m,relative_risk,low,high,p_value,cells\n");
+            for f in v["factors"].as_array().into_iter().flatten() {
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{}",
+                    f["factor"].as_str().unwrap_or(""),
+                    f["operationalisation"].as_str().unwrap_or(""),
+                    f["bandwidth_m"],
+                    f["relative_risk"],
+                    f["low"],
+                    f["high"],
+                    f["p_value"],
+                    f["cells"]
+                );
+            }
+            out
+        }
+        TableFormat::Table => {
+            let mut out = String::new();
+            let _ = writeln!(
+                out,
+                "{}: {} incidents in {} cells of {} m; {} variables tested; {} model, deviance explained {:.1} %",
+                v["territory"].as_str().unwrap_or(""),
+                v["incidents"],
+                v["cells"],
+                v["cell_m"],
+                v["variables"],
+                v["family"].as_str().unwrap_or(""),
+                v["deviance_explained"].as_f64().unwrap_or(0.0) * 100.0
+            );
+            let _ = writeln!(
+                out,
+                "{:<22} {:<10} {:>6}  {:>8}  {:>17}  {:>8}  {:>6}",
+                "factor", "influence", "within", "RRV", "interval", "p", "cells"
+            );
+            for f in v["factors"].as_array().into_iter().flatten() {
+                let _ = writeln!(
+                    out,
+                    "{:<22} {:<10} {:>4.0} m  {:>8.3}  {:>7.3} – {:<7.3}  {:>8.4}  {:>6}",
+                    f["factor"].as_str().unwrap_or(""),
+                    f["operationalisation"].as_str().unwrap_or(""),
+                    f["bandwidth_m"].as_f64().unwrap_or(0.0),
+                    f["relative_risk"].as_f64().unwrap_or(0.0),
+                    f["low"].as_f64().unwrap_or(0.0),
+                    f["high"].as_f64().unwrap_or(0.0),
+                    f["p_value"].as_f64().unwrap_or(1.0),
+                    f["cells"]
+                );
+            }
+            if v["factors"].as_array().is_none_or(|a| a.is_empty()) {
+                out.push_str("no condition raises or lowers the risk beyond chance\n");
+            }
+            out
+        }
+    };
+    crate::print_stdout(&out)
 }
 
 async fn places(store: &Store, args: FilterArgs, top: usize, format: TableFormat) -> anyhow::Result<()> {

@@ -1486,7 +1486,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 63] = [
+    let requests: [(&str, &str, &str, Option<&str>); 64] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1565,8 +1565,9 @@ fn access_follows_role_and_scope_for_every_endpoint() {
             Some("application/json"),
         ),
         ("GET", "/api/v1/territories/Astana/interventions/999999/evaluation", "", None),
+        ("GET", "/api/v1/territories/Astana/risk-terrain?cell=5", "", None),
     ];
-    let more: [[u16; 63]; 6] = [
+    let more: [[u16; 64]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
         // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400),
         // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400),
@@ -1575,36 +1576,36 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         // dashboard, then an absent assignment's detail, actions, report, extension, decision and attachment (404 for all),
         // notifications, mark an absent one read (404), facilities, an absent facility's inspections and a new one (404), facility upload (no required columns: 400), measures, replace measures (not a table: 400), threat levels,
         // declare (unknown level: 400), extend, lift, checklist, mark done (an absent declaration: 404), an absent account's e-mail (404),
-        // interventions, record one (no name: 400), an absent one's evaluation (404)
+        // interventions, record one (no name: 400), an absent one's evaluation (404), a risk terrain on 5 m cells (400)
         [
             200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
             200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 404,
-            400, 200, 400, 200, 400, 404, 404, 404, 404, 404, 200, 400, 404,
+            400, 200, 400, 200, 400, 404, 404, 404, 404, 404, 200, 400, 404, 400,
         ], // administrator
         [
             200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
             200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 404,
-            400, 200, 400, 200, 403, 403, 403, 404, 404, 403, 200, 400, 404,
+            400, 200, 400, 200, 403, 403, 403, 404, 404, 403, 200, 400, 404, 400,
         ], // analyst with Astana
         [
             200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
             404, 404, 404, 404, 404, 404, 404, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 404, 404, 404,
-            404, 200, 400, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404,
+            404, 200, 400, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
         ], // commander without scope
         [
             200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,
             403, 403, 403, 403, 403, 403, 403, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 403, 403, 403,
-            403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,
+            403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,
         ], // inspector of Saryarka
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
             200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 403,
-            403, 200, 403, 200, 403, 403, 403, 404, 404, 403, 200, 403, 404,
+            403, 200, 403, 200, 403, 403, 403, 404, 404, 403, 200, 403, 404, 400,
         ], // agency executor
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
             200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 403,
-            403, 200, 403, 200, 403, 403, 403, 404, 403, 403, 200, 403, 404,
+            403, 200, 403, 200, 403, 403, 403, 404, 403, 403, 200, 403, 404, 400,
         ], // viewer
     ];
     for (method, path, body, ty) in requests {
@@ -2694,4 +2695,98 @@ fn an_intervention_with_a_known_effect_is_evaluated_as_a_reduction_without_displ
     ]);
     let err = fails(&env, &["evaluate", "--territory", "Astana", "--intervention", "Next year"]);
     assert!(err.contains("the data do not cover the measure's period (it started on 2026-01-01)"), "{err}");
+}
+
+/// Risk terrain on Helsinki's real places of interest with simulated incidents of known effect:
+/// twice the rate within 100 m of a bar, one and a half times within 200 m of a transit stop, and
+/// nothing for schools. The fitted relative risks come back close to those.
+#[test]
+fn risk_terrain_recovers_known_effects_around_real_helsinki_places() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Helsinki", "--time-zone", "Europe/Helsinki"]);
+    let pbf = repo("data/demo/helsinki.osm.pbf");
+    env.ok(&["import", "osm", pbf.to_str().unwrap(), "--territory", "Helsinki"]);
+    let extract = qalqan_ingest::osm::read_osm_extract(&pbf).unwrap();
+    let of = |c: &str| -> Vec<(f64, f64)> { extract.pois.iter().filter(|p| p.category.as_str() == c).map(|p| (p.lat, p.lon)).collect() };
+    let (bars, stops) = (of("bar"), of("transit_stop"));
+    assert!(bars.len() >= 5 && stops.len() >= 5, "{} bars, {} stops", bars.len(), stops.len());
+    let lat0 = extract.nodes.iter().map(|n| n.lat).sum::<f64>() / extract.nodes.len() as f64;
+    let metres = |a: (f64, f64), b: (f64, f64)| ((a.0 - b.0) * 111_320.0).hypot((a.1 - b.1) * 111_320.0 * lat0.to_radians().cos());
+    let near = |p: (f64, f64), set: &[(f64, f64)], r: f64| set.iter().any(|&q| metres(p, q) <= r);
+    let (mut lat_lo, mut lat_hi, mut lon_lo, mut lon_hi) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for n in &extract.nodes {
+        (lat_lo, lat_hi, lon_lo, lon_hi) = (lat_lo.min(n.lat), lat_hi.max(n.lat), lon_lo.min(n.lon), lon_hi.max(n.lon));
+    }
+    // A thinned Poisson process: candidates uniform over the network's extent and 100 m around
+    // it (so that the study area's edge cells are covered whole), kept with probability rate / max rate.
+    let (dlat, dlon) = (100.0 / 111_320.0, 100.0 / (111_320.0 * lat0.to_radians().cos()));
+    (lat_lo, lat_hi, lon_lo, lon_hi) = (lat_lo - dlat, lat_hi + dlat, lon_lo - dlon, lon_hi + dlon);
+    let mut seed = 11_u64;
+    let mut unit = move || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut body = String::from(HEADER);
+    let mut kept = 0;
+    for k in 0..8000 {
+        let p = (lat_lo + (lat_hi - lat_lo) * unit(), lon_lo + (lon_hi - lon_lo) * unit());
+        let mut rate = 1.0;
+        if near(p, &bars, 100.0) {
+            rate *= 2.0;
+        }
+        if near(p, &stops, 200.0) {
+            rate *= 1.5;
+        }
+        if unit() < rate / 3.0 {
+            kept += 1;
+            body.push_str(&format!("Theft,2024-{:02}-{:02} 12:00,{:.6},{:.6}\n", 1 + k % 12, 1 + k % 28, p.0, p.1));
+        }
+    }
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
+    let data = env.write("in.csv", body.as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Helsinki", "--mapping", &mapping]);
+
+    let json = env.ok(&[
+        "analyze",
+        "risk-terrain",
+        "--territory",
+        "Helsinki",
+        "--cell",
+        "50",
+        "--factors",
+        "bar,transit_stop,school",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(v["incidents"].as_u64().unwrap() + v["incidents_outside"].as_u64().unwrap() == kept as u64);
+    eprintln!("RTM factors: {}", v["factors"]);
+    let factor = |name: &str| v["factors"].as_array().unwrap().iter().find(|f| f["factor"] == name).cloned();
+    let bar = factor("bar").unwrap_or_else(|| panic!("bars are found: {}", v["factors"]));
+    let rrv = bar["relative_risk"].as_f64().unwrap();
+    assert!((1.55..=2.5).contains(&rrv), "bars ×2: {bar}");
+    let stop = factor("transit_stop").unwrap_or_else(|| panic!("stops are found: {}", v["factors"]));
+    let rrv = stop["relative_risk"].as_f64().unwrap();
+    assert!((1.2..=1.9).contains(&rrv), "stops ×1.5: {stop}");
+    if let Some(school) = factor("school") {
+        assert!(school["low"].as_f64().unwrap() < 1.0 && school["high"].as_f64().unwrap() > 1.0, "schools have no effect: {school}");
+    }
+    let map = env.path("risk.geojson");
+    let table = env.ok(&[
+        "analyze",
+        "risk-terrain",
+        "--territory",
+        "Helsinki",
+        "--cell",
+        "50",
+        "--factors",
+        "bar,transit_stop",
+        "--out",
+        map.to_str().unwrap(),
+    ]);
+    assert!(table.contains("bar") && table.contains("RRV"), "{table}");
+    let geo: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&map).unwrap()).unwrap();
+    assert!(geo["features"].as_array().unwrap().iter().any(|f| f["properties"]["risk"].as_f64().unwrap() > 2.0));
+    let err = fails(&env, &["analyze", "risk-terrain", "--territory", "Helsinki", "--factors", "casino"]);
+    assert!(err.contains("no factor 'casino' in Helsinki (it has: "), "{err}");
 }

@@ -30,6 +30,7 @@ pub mod patterns;
 pub mod placement;
 pub mod plans;
 pub mod posts;
+pub mod risk_terrain;
 pub mod scope;
 pub mod session;
 pub mod setup;
@@ -223,6 +224,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/territories/{name}/facilities", get(threat::facilities).post(threat::upload_facilities))
         .route("/api/v1/territories/{name}/facilities/{id}/inspections", get(threat::inspections).post(threat::add_inspection))
         .route("/api/v1/measures", get(threat::measures).put(threat::replace_measures))
+        .route("/api/v1/territories/{name}/risk-terrain", get(risk_terrain::get_risk_terrain))
         .route("/api/v1/territories/{name}/interventions", get(evaluation::list_interventions).post(evaluation::add_intervention))
         .route("/api/v1/territories/{name}/interventions/{id}/evaluation", get(evaluation::get_evaluation))
         .route("/api/v1/territories/{name}/threat-levels", get(threat::levels).post(threat::declare))
