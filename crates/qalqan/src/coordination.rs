@@ -37,6 +37,9 @@ pub enum BodyCommand {
         /// A member agency, optionally with its person: `AGENCY` or `AGENCY:PERSON` (repeatable).
         #[arg(long = "member", value_parser = member)]
         members: Vec<(String, String)>,
+        /// The territory it serves (its council packs show its assignments).
+        #[arg(long)]
+        territory: Option<String>,
     },
     /// List bodies with their members.
     List {
@@ -259,8 +262,12 @@ async fn body_by_name(store: &Store, name: &str) -> anyhow::Result<Body> {
 
 pub async fn run_body(store: &Store, cmd: BodyCommand, actor: &Actor) -> anyhow::Result<()> {
     match cmd {
-        BodyCommand::Add { name, kind, members } => {
-            let body = NewBody { name: name.clone(), kind, members };
+        BodyCommand::Add { name, kind, members, territory } => {
+            let territory_id = match territory {
+                Some(t) => Some(store.territory(&qalqan_domain::TerritoryName::parse(&t)?).await?.id.0),
+                None => None,
+            };
+            let body = NewBody { name: name.clone(), kind, members, territory_id };
             let id = store.add_body(&body, actor).await.with_context(|| format!("registering body '{}'", name.trim()))?;
             println!("body {id} '{}' registered ({kind}, {} members)", name.trim(), body.members.len());
             Ok(())

@@ -14,6 +14,7 @@ mod filter;
 mod forecast;
 mod import;
 mod plan;
+mod report;
 mod settings;
 mod stats;
 mod territory;
@@ -119,6 +120,9 @@ enum Command {
     /// Did a measure work? Target, buffer and control before and after: WDQ and
     /// difference-in-differences tests, with a verdict.
     Evaluate(evaluate::EvaluateArgs),
+    /// Reports: the council briefing pack (PDF or HTML, ru/kk/en).
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -189,6 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Threat(cmd) => threat::run_threat(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Intervention(cmd) => evaluate::run_intervention(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Evaluate(args) => evaluate::run_evaluate(&open_store(&settings).await?, args).await,
+        Command::Report(cmd) => report::run(&open_store(&settings).await?, cmd, &settings.actor()).await,
     }
 }
 

@@ -2790,3 +2790,71 @@ fn risk_terrain_recovers_known_effects_around_real_helsinki_places() {
     let err = fails(&env, &["analyze", "risk-terrain", "--territory", "Helsinki", "--factors", "casino"]);
     assert!(err.contains("no factor 'casino' in Helsinki (it has: "), "{err}");
 }
+
+/// The council pack from real Toronto data with an assignment, a threat level and a measure:
+/// a PDF with DejaVu Sans embedded in each language, the same bytes when made again, and an
+/// HTML twin whose text is in the language asked for.
+#[test]
+fn the_council_pack_is_typeset_in_three_languages_from_the_data() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Toronto", "--time-zone", "America/Toronto"]);
+    assert!(import_toronto(&env).status.success());
+    env.ok(&["body", "add", COUNCIL, "--kind", "coordination_council"]);
+    add_assignment(&env, "Police department", "2021-11-15");
+    env.ok(&[
+        "intervention",
+        "add",
+        "--territory",
+        "Toronto",
+        "--name",
+        "Cameras Yonge-Dundas",
+        "--kind",
+        "camera_cluster",
+        "--start",
+        "2021-06-01",
+        "--at",
+        "43.6561,-79.3802",
+        "--radius",
+        "200",
+    ]);
+    let mut sizes = Vec::new();
+    let pack = |lang: &str, file: &std::path::Path| {
+        env.ok(&[
+            "report",
+            "council",
+            "--territory",
+            "Toronto",
+            "--period",
+            "2021-01-01..2021-12-31",
+            "--lang",
+            lang,
+            "--date",
+            "2021-12-31",
+            "--out",
+            file.to_str().unwrap(),
+        ])
+    };
+    for lang in ["ru", "kk", "en"] {
+        let pdf = env.path(&format!("pack-{lang}.pdf"));
+        assert!(pack(lang, &pdf).contains("bytes"));
+        let bytes = std::fs::read(&pdf).unwrap();
+        assert!(bytes.starts_with(b"%PDF-"), "{lang}");
+        assert!(String::from_utf8_lossy(&bytes).contains("DejaVuSans"), "{lang}: the font is embedded");
+        sizes.push(bytes.len());
+    }
+    let again = env.path("again-kk.pdf");
+    pack("kk", &again);
+    assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(env.path("pack-kk.pdf")).unwrap(), "reproducible");
+    let html = env.path("pack-kk.html");
+    pack("kk", &html);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("lang=\"kk\"") && page.contains("Тапсырмалардың орындалуы") && page.contains("Қылмыс ошақтары"), "Kazakh text");
+    assert!(page.contains("<svg") && page.contains("Cameras Yonge-Dundas"), "maps and the measure");
+    assert!(page.contains("15.11.2021"), "the overdue assignment");
+    assert!(sizes.iter().all(|&s| s > 50_000), "{sizes:?}");
+    let err = fails(&env, &["report", "council", "--territory", "Toronto", "--period", "2021-12-31..2021-01-01", "--out", "x.pdf"]);
+    assert!(err.contains("runs backwards"), "{err}");
+    let err = fails(&env, &["report", "council", "--territory", "Toronto", "--period", "2021-01-01..2021-12-31", "--out", "x.docx"]);
+    assert!(err.contains("must end in .pdf or .html"), "{err}");
+    assert!(env.ok(&["audit", "list", "--limit", "100"]).contains("report.council"));
+}

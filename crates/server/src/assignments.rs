@@ -92,16 +92,25 @@ pub struct BodyRequest {
     /// Member agencies, each optionally with a person: `[["Police department", ""], ["Akimat", "Deputy akim"]]`.
     #[serde(default)]
     pub members: Vec<(String, String)>,
+    /// The territory it serves (its council packs show its assignments); none: several.
+    pub territory: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/bodies", tag = "coordination", summary = "Councils, commissions and headquarters with their members", responses((status = 200, description = "The bodies", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody)))]
 pub(crate) async fn bodies(State(state): State<AppState>, CurrentSession(_session): CurrentSession) -> Result<Response, ApiError> {
+    let names: std::collections::HashMap<i64, String> =
+        state.store.territories().await?.into_iter().map(|t| (t.id.0, t.name.to_string())).collect();
     let list: Vec<Value> = state
         .store
         .bodies()
         .await?
         .into_iter()
-        .map(|b| json!({"id": b.id, "name": b.name, "kind": b.kind.code(), "members": b.members.iter().map(|(a, p)| json!({"agency": a, "person": p})).collect::<Vec<_>>()}))
+        .map(|b| {
+            json!({
+                "id": b.id, "name": b.name, "kind": b.kind.code(), "territory": b.territory_id.and_then(|t| names.get(&t).cloned()),
+                "members": b.members.iter().map(|(a, p)| json!({"agency": a, "person": p})).collect::<Vec<_>>(),
+            })
+        })
         .collect();
     Ok(Json(json!({"bodies": list})).into_response())
 }
@@ -115,7 +124,11 @@ pub(crate) async fn add_body(
 ) -> Result<Response, ApiError> {
     require_manager(&session)?;
     let kind: BodyKind = req.kind.parse().map_err(|e: qalqan_domain::DomainError| ApiError::BadRequest(e.to_string()))?;
-    let body = NewBody { name: req.name, kind, members: req.members };
+    let territory_id = match req.territory.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => Some(crate::scope::whole_territory(&state, &session, t).await?.id.0),
+    };
+    let body = NewBody { name: req.name, kind, members: req.members, territory_id };
     let id = state.store.add_body(&body, &crate::session::actor(&session, peer)).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
 }

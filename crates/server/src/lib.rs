@@ -14,6 +14,7 @@ pub mod beats;
 pub mod cache;
 pub mod cameras;
 pub mod catalog;
+pub mod council;
 pub mod dto;
 pub mod email;
 pub mod evaluation;
@@ -225,6 +226,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/territories/{name}/facilities/{id}/inspections", get(threat::inspections).post(threat::add_inspection))
         .route("/api/v1/measures", get(threat::measures).put(threat::replace_measures))
         .route("/api/v1/territories/{name}/risk-terrain", get(risk_terrain::get_risk_terrain))
+        .route("/api/v1/territories/{name}/reports/council", get(council::get_council))
         .route("/api/v1/territories/{name}/interventions", get(evaluation::list_interventions).post(evaluation::add_intervention))
         .route("/api/v1/territories/{name}/interventions/{id}/evaluation", get(evaluation::get_evaluation))
         .route("/api/v1/territories/{name}/threat-levels", get(threat::levels).post(threat::declare))

@@ -15,6 +15,8 @@ pub struct NewBody {
     pub kind: BodyKind,
     /// (agency, person — empty for the agency as a whole).
     pub members: Vec<(String, String)>,
+    /// The territory it serves; none: several.
+    pub territory_id: Option<i64>,
 }
 
 /// A registered body.
@@ -24,6 +26,7 @@ pub struct Body {
     pub name: String,
     pub kind: BodyKind,
     pub members: Vec<(String, String)>,
+    pub territory_id: Option<i64>,
 }
 
 /// A meeting to record.
@@ -394,10 +397,12 @@ macro_rules! coordination_fns {
 
         pub(crate) async fn add_body(pool: &Pool, body: &co::NewBody, audit: &NewAuditEntry) -> Result<i64, StoreError> {
             let mut tx = write_tx(pool).await?;
-            let id: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql("INSERT INTO bodies (name, kind, created_at) VALUES (?, ?, ?) RETURNING id")))
-                .bind(&body.name)
-                .bind(body.kind.code())
-                .bind(now_s())
+            let id: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql("INSERT INTO bodies (name, kind, created_at, territory_id) VALUES (?, ?, ?, ?) RETURNING id")))
+                    .bind(&body.name)
+                    .bind(body.kind.code())
+                    .bind(now_s())
+                    .bind(body.territory_id)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| conflict(e, "body", &body.name))?;
@@ -416,8 +421,8 @@ macro_rules! coordination_fns {
             Ok(id)
         }
 
-        pub(crate) async fn bodies(pool: &Pool) -> Result<Vec<(i64, String, String)>, StoreError> {
-            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql("SELECT id, name, kind FROM bodies ORDER BY name"))).fetch_all(pool).await?)
+        pub(crate) async fn bodies(pool: &Pool) -> Result<Vec<(i64, String, String, Option<i64>)>, StoreError> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql("SELECT id, name, kind, territory_id FROM bodies ORDER BY name"))).fetch_all(pool).await?)
         }
 
         /// Every body's members as (body, agency, person).

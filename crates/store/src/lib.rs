@@ -796,16 +796,16 @@ impl Store {
 
     /// Every body with its members, by name.
     pub async fn bodies(&self) -> Result<Vec<coordination::Body>, StoreError> {
-        let rows: Vec<(i64, String, String)> = dispatch!(self, bodies())?;
+        let rows: Vec<(i64, String, String, Option<i64>)> = dispatch!(self, bodies())?;
         let mut members_of: HashMap<i64, Vec<(String, String)>> = HashMap::new();
         for (body, agency, person) in dispatch!(self, body_members())? {
             members_of.entry(body).or_default().push((agency, person));
         }
         let mut out = Vec::with_capacity(rows.len());
-        for (id, name, kind) in rows {
+        for (id, name, kind, territory_id) in rows {
             let members = members_of.remove(&id).unwrap_or_default();
             let kind = kind.parse().map_err(|e: qalqan_domain::DomainError| StoreError::Corrupt { what: "body", reason: e.to_string() })?;
-            out.push(coordination::Body { id, name, kind, members });
+            out.push(coordination::Body { id, name, kind, members, territory_id });
         }
         Ok(out)
     }

@@ -31,6 +31,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 13, name: "email", sql: include_str!("../migrations/sqlite/0013_email.sql") },
     Migration { version: 14, name: "protocol_items", sql: include_str!("../migrations/sqlite/0014_protocol_items.sql") },
     Migration { version: 15, name: "interventions", sql: include_str!("../migrations/sqlite/0015_interventions.sql") },
+    Migration { version: 16, name: "body_territory", sql: include_str!("../migrations/sqlite/0016_body_territory.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -48,6 +49,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 13, name: "email", sql: include_str!("../migrations/postgres/0013_email.sql") },
     Migration { version: 14, name: "protocol_items", sql: include_str!("../migrations/postgres/0014_protocol_items.sql") },
     Migration { version: 15, name: "interventions", sql: include_str!("../migrations/postgres/0015_interventions.sql") },
+    Migration { version: 16, name: "body_territory", sql: include_str!("../migrations/postgres/0016_body_territory.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.

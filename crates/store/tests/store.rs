@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 15);
+    assert_eq!(again.current, 16);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -639,6 +639,7 @@ async fn an_assignment_goes_through_every_state_with_its_history_audited(store: 
         name: "Coordination council on law and order of Astana".into(),
         kind: BodyKind::CoordinationCouncil,
         members: vec![("Police department".into(), String::new()), ("Akimat".into(), "Deputy akim".into())],
+        territory_id: None,
     };
     let body = store.add_body(&council, &actor()).await.unwrap();
     assert!(matches!(store.add_body(&council, &actor()).await, Err(StoreError::Conflict { .. })));
@@ -833,8 +834,10 @@ async fn reminders_and_escalations_reach_the_executing_agency_and_the_controller
         };
         store.add_user(&user, &actor()).await.unwrap();
     }
-    let body =
-        store.add_body(&NewBody { name: "Council".into(), kind: BodyKind::CoordinationCouncil, members: vec![] }, &actor()).await.unwrap();
+    let body = store
+        .add_body(&NewBody { name: "Council".into(), kind: BodyKind::CoordinationCouncil, members: vec![], territory_id: None }, &actor())
+        .await
+        .unwrap();
     let source = Source { body_id: body, ..Source::default() };
     let text = |due: NaiveDate| {
         NewAssignment::new("", "Report on the night patrols", "Akimat", None, &[], "sec", Deadline::Fixed(due), Priority::Normal, None)
@@ -870,8 +873,10 @@ async fn an_inspection_issues_an_assignment_for_each_finding(store: Store) {
     let f = NewFacility::new("F1", "Nurly Zhol station", FacilityCategory::RailwayStation, "KTZ", at, None, None, &[]).unwrap();
     store.import_facilities(t.id, &[f], &actor()).await.unwrap();
     let facility = store.facilities(t.id).await.unwrap()[0].id;
-    let body =
-        store.add_body(&NewBody { name: "ATC".into(), kind: BodyKind::AntiTerroristCommission, members: vec![] }, &actor()).await.unwrap();
+    let body = store
+        .add_body(&NewBody { name: "ATC".into(), kind: BodyKind::AntiTerroristCommission, members: vec![], territory_id: None }, &actor())
+        .await
+        .unwrap();
     let finding = |text: &str, due: NaiveDate| {
         NewAssignment::new("", text, "KTZ", None, &[], "sec", Deadline::Fixed(due), Priority::High, Some("facility:F1")).unwrap()
     };

@@ -45,6 +45,7 @@ pub async fn load(store: &Store, demo_dir: &std::path::Path, today: NaiveDate) -
     let police = Actor::cli("dp.astana");
     let akimat = Actor::cli("akimat.astana");
     let day = |d: i64| today + Duration::days(d);
+    let astana_id = Some(store.territory(&TerritoryName::parse("Astana")?).await?.id.0);
 
     // Bodies and meetings.
     let council = store
@@ -59,6 +60,7 @@ pub async fn load(store: &Store, demo_dir: &std::path::Path, today: NaiveDate) -
                     (EDUCATION, ""),
                     (EMERGENCY, ""),
                 ]),
+                territory_id: astana_id,
             },
             &secretary,
         )
@@ -77,6 +79,7 @@ pub async fn load(store: &Store, demo_dir: &std::path::Path, today: NaiveDate) -
                     (RAILWAYS, ""),
                     (AIRPORT, ""),
                 ]),
+                territory_id: astana_id,
             },
             &secretary,
         )
@@ -87,6 +90,7 @@ pub async fn load(store: &Store, demo_dir: &std::path::Path, today: NaiveDate) -
                 name: "Оперативный штаб г. Астаны".into(),
                 kind: BodyKind::OperationalHeadquarters,
                 members: members(&[(KNB, "руководитель штаба"), (POLICE, ""), (EMERGENCY, "")]),
+                territory_id: astana_id,
             },
             &secretary,
         )
