@@ -57,6 +57,7 @@ pub async fn run(settings: &Settings, listen: SocketAddr) -> anyhow::Result<()> 
     import_file(&store, &toronto, &data_file, &mapping, InvalidRows::AbortFile, None, &actor).await?;
     helsinki(&store, &demo_dir, &actor).await?;
     let password = demo_account(&store, &actor).await?;
+    astana::incidents(&store, &demo_dir, chrono::Local::now().date_naive(), &actor).await?;
     if astana::load(&store, &demo_dir, chrono::Local::now().date_naive()).await? {
         println!(
             "Astana: the coordination council and the anti-terrorism commission with their meetings and assignments, 15 protected facilities, a yellow threat level declared and lifted"
@@ -125,7 +126,7 @@ async fn helsinki(store: &Store, demo_dir: &Path, actor: &Actor) -> anyhow::Resu
     }
     let extract = qalqan_ingest::osm::read_osm_extract(&osm)?;
     let csv = write_once(&demo_dir.join("helsinki-generated.csv"), helsinki_incidents(&extract, HELSINKI_SEED).as_bytes())?;
-    let mapping = write_once(&demo_dir.join("helsinki-generated.toml"), HELSINKI_MAPPING.as_bytes())?;
+    let mapping = write_once(&demo_dir.join("helsinki-generated.toml"), GENERATED_MAPPING.as_bytes())?;
     import_file(store, &territory, &csv, &Mapping::from_file(&mapping)?, InvalidRows::AbortFile, None, actor).await?;
     if store.posts(territory.id).await?.is_empty() {
         let file = write_once(&demo_dir.join("helsinki-posts.csv"), helsinki_posts(&extract).as_bytes())?;
@@ -144,7 +145,8 @@ async fn helsinki(store: &Store, demo_dir: &Path, actor: &Actor) -> anyhow::Resu
     Ok(())
 }
 
-const HELSINKI_MAPPING: &str = r#"# Helsinki's generated demo incidents (see qalqan demo).
+/// The mapping of the demo's generated incidents (Helsinki and Astana).
+pub(crate) const GENERATED_MAPPING: &str = r#"# Generated demo incidents (see qalqan demo).
 [columns]
 category = "category"
 latitude = "lat"

@@ -6,13 +6,17 @@
 //! airport, …), an inspection whose findings became assignments, and a yellow terrorism threat
 //! level declared for the city, its checklists partly worked off, then lifted.
 //!
+//! [`incidents`] gives Astana two years of **generated** incidents (not real: Qalqan has no
+//! Astana data), with cameras and posts at the busiest places, so that every analysis and the
+//! council pack have something to show on Astana's own map.
+//!
 //! Dates are relative to the day the demo first runs, so there is always something overdue and
 //! something due soon. Loaded once: nothing is added when the database already has bodies.
 //! The demo analyst (`demo`) is the controller, so the assignments can be accepted or returned
 //! from the UI; the executors' steps are recorded under the agencies' own accounts.
 
 use anyhow::Context;
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use qalqan_domain::TerritoryName;
 use qalqan_domain::assignment::{AssignmentAction, BodyKind, Deadline, NewAssignment, Priority, Recurrence};
 use qalqan_domain::audit::Actor;
@@ -423,4 +427,136 @@ fn assignment(
 ) -> anyhow::Result<NewAssignment> {
     let co: Vec<String> = co.iter().map(|c| (*c).to_owned()).collect();
     Ok(NewAssignment::new(item, text, executor, None, &co, CONTROLLER, deadline, priority, place)?)
+}
+
+/// Incidents generated for Astana (not real), with cameras and posts: 8,000 over the two years
+/// before `today`, 55 % around the protected places of the register (stations, the airport,
+/// malls, the stadium: theft, robbery, fraud, hooliganism; their busy hours), 30 % around five
+/// residential centres (burglary, vehicle theft, assault; evenings and nights), 15 % anywhere in
+/// the city. Written once into the demo folder and imported once (the import is idempotent).
+pub async fn incidents(store: &Store, demo_dir: &std::path::Path, today: NaiveDate, actor: &Actor) -> anyhow::Result<()> {
+    let territory = store.territory(&TerritoryName::parse("Astana")?).await?;
+    let Some(boundary) = territory.boundary.clone() else { return Ok(()) };
+    let csv = demo_dir.join("astana-generated.csv");
+    if !csv.exists() {
+        std::fs::write(&csv, generated(&boundary, today, 20_261_205))?;
+    }
+    let mapping = demo_dir.join("astana-generated.toml");
+    std::fs::write(&mapping, super::GENERATED_MAPPING)?;
+    crate::import::import_file(
+        store,
+        &territory,
+        &csv,
+        &qalqan_ingest::Mapping::from_file(&mapping)?,
+        crate::import::InvalidRows::AbortFile,
+        None,
+        actor,
+    )
+    .await?;
+    if store.cameras(territory.id).await?.is_empty() {
+        let mut text = String::from("id,lat,lon,bearing,fov,range,owner,link,status\n");
+        for (k, (lat, lon, _)) in anchors().iter().take(15).enumerate() {
+            for j in 0..3 {
+                let (dlat, dlon) = (0.0004 * (j as f64 - 1.0), 0.0006 * ((k + j) % 3) as f64 - 0.0006);
+                let link = if (k + j) % 3 == 0 { "standalone" } else { "connected" };
+                text += &format!(
+                    "AST-C{}-{j},{:.6},{:.6},{},90,40,street,{link},working\n",
+                    k + 1,
+                    lat + dlat,
+                    lon + dlon,
+                    (k * 47 + j * 120) % 360
+                );
+            }
+        }
+        let file = demo_dir.join("astana-cameras.csv");
+        std::fs::write(&file, text)?;
+        let register = qalqan_ingest::cameras::read_cameras(&file)?;
+        let cameras: Vec<_> = register.rows.into_iter().map(|(_, c)| c).collect();
+        store.import_cameras(territory.id, &cameras, actor).await?;
+    }
+    if store.posts(territory.id).await?.is_empty() {
+        let mut text = String::from("id,kind,name,lat,lon,hours,vehicle,officers\n");
+        for (k, (lat, lon, name)) in anchors().iter().take(4).enumerate() {
+            text += &format!("AST-P{},stationary,Пост: {},{lat:.6},{lon:.6},08:00-22:00,,2\n", k + 1, name.replace([',', '"'], " "));
+        }
+        text += "AST-M1,mobile,Мобильный пункт № 1,51.1605,71.4704,18:00-02:00,ПП-01,3\n";
+        let file = demo_dir.join("astana-posts.csv");
+        std::fs::write(&file, text)?;
+        let register = qalqan_ingest::posts::read_posts(&file)?;
+        let posts: Vec<_> = register.rows.into_iter().map(|(_, p)| p).collect();
+        store.import_posts(territory.id, &posts, actor).await?;
+    }
+    Ok(())
+}
+
+/// The busy places incidents gather around: the register's facilities (lat, lon, name).
+fn anchors() -> Vec<(f64, f64, String)> {
+    FACILITIES
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((f.get(4)?.parse().ok()?, f.get(5)?.parse().ok()?, (*f.get(1)?).to_owned()))
+        })
+        .collect()
+}
+
+/// The generated incidents as CSV (category,time,lat,lon); deterministic for a seed and a day.
+fn generated(boundary: &qalqan_domain::Area, today: NaiveDate, seed: u64) -> String {
+    use qalqan_analysis::rng::Rng;
+    let mut rng = Rng::seed(seed);
+    let places = anchors();
+    let homes = [(51.1850, 71.4100), (51.1500, 71.4800), (51.1000, 71.4200), (51.1700, 71.4400), (51.1250, 71.3700)];
+    let [x0, y0, x1, y1] = boundary.bbox();
+    let start = today - Duration::days(730);
+    let pick = |rng: &mut Rng, weights: &[(&'static str, f64)]| -> &'static str {
+        let mut u = rng.unit() * weights.iter().map(|w| w.1).sum::<f64>();
+        for &(c, w) in weights {
+            if u < w {
+                return c;
+            }
+            u -= w;
+        }
+        weights[weights.len() - 1].0
+    };
+    let mut out = String::from("category,time,lat,lon\n");
+    let mut written = 0;
+    while written < 8_000 {
+        let u = rng.unit();
+        let (at, sigma, category, hour) = if u < 0.55 {
+            let (lat, lon, _) = &places[rng.below(places.len() as u64) as usize];
+            let hour = [9, 11, 12, 13, 15, 17, 18, 19, 20, 21][rng.below(10) as usize];
+            ((*lat, *lon), 120.0, pick(&mut rng, &[("theft", 0.55), ("robbery", 0.15), ("fraud", 0.15), ("hooliganism", 0.15)]), hour)
+        } else if u < 0.85 {
+            let c = homes[rng.below(homes.len() as u64) as usize];
+            let hour = [18, 19, 20, 21, 22, 23, 0, 1, 2][rng.below(9) as usize];
+            (c, 600.0, pick(&mut rng, &[("burglary", 0.4), ("vehicle_theft", 0.3), ("assault", 0.3)]), hour)
+        } else {
+            (
+                (y0 + (y1 - y0) * rng.unit(), x0 + (x1 - x0) * rng.unit()),
+                0.0,
+                pick(&mut rng, &[("theft", 0.5), ("vandalism", 0.5)]),
+                rng.below(24) as u32,
+            )
+        };
+        let (r, t) = ((-2.0 * (1.0 - rng.unit()).ln()).sqrt() * sigma, std::f64::consts::TAU * rng.unit());
+        let lat = at.0 + r * t.sin() / 111_320.0;
+        let lon = at.1 + r * t.cos() / (111_320.0 * at.0.to_radians().cos());
+        let Ok(p) = qalqan_domain::Wgs84Point::new(lat, lon) else { continue };
+        if !boundary.contains(p) {
+            continue;
+        }
+        // More in summer; a slow rise over the two years.
+        let day = loop {
+            let k = rng.below(730) as i64;
+            let d = start + Duration::days(k);
+            let summer = matches!(d.month(), 6..=8);
+            if rng.unit() < (0.75 + 0.25 * f64::from(u8::from(summer))) * (0.85 + 0.15 * k as f64 / 730.0) {
+                break d;
+            }
+        };
+        out += &format!("{category},{} {hour:02}:{:02},{lat:.6},{lon:.6}\n", day.format("%Y-%m-%d"), rng.below(60));
+        written += 1;
+    }
+    out
 }
