@@ -1194,6 +1194,214 @@ const scenarios = [
       }
     },
   },
+  {
+    n: 13,
+    name: 'risk-terrain-helsinki',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 13, 'risk-terrain');
+      const state = () => page.evaluate(() => ({ rtState: window.__qalqan?.rtState, rtCells: window.__qalqan?.rtCells, rtFactors: window.__qalqan?.rtFactors }));
+      try {
+        await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
+        await page.waitForSelector('[data-nav=risk-terrain]');
+        await page.click('[data-nav=risk-terrain]');
+        await page.waitForSelector('[data-testid=rt-run]');
+        await page.selectOption('[data-testid=rt-territory]', 'Helsinki');
+        // Its whole data period, 50 m cells; five kinds of places typed in (all of them take long on a debug build).
+        await page.fill('[data-testid=rt-from]', '2023-01-01');
+        await page.fill('[data-testid=rt-to]', '2025-01-31');
+        await page.fill('[data-testid=rt-cell]', '50');
+        await page.fill('[data-testid=rt-factors-extra]', 'bar, pub, fast_food, shop, transit_stop');
+        await page.click('[data-testid=rt-run]');
+        // Busy: the button is disabled (no second request) and the elapsed time shows.
+        await page.waitForSelector('[data-testid=rt-busy]', { timeout: 5_000 });
+        assert(await page.isDisabled('[data-testid=rt-run]'), 'the run button stays enabled while the model is fitted');
+        await shot('busy');
+        try {
+          await page.waitForFunction(() => ['loaded', 'error'].includes(window.__qalqan?.rtState), null, { timeout: 45_000, polling: 250 });
+        } catch {
+          throw new Error(`the risk terrain did not finish (${JSON.stringify(await state())})`);
+        }
+        const st = await state();
+        if (st.rtState !== 'loaded') throw new Error(`risk terrain failed: ${await page.locator('[data-testid=rt-summary]').innerText().catch(() => '?')}`);
+        assert(!(await page.isDisabled('[data-testid=rt-run]')), 'the run button is still disabled');
+        const rows = await page.locator('[data-testid=rt-table] tbody tr').count();
+        assert(rows >= 1 && st.rtFactors === rows, `factor table has ${rows} rows (hook ${st.rtFactors})`);
+        const first = await page.innerText('[data-testid=rt-table] tbody tr:first-child');
+        assert(/\d,\d\d/.test(first) && /в радиусе|плотность/.test(first), `first factor row not in Russian: ${first}`);
+        const names = await page.locator('[data-testid=rt-table] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-factor')));
+        assert(names.every((f) => ['bar', 'pub', 'fast_food', 'shop', 'transit_stop'].includes(f)), `factors outside those asked for: ${names.join(', ')}`);
+        const fit = await page.innerText('[data-testid=rt-fit]');
+        assert(/девиансы/.test(fit) && /%/.test(fit), `fit summary: ${fit}`);
+        // The forest plots are drawn.
+        const inked = await page.evaluate(() => {
+          const c = document.querySelector('canvas.rt-forest');
+          if (!c || c.width < 50) return 0;
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200) n++;
+          return n;
+        });
+        assert(inked > 20, `forest plot looks empty (${inked} dark pixels)`);
+        // The composite risk map.
+        assert(st.rtCells > 0, `no risk cells drawn (${JSON.stringify(st)})`);
+        await waitHook(page, () => window.__qalqan.map.queryRenderedFeatures({ layers: ['risk-fill'] }).length > 0, null, 10_000, 'no risk cell is rendered on the map');
+        const legendRows = await page.locator('[data-testid=rt-legend] .legend-row').count();
+        assert(legendRows >= 2, `risk legend has ${legendRows} rows`);
+        const pt = await page.evaluate(() => {
+          const m = window.__qalqan.map;
+          const f = m.queryRenderedFeatures({ layers: ['risk-fill'] }).sort((a, b) => Number(b.properties.risk) - Number(a.properties.risk))[0];
+          const ring = f.geometry.coordinates[0];
+          const cx = ring.slice(0, -1).reduce((a, c) => a + c[0], 0) / (ring.length - 1);
+          const cy = ring.slice(0, -1).reduce((a, c) => a + c[1], 0) / (ring.length - 1);
+          const p = m.project([cx, cy]);
+          const r = m.getCanvas().getBoundingClientRect();
+          return { x: r.left + p.x, y: r.top + p.y };
+        });
+        await page.mouse.click(pt.x, pt.y);
+        await page.waitForSelector('[data-testid=rt-popup] [data-prop=risk]', { timeout: 5_000 });
+        await shot('ru');
+        // CSV of the factor table.
+        const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click('[data-testid=rt-export-csv]')]);
+        const file = path.join(OUT, `13-${download.suggestedFilename()}`);
+        await download.saveAs(file);
+        const lines = readFileSync(file, 'utf8').replace(/^\ufeff/, '').trim().split(/\r?\n/);
+        assert(lines[0].startsWith('factor,name,operationalisation,bandwidth_m,relative_risk'), `CSV header: ${lines[0]}`);
+        assert(lines.length === rows + 1, `CSV has ${lines.length - 1} factors, the table ${rows}`);
+        // The same result in Kazakh and English (no new request: the page keeps it).
+        for (const [lang, re] of [['kk', /радиуста|тығыздық/], ['en', /within|density/]]) {
+          await page.selectOption('[data-testid=lang]', lang);
+          await page.waitForSelector('[data-testid=rt-table] tbody tr', { timeout: 10_000 });
+          const row = await page.innerText('[data-testid=rt-table] tbody tr:first-child');
+          assert(re.test(row), `${lang}: first factor row ${row}`);
+          await waitHook(page, () => window.__qalqan?.rtState === 'loaded' && window.__qalqan.rtCells > 0, null, 10_000, `${lang}: the map was not drawn again`);
+          await page.waitForTimeout(300);
+          await shot(lang);
+        }
+        await page.selectOption('[data-testid=lang]', 'ru');
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    n: 14,
+    name: 'evaluation-toronto',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 14, 'evaluation');
+      const base = ctx.demoBase;
+      const stamp = Date.now().toString(36);
+      const evState = () => page.evaluate(() => ({ evState: window.__qalqan?.evState, rings: window.__qalqan?.ringsDrawn, measures: window.__qalqan?.interventions }));
+      const waitEvaluated = async (what) => {
+        try {
+          await page.waitForFunction(() => ['loaded', 'error'].includes(window.__qalqan?.evState), null, { timeout: 20_000, polling: 200 });
+        } catch {
+          throw new Error(`${what}: the evaluation did not finish (${JSON.stringify(await evState())})`);
+        }
+        return (await evState()).evState;
+      };
+      try {
+        // A measure starting after the data end (the server refuses to evaluate it), recorded with the CLI.
+        await runQalqan(['--data-dir', ctx.demoDir, 'intervention', 'add', '--territory', 'Toronto', '--name', `E2E later ${stamp}`, '--kind', 'post', '--start', '2030-01-01', '--at', '43.6453,-79.3806', '--radius', '150']);
+        await login(page, base, 'demo', ctx.demoPassword);
+        await page.waitForSelector('[data-nav=evaluation]');
+        await page.goto(`${base}/#/evaluation?territory=Toronto`);
+        await page.waitForSelector('[data-testid=ev-new-form]');
+        await page.waitForSelector('[data-testid=ev-table]');
+        await waitHook(page, () => !!window.__qalqan?.map?.isStyleLoaded(), null, 10_000, 'the evaluation map did not load');
+        // Clicking the map sets the centre of the new measure.
+        const box = await page.locator('[data-testid=ev-map]').boundingBox();
+        await page.mouse.click(box.x + box.width * 0.45, box.y + box.height * 0.55);
+        await page.waitForFunction(() => document.querySelector('[data-testid=ev-new-lat]')?.value !== '', null, { timeout: 5_000 });
+        const lat = Number(await page.inputValue('[data-testid=ev-new-lat]'));
+        assert(lat > 43 && lat < 44.5, `the map click set latitude ${lat}`);
+        // Incomplete: the form says what is missing.
+        await page.click('[data-testid=ev-new-submit]');
+        await page.waitForSelector('[data-testid=ev-new-error]');
+        // Cameras at Yonge-Dundas Square from 1 June 2019, 200 m: the exact centre typed in.
+        const name = `E2E Камеры Yonge-Dundas ${stamp}`;
+        await page.fill('[data-testid=ev-new-name]', name);
+        await page.selectOption('[data-testid=ev-new-kind]', 'camera_cluster');
+        await page.fill('[data-testid=ev-new-start]', '2019-06-01');
+        await page.fill('[data-testid=ev-new-lat]', '43.6561');
+        await page.fill('[data-testid=ev-new-lon]', '-79.3802');
+        await page.fill('[data-testid=ev-new-radius]', '200');
+        await page.fill('[data-testid=ev-new-note]', 'E2E: видеонаблюдение на площади');
+        await page.click('[data-testid=ev-new-submit]');
+        await page.waitForSelector('[data-testid=ev-new-done]', { timeout: 10_000 });
+        // The new measure is listed, chosen and evaluated at once.
+        await page.waitForSelector(`[data-testid=ev-table] tr[aria-current=true]:has-text("${name}")`, { timeout: 10_000 });
+        assert((await waitEvaluated('new measure')) === 'loaded', `evaluation failed: ${await page.locator('[data-testid=ev-error]').innerText().catch(() => '?')}`);
+        const verdict = await page.getAttribute('[data-testid=ev-verdict] [data-verdict]', 'data-verdict');
+        assert(['reduction', 'increase', 'no_evidence', 'not_estimable'].includes(verdict ?? ''), `verdict code ${verdict}`);
+        const sentence = await page.innerText('[data-testid=ev-target-sentence]');
+        assert(/^В целевой зоне/.test(sentence) && /интервал|оценить/.test(sentence) && !/comparison area/.test(sentence), `target sentence: ${sentence}`);
+        assert((await page.locator('[data-testid=ev-buffer-sentence]').count()) === 1, 'no buffer sentence');
+        const counts = await page.locator('[data-testid=ev-counts] tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-area'), tr.querySelector('[data-col=before]').textContent, tr.querySelector('[data-col=after]').textContent]));
+        assert(JSON.stringify(counts.map((c) => c[0])) === '["target","buffer","control"]', `counts rows ${JSON.stringify(counts)}`);
+        assert(counts.every((c) => /^\d/.test(c[1].trim()) && /^\d/.test(c[2].trim())), `counts ${JSON.stringify(counts)}`);
+        const control = Number(counts[2][1].replace(/\D/g, ''));
+        assert(control > 100, `the control ring before the start holds ${control} incidents`);
+        const wdq = await page.innerText('[data-testid=ev-wdq-sentence]');
+        assert(wdq.length > 20, `WDQ explanation: ${wdq}`);
+        // The chart of the weekly series, and the three rings on the map.
+        await page.waitForTimeout(300);
+        const colours = await page.evaluate(() => {
+          const c = document.querySelector('[data-testid=ev-chart]');
+          if (!c || c.width < 100) return 0;
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          const set = new Set();
+          for (let i = 0; i < d.length; i += 4 * 13) set.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+          return set.size;
+        });
+        assert(colours > 5, `the series chart looks empty (${colours} colours)`);
+        const st = await evState();
+        assert(st.rings === 3, `rings drawn: ${st.rings}`);
+        await waitHook(page, () => window.__qalqan.map.queryRenderedFeatures({ layers: ['areas-fill'] }).length > 0, null, 10_000, 'the rings are not rendered on the map');
+        await shot('ru-map');
+        const showResults = () => page.evaluate(() => document.querySelector('[data-testid=ev-section]')?.scrollIntoView({ block: 'start' }));
+        await showResults();
+        await shot('ru');
+        // Months instead of weeks.
+        await page.selectOption('[data-testid=ev-period]', 'month');
+        await page.click('[data-testid=ev-run]');
+        await page.waitForFunction(() => window.__qalqan?.evState === 'loading', null, { timeout: 5_000, polling: 50 }).catch(() => {});
+        assert((await waitEvaluated('monthly')) === 'loaded', 'the monthly evaluation failed');
+        assert(/месяцам/.test(await page.innerText('[data-testid=ev-chart-panel]')), 'the chart is not monthly');
+        // Kazakh and English: the verdict built in the language.
+        for (const [lang, re] of [['kk', /^Нысаналы аймақта/], ['en', /^In the target area/]]) {
+          await page.selectOption('[data-testid=lang]', lang);
+          await page.waitForFunction(() => window.__qalqan?.evState === 'loaded' && document.querySelector('[data-testid=ev-target-sentence]'), null, { timeout: 20_000, polling: 200 });
+          const s2 = await page.innerText('[data-testid=ev-target-sentence]');
+          assert(re.test(s2), `${lang}: target sentence ${s2}`);
+          await page.waitForTimeout(300);
+          await showResults();
+          await shot(lang);
+        }
+        await page.selectOption('[data-testid=lang]', 'ru');
+        // The measure without data after its start: the server's reason is shown.
+        await page.waitForSelector('[data-testid=ev-table]');
+        const laterRow = page.locator('[data-testid=ev-table] tr', { hasText: `E2E later ${stamp}` });
+        await laterRow.locator('button').click();
+        assert((await waitEvaluated('later measure')) === 'error', 'a measure starting after the data was evaluated');
+        const err = await page.innerText('[data-testid=ev-error]');
+        assert(/Оценка невозможна/.test(err) && /the data (end|do not cover)/.test(err), `error shown: ${err}`);
+        await showResults();
+        await shot('too-short');
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
 ];
 
 // ---- Helsinki: the demo loads it (streets, generated incidents, posts, cameras) ----
@@ -1252,7 +1460,7 @@ async function main() {
   ctx.execAgency = 'E2E Akimat';
   if (!ONLY.length || ONLY.includes(11)) ctx.execPassword = await oneTime(['exec11', '--role', 'agency_executor', '--agency', ctx.execAgency, '--territory', 'Astana']);
   if (!ONLY.length || ONLY.includes(12)) ctx.commanderPassword = await oneTime(['cmd12', '--role', 'commander', '--territory', 'Astana']);
-  if (!ONLY.length || ONLY.includes(10)) ctx.helsinki = await ensureHelsinki(demoDir);
+  if (!ONLY.length || ONLY.includes(10) || ONLY.includes(13)) ctx.helsinki = await ensureHelsinki(demoDir);
   console.log(`servers ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (fresh ${ctx.freshBase}, demo ${ctx.demoBase}${ctx.helsinki ? `; Helsinki ${ctx.helsinki}` : ''})`);
 
   browser = await chromium.launch({

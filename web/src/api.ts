@@ -817,3 +817,116 @@ export interface Checklist {
   by_district: (ReadinessRow & { district: string })[];
   checklist: ChecklistItem[];
 }
+
+// ---- Risk terrain (issue #8) ----
+
+/** One condition kept by the risk terrain model. */
+export interface RiskFactor {
+  /** An OpenStreetMap category (bar, transit_stop, …) or a register (camera, stationary, mobile, facility_<category>). */
+  factor: string;
+  operationalisation: 'proximity' | 'density';
+  bandwidth_m: number;
+  coefficient: number;
+  /** e^coefficient: how many times likelier an incident is where the condition holds. */
+  relative_risk: number;
+  low: number;
+  high: number;
+  p_value: number;
+  /** Cells where the condition holds. */
+  cells: number;
+}
+
+export interface RiskCellProps {
+  /** Product of the relative risk values of the conditions present (1: none). */
+  risk: number;
+  count: number;
+}
+
+/** `GET /territories/{name}/risk-terrain`. */
+export interface RiskTerrain {
+  territory: string;
+  cell_m: number;
+  cells: number;
+  incidents: number;
+  incidents_outside: number;
+  factors_tested: { factor: string; features: number }[];
+  factors_skipped: { factor: string; features: number }[];
+  variables: number;
+  family: 'negative_binomial' | 'poisson';
+  theta: number | null;
+  baseline: number;
+  deviance: number;
+  null_deviance: number;
+  deviance_explained: number;
+  bic: number;
+  lambda: number;
+  cv_deviance_per_cell: number;
+  confidence: number;
+  factors: RiskFactor[];
+  map: GeoJSON.FeatureCollection<GeoJSON.Polygon, RiskCellProps>;
+}
+
+// ---- Interventions and their evaluation (issue #8) ----
+
+export type InterventionKind = 'camera_cluster' | 'post' | 'mobile_point' | 'patrol_plan' | 'lighting' | 'other';
+
+export interface Intervention {
+  id: number;
+  name: string;
+  kind: string;
+  starts_on: string;
+  lat: number;
+  lon: number;
+  radius_m: number;
+  assignment_id: number | null;
+  note: string;
+  created_by: string;
+  /** Unix seconds. */
+  created_at: number;
+}
+
+export interface AreaCounts {
+  target: number;
+  buffer: number;
+  control: number;
+}
+
+export type VerdictCode = 'reduction' | 'increase' | 'no_evidence' | 'not_estimable';
+
+/** A difference-in-differences estimate (the figures are missing when it was not estimable). */
+export interface DidEstimate {
+  rate_ratio?: number;
+  low?: number;
+  high?: number;
+  p_value?: number;
+  dispersion?: number;
+  periods_before?: number;
+  periods_after?: number;
+  verdict: VerdictCode;
+  /** English; the UI builds its own sentences. */
+  sentence: string;
+}
+
+export type DisplacementCode = 'no_success' | 'diffusion_exceeds_direct' | 'diffusion' | 'none' | 'displacement_less_than_gain' | 'displacement_exceeds_gain' | 'not_estimable';
+
+export interface WdqResult {
+  success?: number;
+  buffer?: number;
+  wdq?: number | null;
+  total_net_effect?: number;
+  displacement: DisplacementCode;
+  sentence: string;
+}
+
+/** `GET /territories/{name}/interventions/{id}/evaluation`. */
+export interface Evaluation {
+  intervention: { name: string; kind: string; starts_on: string; lat: number; lon: number; radius_m: number; assignment_id: number | null };
+  areas: { target_radius_m: number; buffer_outer_m: number; control_outer_m: number };
+  window: { before_from: string; after_to: string; after_days: number; wdq_before_from: string; period: 'week' | 'month' };
+  counts: { before: AreaCounts; after: AreaCounts };
+  wdq: WdqResult;
+  target: DidEstimate;
+  buffer: DidEstimate | null;
+  confidence: number;
+  series: { periods: string[]; first_after: number; target: number[]; buffer: number[]; control: number[] };
+}

@@ -25,8 +25,10 @@ const ROUTES: Route[] = [
   { path: 'dashboard', nav: 'nav.dashboard', load: () => import('./pages/dashboard').then((m) => m.render) },
   { path: 'near-repeat', nav: 'nav.nearRepeat', load: () => import('./pages/nearrepeat').then((m) => m.render) },
   { path: 'forecast', nav: 'nav.forecast', load: () => import('./pages/forecast').then((m) => m.render) },
+  { path: 'risk-terrain', nav: 'nav.riskTerrain', load: () => import('./pages/riskterrain').then((m) => m.render) },
   { path: 'planning', nav: 'nav.planning', load: () => import('./pages/planning').then((m) => m.render) },
   { path: 'coordination', nav: 'nav.coordination', load: () => import('./pages/coordination').then((m) => m.render) },
+  { path: 'evaluation', nav: 'nav.evaluation', load: () => import('./pages/evaluation').then((m) => m.render) },
   { path: 'facilities', nav: 'nav.facilities', load: () => import('./pages/facilities').then((m) => m.render) },
   { path: 'notifications', title: 'nav.notifications', load: () => import('./pages/notifications').then((m) => m.render) },
   { path: 'import', nav: 'nav.import', allowed: () => can.import(session.me?.role), load: () => import('./pages/import').then((m) => m.render) },
@@ -73,6 +75,13 @@ function header(active: string): HTMLElement {
       nav.appendChild(h('a', { href: `#/${r.path}`, class: r.path === active ? 'active' : '', 'data-nav': r.path }, t(r.nav)));
     }
   }
+  // A narrow window scrolls the navigation bar: keep the current page's link in view.
+  requestAnimationFrame(() => {
+    const a = nav.querySelector<HTMLElement>('a.active');
+    if (!a || nav.scrollWidth <= nav.clientWidth) return;
+    const right = a.offsetLeft - nav.offsetLeft + a.offsetWidth;
+    if (right > nav.clientWidth) nav.scrollLeft = right - nav.clientWidth + 16;
+  });
   return h(
     'header',
     { class: 'topbar' },

@@ -48,6 +48,8 @@ export const can = {
   audit: (r: Role | undefined) => r === 'administrator',
   /** Write bodies, meetings, assignments, the facility register, inspections and the measures table. */
   coordinate: (r: Role | undefined) => r === 'administrator' || r === 'analyst' || r === 'commander',
+  /** Record prevention measures (interventions) to evaluate. */
+  interventions: (r: Role | undefined) => r === 'administrator' || r === 'analyst' || r === 'commander',
   /** Declare, extend and lift terrorism threat levels. */
   threatLevels: (r: Role | undefined) => r === 'administrator' || r === 'commander',
   /** Mark checklist items of a threat level done (anyone but a viewer). */

@@ -394,7 +394,15 @@ function drawMarker(ctx: CanvasRenderingContext2D, kind: LineSeries['marker'], x
  * Several series over the same x labels, with a legend (line sample, marker, label) above the
  * plot; `fmtY` writes the axis values (e.g. as percent).
  */
-export function drawLines(canvas: HTMLCanvasElement, width: number, labels: string[], series: LineSeries[], title: string, fmtY: (v: number) => string = fmtAxis): void {
+export function drawLines(
+  canvas: HTMLCanvasElement,
+  width: number,
+  labels: string[],
+  series: LineSeries[],
+  title: string,
+  fmtY: (v: number) => string = fmtAxis,
+  opts: { mark?: { index: number; label: string }; yLabel?: string } = {},
+): void {
   const probe = document.createElement('canvas').getContext('2d')!;
   probe.font = FONT;
   // Legend entries flow into rows.
@@ -415,7 +423,7 @@ export function drawLines(canvas: HTMLCanvasElement, width: number, labels: stri
   const titleLines = title ? wrapText(probe, title, width - left - 8) : [];
   const titleH = titleLines.length ? titleLines.length * 16 + 8 : 6;
   const legendH = series.length ? rows.length * 18 + 6 : 0;
-  const top = titleH + legendH + 8;
+  const top = titleH + legendH + 8 + (opts.yLabel ? 12 : 0);
   const height = top + 220 + bottom;
   const ctx = setup(canvas, width, height);
   ctx.font = FONT_BOLD;
@@ -466,6 +474,31 @@ export function drawLines(canvas: HTMLCanvasElement, width: number, labels: stri
   ctx.textAlign = 'center';
   ctx.fillStyle = MUTED;
   for (let i = 0; i < n; i += every) ctx.fillText(labels[i], x(i), height - bottom + 16);
+  if (opts.yLabel) {
+    ctx.textAlign = 'left';
+    ctx.fillText(opts.yLabel, 4, top - 14);
+  }
+  // A marked moment (e.g. the start of a measure): between its period and the one before, the part after shaded.
+  if (opts.mark && n > 1 && opts.mark.index > 0 && opts.mark.index < n) {
+    const xm = Math.round(x(opts.mark.index - 0.5)) + 0.5;
+    ctx.fillStyle = 'rgba(232,176,74,0.10)';
+    ctx.fillRect(xm, top, width - right - xm, ph);
+    ctx.strokeStyle = '#8a5a00';
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash([5, 3]);
+    ctx.beginPath();
+    ctx.moveTo(xm, top);
+    ctx.lineTo(xm, top + ph);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.font = FONT_BOLD;
+    ctx.fillStyle = '#8a5a00';
+    const w = ctx.measureText(opts.mark.label).width;
+    const leftSide = xm + 6 + w > width - right;
+    ctx.textAlign = leftSide ? 'right' : 'left';
+    ctx.fillText(opts.mark.label, leftSide ? xm - 6 : xm + 6, top + 9);
+    ctx.font = FONT;
+  }
   for (const s of series) {
     ctx.strokeStyle = s.color;
     ctx.lineWidth = 2;
@@ -664,5 +697,136 @@ export function drawShareBars(
   ctx.fillStyle = TEXT;
   ctx.textAlign = 'left';
   const ny = top + plotH + 30;
+  noteLines.forEach((l, k) => ctx.fillText(l, margin, ny + k * 16 + 8));
+}
+
+/** One row of a forest plot (e.g. inside a table cell): the interval as a line, the value as a square, 1 as a dashed line; a log scale. */
+export function drawForestRow(canvas: HTMLCanvasElement, width: number, height: number, value: number, low: number, high: number, scale: { min: number; max: number; ticks: number[] }, color = '#1f3a5f'): void {
+  const ctx = setup(canvas, width, height);
+  const pad = 6;
+  const lx = (v: number) => pad + ((Math.log(Math.max(scale.min, Math.min(scale.max, v))) - Math.log(scale.min)) / (Math.log(scale.max) - Math.log(scale.min))) * (width - 2 * pad);
+  const mid = height / 2;
+  ctx.strokeStyle = GRID;
+  ctx.lineWidth = 1;
+  for (const tk of scale.ticks) {
+    const xx = Math.round(lx(tk)) + 0.5;
+    ctx.beginPath();
+    ctx.moveTo(xx, 2);
+    ctx.lineTo(xx, height - 2);
+    ctx.stroke();
+  }
+  const one = Math.round(lx(1)) + 0.5;
+  ctx.strokeStyle = MUTED;
+  ctx.setLineDash([3, 2]);
+  ctx.beginPath();
+  ctx.moveTo(one, 1);
+  ctx.lineTo(one, height - 1);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  if (!(Number.isFinite(value) && Number.isFinite(low) && Number.isFinite(high))) return;
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  ctx.moveTo(lx(low), mid);
+  ctx.lineTo(lx(high), mid);
+  ctx.stroke();
+  for (const v of [low, high]) {
+    ctx.beginPath();
+    ctx.moveTo(lx(v), mid - 4);
+    ctx.lineTo(lx(v), mid + 4);
+    ctx.stroke();
+  }
+  ctx.fillStyle = color;
+  ctx.fillRect(lx(value) - 4, mid - 4, 8, 8);
+}
+
+/** The axis under a column of forest rows: the ticks of the log scale, labelled. */
+export function drawForestAxis(canvas: HTMLCanvasElement, width: number, scale: { min: number; max: number; ticks: number[] }, fmt: (v: number) => string): void {
+  const height = 18;
+  const ctx = setup(canvas, width, height);
+  const pad = 6;
+  const lx = (v: number) => pad + ((Math.log(v) - Math.log(scale.min)) / (Math.log(scale.max) - Math.log(scale.min))) * (width - 2 * pad);
+  ctx.fillStyle = MUTED;
+  ctx.font = "10px system-ui, 'Segoe UI', 'Noto Sans', 'DejaVu Sans', Arial, sans-serif";
+  ctx.textAlign = 'center';
+  for (const tk of scale.ticks) {
+    const xx = lx(tk);
+    ctx.fillText(fmt(tk), Math.max(8, Math.min(width - 8, xx)), height / 2);
+  }
+}
+
+/**
+ * A whole forest plot for PNG export: a row per label with its value and interval on a log
+ * scale, 1 marked, the values written at the right; notes below.
+ */
+export function drawForest(
+  canvas: HTMLCanvasElement,
+  width: number,
+  rows: { label: string; value: number; low: number; high: number; text: string }[],
+  scale: { min: number; max: number; ticks: number[] },
+  title: string,
+  fmt: (v: number) => string,
+  notes: string[] = [],
+): void {
+  const probe = document.createElement('canvas').getContext('2d')!;
+  probe.font = FONT;
+  const margin = 8, rowH = 26;
+  let labelW = 80;
+  for (const r of rows) labelW = Math.max(labelW, probe.measureText(r.label).width + 16);
+  labelW = Math.min(labelW, width * 0.4);
+  let textW = 60;
+  for (const r of rows) textW = Math.max(textW, probe.measureText(r.text).width + 16);
+  const noteLines = notes.flatMap((n) => (n.trim() ? wrapText(probe, n, width - margin * 2) : ['']));
+  probe.font = FONT_BOLD;
+  const titleLines = title ? wrapText(probe, title, width - margin * 2) : [];
+  const top = margin + titleLines.length * 16 + 8;
+  const plotH = Math.max(1, rows.length) * rowH;
+  const height = top + plotH + 24 + (noteLines.length ? 8 + noteLines.length * 16 : 0) + margin;
+  const ctx = setup(canvas, width, height);
+  ctx.font = FONT_BOLD;
+  titleLines.forEach((l, k) => ctx.fillText(l, margin, margin + k * 16 + 8));
+  ctx.font = FONT;
+  const left = margin + labelW, right = width - margin - textW;
+  const lx = (v: number) => left + ((Math.log(Math.max(scale.min, Math.min(scale.max, v))) - Math.log(scale.min)) / (Math.log(scale.max) - Math.log(scale.min))) * (right - left);
+  ctx.strokeStyle = GRID;
+  ctx.lineWidth = 1;
+  ctx.textAlign = 'center';
+  for (const tk of scale.ticks) {
+    const xx = Math.round(lx(tk)) + 0.5;
+    ctx.beginPath();
+    ctx.moveTo(xx, top);
+    ctx.lineTo(xx, top + plotH);
+    ctx.stroke();
+    ctx.fillStyle = MUTED;
+    ctx.fillText(fmt(tk), xx, top + plotH + 12);
+  }
+  const one = Math.round(lx(1)) + 0.5;
+  ctx.strokeStyle = MUTED;
+  ctx.setLineDash([4, 3]);
+  ctx.beginPath();
+  ctx.moveTo(one, top);
+  ctx.lineTo(one, top + plotH);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  rows.forEach((r, i) => {
+    const y = top + i * rowH + rowH / 2;
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = 'right';
+    ctx.fillText(ellipsize(ctx, r.label, labelW - 10), left - 8, y);
+    ctx.strokeStyle = '#1f3a5f';
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(lx(r.low), y);
+    ctx.lineTo(lx(r.high), y);
+    ctx.stroke();
+    ctx.fillStyle = '#1f3a5f';
+    ctx.fillRect(lx(r.value) - 4, y - 4, 8, 8);
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = 'left';
+    ctx.fillText(r.text, right + 10, y);
+  });
+  ctx.fillStyle = TEXT;
+  ctx.textAlign = 'left';
+  const ny = top + plotH + 32;
   noteLines.forEach((l, k) => ctx.fillText(l, margin, ny + k * 16 + 8));
 }
