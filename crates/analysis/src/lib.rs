@@ -16,12 +16,14 @@
 //! - [`time_pattern`]: hour × weekday matrix (aoristic for windows) and monthly series, precision-aware.
 //! - [`compstat`]: week-to-date, 28-day and year-to-date comparisons with an exact test.
 //! - [`forecast`]: short-term hotspot forecasts (naive, rolling KDE, prospective, self-exciting point process) and backtests (hit rate, PAI, PEI\*).
+//! - [`disclosure`]: small-count suppression (primary and complementary) for published open data.
 //! - [`evaluation`]: did a measure work — the Weighted Displacement Quotient and a difference-in-differences Poisson test.
 //! - [`risk_terrain`]: risk terrain modelling (RTMDx): spatial influences of nearby conditions, lasso-selected by cross-validation, refitted as a negative-binomial regression; relative risk values and a composite risk map.
 //! - [`rng`]: the seeded generator all randomised methods use.
 
 pub mod compstat;
 pub mod concentration;
+pub mod disclosure;
 pub mod evaluation;
 pub mod forecast;
 pub mod grid;

@@ -58,6 +58,11 @@ pub async fn run(settings: &Settings, listen: SocketAddr) -> anyhow::Result<()> 
     helsinki(&store, &demo_dir, &actor).await?;
     let password = demo_account(&store, &actor).await?;
     astana::incidents(&store, &demo_dir, chrono::Local::now().date_naive(), &actor).await?;
+    // The public page shows Toronto's and Astana's aggregated figures.
+    for name in ["Toronto", "Astana"] {
+        let t = store.territory(&TerritoryName::parse(name)?).await?;
+        store.set_published(t.id, true, &actor).await?;
+    }
     if astana::load(&store, &demo_dir, chrono::Local::now().date_naive()).await? {
         println!(
             "Astana: the coordination council and the anti-terrorism commission with their meetings and assignments, 15 protected facilities, a yellow threat level declared and lifted"

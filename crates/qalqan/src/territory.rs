@@ -27,6 +27,11 @@ pub enum TerritoryCommand {
     },
     /// List territories with their district and incident counts.
     List,
+    /// Publish the territory's aggregated figures (counts by month, category, district and on a
+    /// 250 m grid, small counts withheld) on the public page and open-data export.
+    Publish { name: String },
+    /// Withdraw them.
+    Unpublish { name: String },
     /// Register districts of a territory from GeoJSON polygons (all or none).
     Districts {
         /// Territory name.
@@ -76,6 +81,21 @@ pub async fn run(store: &Store, cmd: TerritoryCommand, actor: &Actor) -> anyhow:
                 time_zone.name(),
                 if has_boundary { "with boundary" } else { "no boundary" }
             );
+            Ok(())
+        }
+        TerritoryCommand::Publish { name } => {
+            let t = store.territory(&TerritoryName::parse(&name)?).await?;
+            store.set_published(t.id, true, actor).await?;
+            println!(
+                "{}'s aggregated figures are public: /api/v1/public/territories/{}/summary and …/cells (counts under 5 withheld)",
+                t.name, t.name
+            );
+            Ok(())
+        }
+        TerritoryCommand::Unpublish { name } => {
+            let t = store.territory(&TerritoryName::parse(&name)?).await?;
+            store.set_published(t.id, false, actor).await?;
+            println!("{}'s figures are no longer public", t.name);
             Ok(())
         }
         TerritoryCommand::List => {

@@ -2858,3 +2858,69 @@ fn the_council_pack_is_typeset_in_three_languages_from_the_data() {
     assert!(err.contains("must end in .pdf or .html"), "{err}");
     assert!(env.ok(&["audit", "list", "--limit", "100"]).contains("report.council"));
 }
+
+/// The public figures: only for published territories, without a login, and no count under 5 is
+/// ever published or recoverable from the published total.
+#[test]
+fn public_figures_are_aggregated_and_withhold_small_counts() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.ok(&["territory", "add", "Astana"]);
+    let mapping = env.write("m.toml", format!("{MAPPING}\"Robbery\" = \"robbery\"\n\"Assault\" = \"assault\"\n").as_bytes());
+    // 60 thefts at one corner in March, 3 robberies in April at another, 2 assaults in May at a
+    // third, 2 thefts in June at a fourth.
+    let mut body = String::from(HEADER);
+    for i in 0..60 {
+        body.push_str(&format!("Theft,2024-03-{:02} 10:00,51.1290,71.4300\n", 1 + i % 28));
+    }
+    for i in 0..3 {
+        body.push_str(&format!("Robbery,2024-04-{:02} 22:00,51.1500,71.4700\n", 2 + i));
+    }
+    body.push_str("Assault,2024-05-05 23:00,51.0900,71.4000\nAssault,2024-05-06 23:00,51.0900,71.4000\n");
+    body.push_str("Theft,2024-06-05 13:00,51.1100,71.5000\nTheft,2024-06-07 13:00,51.1100,71.5000\n");
+    let data = env.write("in.csv", body.as_bytes());
+    env.ok(&["import", "incidents", &data, "--territory", "Astana", "--mapping", &mapping]);
+    let (mut server, addr) = serve(&env);
+    let summary = "/api/v1/public/territories/Astana/summary?from=2024-01-01&to=2024-12-31";
+    assert_eq!(http(&addr, "GET", summary, &[], "").0, 404, "not published yet");
+    assert_eq!(http(&addr, "GET", "/api/v1/public/territories", &[], "").2, r#"{"territories":[]}"#);
+    env.ok(&["territory", "publish", "Astana"]);
+    let (status, _, text) = http(&addr, "GET", summary, &[], "");
+    assert_eq!(status, 200, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["total"], 67);
+    let count =
+        |group: &str, key: &str, value: &str| v[group].as_array().unwrap().iter().find(|r| r[key] == value).unwrap()["count"].clone();
+    assert_eq!(count("by_month", "month", "2024-03"), 60);
+    for month in ["2024-04", "2024-05", "2024-06"] {
+        assert!(count("by_month", "month", month).is_null(), "3, 2 and 2 are withheld: {text}");
+    }
+    assert_eq!(count("by_month", "month", "2024-07"), 0, "zeros are published");
+    assert_eq!(count("by_category", "category", "theft"), 62);
+    assert!(count("by_category", "category", "robbery").is_null() && count("by_category", "category", "assault").is_null());
+    // Nothing published below 5 but zeros, anywhere in the document.
+    fn small(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Object(m) => m.iter().any(|(k, x)| (k == "count" && x.as_u64().is_some_and(|n| n > 0 && n < 5)) || small(x)),
+            serde_json::Value::Array(a) => a.iter().any(small),
+            _ => false,
+        }
+    }
+    assert!(!small(&v), "{text}");
+    let (status, head, geo) = http(&addr, "GET", "/api/v1/public/territories/Astana/cells?from=2024-01-01&to=2024-12-31", &[], "");
+    assert_eq!(status, 200);
+    assert!(head.to_lowercase().contains("application/geo+json"), "{head}");
+    let g: serde_json::Value = serde_json::from_str(&geo).unwrap();
+    let counts: Vec<u64> = g["features"].as_array().unwrap().iter().map(|f| f["properties"]["count"].as_u64().unwrap()).collect();
+    assert_eq!(counts, [60], "only the busy cell; the three small ones withheld together");
+    assert_eq!((g["qalqan"]["withheld_cells"].as_u64(), g["qalqan"]["withheld_incidents"].as_u64()), (Some(3), Some(7)));
+    assert!(!geo.contains("51.1290") && !geo.contains("71.4300"), "no incident coordinates, only the cell's corners");
+    let (_, _, csv) = http(&addr, "GET", "/api/v1/public/territories/Astana/summary?from=2024-01-01&to=2024-12-31&format=csv", &[], "");
+    assert!(csv.starts_with("group,key,count\nmonth,2024-01,0\n") && csv.contains("category,robbery,withheld"), "{csv}");
+    assert_eq!(http(&addr, "GET", "/api/v1/public/territories/Nowhere/summary", &[], "").0, 404);
+    assert_eq!(http(&addr, "GET", "/api/v1/territories/Astana/incidents", &[], "").0, 401, "incident detail still needs a login");
+    env.ok(&["territory", "unpublish", "Astana"]);
+    assert_eq!(http(&addr, "GET", summary, &[], "").0, 404);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(env.ok(&["audit", "list", "--limit", "50"]).contains("territory.publish"));
+}

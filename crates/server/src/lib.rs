@@ -31,6 +31,7 @@ pub mod patterns;
 pub mod placement;
 pub mod plans;
 pub mod posts;
+pub mod public;
 pub mod risk_terrain;
 pub mod scope;
 pub mod session;
@@ -225,6 +226,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/territories/{name}/facilities", get(threat::facilities).post(threat::upload_facilities))
         .route("/api/v1/territories/{name}/facilities/{id}/inspections", get(threat::inspections).post(threat::add_inspection))
         .route("/api/v1/measures", get(threat::measures).put(threat::replace_measures))
+        .route("/api/v1/public/territories", get(public::territories))
+        .route("/api/v1/public/territories/{name}/summary", get(public::summary))
+        .route("/api/v1/public/territories/{name}/cells", get(public::cells))
         .route("/api/v1/territories/{name}/risk-terrain", get(risk_terrain::get_risk_terrain))
         .route("/api/v1/territories/{name}/reports/council", get(council::get_council))
         .route("/api/v1/territories/{name}/interventions", get(evaluation::list_interventions).post(evaluation::add_intervention))

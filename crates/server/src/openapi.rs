@@ -11,7 +11,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
 use crate::{
     admin, assignments, beats, cameras, council, dto, evaluation, forecast, hotspots, imports, incidents, layers, near_repeat, patterns,
-    plans, posts, risk_terrain, session, setup, threat,
+    plans, posts, public, risk_terrain, session, setup, threat,
 };
 
 struct Security;
@@ -41,7 +41,7 @@ impl utoipa::Modify for Security {
     security(("session" = [])),
     paths(
         crate::health, crate::ready, crate::territories, crate::stats,
-        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places, near_repeat::get_near_repeat, forecast::get_forecast, forecast::get_backtest, cameras::list, cameras::upload, cameras::coverage, posts::list, posts::upload, posts::plan, plans::camera_plan, plans::streets, plans::travel_time, plans::scenarios, plans::save_scenario, beats::list, beats::upload, beats::plan, assignments::bodies, assignments::add_body, assignments::meetings, assignments::add_meeting, assignments::list, assignments::create, assignments::dashboard, assignments::show, assignments::act, assignments::report, assignments::request_extension, assignments::decide_extension, assignments::attachment, assignments::notifications, assignments::read_notification, threat::facilities, threat::upload_facilities, threat::measures, threat::replace_measures, threat::levels, threat::declare, threat::extend, threat::lift, threat::checklist, threat::done, threat::inspections, threat::add_inspection, evaluation::list_interventions, evaluation::add_intervention, evaluation::get_evaluation, risk_terrain::get_risk_terrain, council::get_council,
+        incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places, near_repeat::get_near_repeat, forecast::get_forecast, forecast::get_backtest, cameras::list, cameras::upload, cameras::coverage, posts::list, posts::upload, posts::plan, plans::camera_plan, plans::streets, plans::travel_time, plans::scenarios, plans::save_scenario, beats::list, beats::upload, beats::plan, assignments::bodies, assignments::add_body, assignments::meetings, assignments::add_meeting, assignments::list, assignments::create, assignments::dashboard, assignments::show, assignments::act, assignments::report, assignments::request_extension, assignments::decide_extension, assignments::attachment, assignments::notifications, assignments::read_notification, threat::facilities, threat::upload_facilities, threat::measures, threat::replace_measures, threat::levels, threat::declare, threat::extend, threat::lift, threat::checklist, threat::done, threat::inspections, threat::add_inspection, evaluation::list_interventions, evaluation::add_intervention, evaluation::get_evaluation, risk_terrain::get_risk_terrain, council::get_council, public::territories, public::summary, public::cells,
         layers::boundaries, layers::points, layers::categories,
         imports::mappings, imports::upload,
         session::login, session::logout, session::me, session::change_password, setup::create_first_administrator,
@@ -62,6 +62,7 @@ impl utoipa::Modify for Security {
         (name = "coordination", description = "Councils, commissions, meetings and assignments tracked to execution"),
         (name = "evaluation", description = "Prevention measures and whether they worked"),
         (name = "reports", description = "The council briefing pack"),
+        (name = "public", description = "Aggregated open data of published territories, small counts withheld (no login)"),
         (name = "auth", description = "Sessions, passwords, first-administrator setup"),
         (name = "admin", description = "Accounts, agencies, sessions, audit (administrators)"),
         (name = "system", description = "Health and readiness"),

@@ -69,6 +69,22 @@ macro_rules! intervention_fns {
             Ok(id)
         }
 
+        pub(crate) async fn set_published(pool: &Pool, territory: i64, published: bool, audit: &NewAuditEntry) -> Result<(), StoreError> {
+            let mut tx = write_tx(pool).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql("UPDATE territories SET published = ? WHERE id = ?")))
+                .bind(i32::from(published))
+                .bind(territory)
+                .execute(&mut *tx)
+                .await?;
+            append_audit(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        pub(crate) async fn published_territories(pool: &Pool) -> Result<Vec<i64>, StoreError> {
+            Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql("SELECT id FROM territories WHERE published = 1 ORDER BY name"))).fetch_all(pool).await?)
+        }
+
         pub(crate) async fn interventions(pool: &Pool, territory: i64) -> Result<Vec<$crate::evaluation::InterventionRow>, StoreError> {
             Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql(
                 "SELECT id, territory_id, name, kind, starts_on, lat, lon, radius_m, assignment_id, note, created_by, created_at \

@@ -1286,6 +1286,18 @@ impl Store {
         dispatch!(self, record_emails(outcomes, &audit))
     }
 
+    /// Publishes (or withdraws) a territory's aggregated figures on the public page; audited.
+    pub async fn set_published(&self, territory: TerritoryId, published: bool, actor: &Actor) -> Result<(), StoreError> {
+        let mut audit = self.entry(actor, if published { "territory.publish" } else { "territory.unpublish" }, serde_json::json!({}));
+        audit.object = format!("territory:{}", territory.0);
+        dispatch!(self, set_published(territory.0, published, &audit))
+    }
+
+    /// The territories whose aggregated figures are public.
+    pub async fn published_territories(&self) -> Result<Vec<TerritoryId>, StoreError> {
+        Ok(dispatch!(self, published_territories())?.into_iter().map(TerritoryId).collect())
+    }
+
     /// Records a prevention measure to evaluate (its assignment must exist); audited.
     pub async fn add_intervention(
         &self,

@@ -32,6 +32,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 14, name: "protocol_items", sql: include_str!("../migrations/sqlite/0014_protocol_items.sql") },
     Migration { version: 15, name: "interventions", sql: include_str!("../migrations/sqlite/0015_interventions.sql") },
     Migration { version: 16, name: "body_territory", sql: include_str!("../migrations/sqlite/0016_body_territory.sql") },
+    Migration { version: 17, name: "public", sql: include_str!("../migrations/sqlite/0017_public.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -50,6 +51,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 14, name: "protocol_items", sql: include_str!("../migrations/postgres/0014_protocol_items.sql") },
     Migration { version: 15, name: "interventions", sql: include_str!("../migrations/postgres/0015_interventions.sql") },
     Migration { version: 16, name: "body_territory", sql: include_str!("../migrations/postgres/0016_body_territory.sql") },
+    Migration { version: 17, name: "public", sql: include_str!("../migrations/postgres/0017_public.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.
