@@ -232,6 +232,23 @@ async function login(page, base, user, password) {
   await page.click('[data-testid=login-submit]');
 }
 
+/** Waits for the navigation bar to offer a page (its link may sit in a closed group menu). */
+async function waitNav(page, path, timeout = 15_000) {
+  await page.waitForSelector(`[data-nav="${path}"]`, { state: 'attached', timeout });
+}
+
+/** Follows a link of the navigation bar, opening its group menu first when the link is in one. */
+async function nav(page, path) {
+  const link = page.locator(`[data-nav="${path}"]`);
+  await link.waitFor({ state: 'attached' });
+  if (!(await link.isVisible())) {
+    const group = page.locator(`.nav-group:has([data-nav="${path}"]) > button[aria-expanded]`);
+    await group.click();
+    await link.waitFor({ state: 'visible', timeout: 5_000 });
+  }
+  await link.click();
+}
+
 async function waitHook(page, fn, arg, ms, what) {
   try {
     await page.waitForFunction(fn, arg, { timeout: ms, polling: 200 });
@@ -271,7 +288,7 @@ const scenarios = [
         const role = await page.innerText('[data-testid=role]');
         assert(role === 'Администратор', `logged in with role "${role}", expected Администратор`);
         await shot('logged-in');
-        await page.click('[data-nav=admin]');
+        await nav(page, 'admin');
         await page.waitForSelector('[data-testid=create-user-form]');
         await page.waitForSelector('[data-testid=users-table]');
         await page.fill('[data-testid=new-login]', 'analyst7');
@@ -382,8 +399,7 @@ const scenarios = [
         ];
         writeFileSync(file, [header, ...rows].join('\n') + '\n');
         await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
-        await page.waitForSelector('[data-nav=import]');
-        await page.click('[data-nav=import]');
+        await nav(page, 'import');
         await page.waitForSelector('[data-testid=import-form]');
         await page.selectOption('[data-testid=import-territory]', 'Toronto');
         await page.setInputFiles('[data-testid=import-file]', file);
@@ -438,27 +454,43 @@ const scenarios = [
         assert(err.includes('Неверный логин или пароль'), `wrong-password message: "${err}"`);
         await shot('wrong-password');
         await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
-        await page.waitForSelector('[data-nav=dashboard]');
+        await waitNav(page, 'dashboard');
         const expect = {
-          ru: { nav: 'Сводка', logout: 'Выйти', role: 'Аналитик' },
-          kk: { nav: 'Жиынтық', logout: 'Шығу', role: 'Талдаушы' },
-          en: { nav: 'Dashboard', logout: 'Log out', role: 'Analyst' },
+          ru: { nav: 'Сводка', group: 'Координация', logout: 'Выйти', role: 'Аналитик' },
+          kk: { nav: 'Жиынтық', group: 'Үйлестіру', logout: 'Шығу', role: 'Талдаушы' },
+          en: { nav: 'Dashboard', group: 'Coordination', logout: 'Log out', role: 'Analyst' },
         };
         for (const lang of ['ru', 'kk', 'en']) {
           if (lang !== 'ru') await page.selectOption('[data-testid=lang]', lang);
           await page.waitForFunction((l) => document.documentElement.lang === l, lang, { timeout: 5000 });
           const got = {
-            nav: (await page.innerText('[data-nav=dashboard]')).trim(),
+            nav: (await page.textContent('[data-nav=dashboard]')).trim(),
+            group: (await page.textContent('[data-nav-group=coordination]')).trim(),
             logout: (await page.innerText('[data-testid=logout]')).trim(),
             role: (await page.innerText('[data-testid=role]')).trim(),
           };
           assert(JSON.stringify(got) === JSON.stringify(expect[lang]), `${lang}: labels ${JSON.stringify(got)}, expected ${JSON.stringify(expect[lang])}`);
+          // The header fits without scrolling or overlap at 1366, 1280 and 1024 px.
+          for (const width of [1024, 1280, 1366]) {
+            await page.setViewportSize({ width, height: 768 });
+            const fit = await page.evaluate(() => {
+              const bar = document.querySelector('.topbar');
+              const list = document.querySelector('.nav-list').getBoundingClientRect();
+              const user = document.querySelector('.userbox').getBoundingClientRect();
+              return { overflow: bar.scrollWidth - bar.clientWidth, gap: Math.round(user.left - list.right), right: Math.round(window.innerWidth - user.right) };
+            });
+            assert(fit.overflow <= 0 && fit.gap >= 0 && fit.right >= 0, `${lang}: the header does not fit at ${width} px: ${JSON.stringify(fit)}`);
+          }
+          // The screenshot with the analysis menu open.
+          await page.click('[data-nav-group=analysis]');
+          await page.waitForSelector('[data-nav=forecast]', { state: 'visible', timeout: 5000 });
           await shot(lang);
+          await page.keyboard.press('Escape');
         }
         // Remembered across a reload.
         await page.reload();
-        await page.waitForSelector('[data-nav=dashboard]');
-        assert((await page.innerText('[data-nav=dashboard]')).trim() === 'Dashboard', 'language not remembered after reload');
+        await waitNav(page, 'dashboard');
+        assert((await page.textContent('[data-nav=dashboard]')).trim() === 'Dashboard', 'language not remembered after reload');
         assert((await page.evaluate(() => document.documentElement.lang)) === 'en', '<html lang> not restored after reload');
         assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
       } catch (e) {
@@ -483,7 +515,7 @@ const scenarios = [
         await page.fill('[data-testid=pw-new]', 'Viewer-New-Pass-77');
         await page.fill('[data-testid=pw-repeat]', 'Viewer-New-Pass-77');
         await page.click('[data-testid=pw-submit]');
-        await page.waitForSelector('[data-nav=map]');
+        await waitNav(page, 'map');
         assert((await page.locator('[data-nav=admin]').count()) === 0, 'the viewer sees the admin link');
         assert((await page.locator('[data-nav=import]').count()) === 0, 'the viewer sees the import link');
         await page.goto(`${ctx.demoBase}/#/admin`);
@@ -491,9 +523,16 @@ const scenarios = [
         const text = await page.innerText('[data-testid=forbidden]');
         assert(text.includes('Доступ запрещён'), `forbidden block says "${text}"`);
         await shot('forbidden');
+        // The council pack page: what a pack holds, and that the viewer's role cannot produce one.
+        await nav(page, 'reports');
+        await page.waitForSelector('[data-testid=rep-role-note]');
+        assert((await page.locator('[data-testid=rep-generate]').count()) === 0, 'the viewer has a generate button');
+        await shot('reports-note');
         // The API itself refuses too.
         const status = await page.evaluate(async () => (await fetch('/api/v1/admin/users')).status);
         assert(status === 403, `GET /admin/users as viewer answered ${status}`);
+        const packStatus = await page.evaluate(async () => (await fetch('/api/v1/territories/Toronto/reports/council?from=2021-01-01&to=2021-12-31')).status);
+        assert(packStatus === 403, `GET …/reports/council as viewer answered ${packStatus}`);
         await page.goto(`${ctx.demoBase}/#/map`);
         await waitHook(page, () => window.__qalqan?.hotspotsState === 'loaded' && window.__qalqan.cellsDrawn > 0, null, 45_000, 'the viewer map shows no hotspot grid');
         await waitHook(page, () => window.__qalqan?.pointsState === 'forbidden', null, 10_000, 'points not marked forbidden for the viewer');
@@ -517,8 +556,7 @@ const scenarios = [
       const shot = shooter(page, 6, 'dashboard');
       try {
         await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
-        await page.waitForSelector('[data-nav=dashboard]');
-        await page.click('[data-nav=dashboard]');
+        await nav(page, 'dashboard');
         await page.waitForSelector('[data-testid=compstat-table] tbody tr', { timeout: 30_000 });
         const rows = await page.locator('[data-testid=compstat-table] tbody tr').count();
         assert(rows >= 2, `CompStat table has ${rows} rows`);
@@ -570,8 +608,7 @@ const scenarios = [
       const shot = shooter(page, 7, 'near-repeat');
       try {
         await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
-        await page.waitForSelector('[data-nav=near-repeat]');
-        await page.click('[data-nav=near-repeat]');
+        await nav(page, 'near-repeat');
         await page.waitForSelector('[data-testid=nr-run]');
         // The last three months of the demo data (the default range), Calculator settings, 99 permutations.
         await page.fill('[data-testid=nr-permutations]', '99');
@@ -609,8 +646,7 @@ const scenarios = [
       const shot = shooter(page, 8, 'forecast');
       try {
         await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
-        await page.waitForSelector('[data-nav=forecast]');
-        await page.click('[data-nav=forecast]');
+        await nav(page, 'forecast');
         // The page forecasts once on opening (SEPP, next week, 5 % of the area).
         await waitHook(page, () => window.__qalqan?.forecastState === 'loaded' && window.__qalqan.forecastCells > 0, null, 60_000, 'forecast cells were not drawn');
         await waitHook(page, () => window.__qalqan.map.queryRenderedFeatures({ layers: ['cells-fill'] }).length > 0, null, 10_000, 'no forecast cell is rendered on the map');
@@ -658,8 +694,7 @@ const scenarios = [
       const shot = shooter(page, 9, 'planning');
       try {
         await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
-        await page.waitForSelector('[data-nav=planning]');
-        await page.click('[data-nav=planning]');
+        await nav(page, 'planning');
         await page.waitForSelector('[data-testid=pl-territory]');
         await page.selectOption('[data-testid=pl-territory]', 'Toronto');
         // A register of three cameras on busy Toronto intersections, uploaded by the analyst.
@@ -678,7 +713,7 @@ const scenarios = [
         assert(districts >= 10, `coverage per district has ${districts} rows`);
         await shot('coverage');
         // The cameras on the map.
-        await page.click('[data-nav=map]');
+        await nav(page, 'map');
         await page.waitForSelector('[data-testid=toggle-cameras]');
         await page.click('[data-testid=toggle-cameras]');
         await waitHook(page, () => window.__qalqan?.camerasDrawn === 3, null, 20_000, 'the three cameras were not drawn');
@@ -725,8 +760,7 @@ const scenarios = [
       };
       try {
         await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
-        await page.waitForSelector('[data-nav=planning]');
-        await page.click('[data-nav=planning]');
+        await nav(page, 'planning');
         await page.waitForSelector('[data-testid=pl-territory]');
         await page.selectOption('[data-testid=pl-territory]', 'Helsinki');
         await page.waitForFunction(() => document.querySelector('[data-testid=cov-context]')?.textContent?.includes('Helsinki') && window.__qalqan?.coverageState === 'loaded', null, { timeout: 45_000, polling: 200 });
@@ -823,7 +857,7 @@ const scenarios = [
         await waitHook(page, () => window.__qalqan?.sitesDrawn === 6, null, 5_000, 'the saved scenario was not drawn');
 
         // The map page: streets and posts layers.
-        await page.click('[data-nav=map]');
+        await nav(page, 'map');
         await page.waitForSelector('[data-testid=toggle-streets]');
         await waitHook(page, () => window.__qalqan?.hotspotsState === 'loaded', null, 45_000, 'the Helsinki map did not load');
         await page.click('[data-testid=toggle-streets]');
@@ -902,8 +936,7 @@ const scenarios = [
       try {
         // ---- The analyst (controller) registers a body and a meeting ----
         await login(pa, base, 'demo', ctx.demoPassword);
-        await pa.waitForSelector('[data-nav=coordination]');
-        await pa.click('[data-nav=coordination]');
+        await nav(pa, 'coordination');
         await pa.waitForSelector('[data-testid=co-dash-counts]');
         await pa.click('[data-testid=co-tab-bodies]');
         await pa.waitForSelector('[data-testid=co-body-form]');
@@ -949,7 +982,7 @@ const scenarios = [
         await pb.fill('[data-testid=pw-new]', 'Exec-New-Pass-2026');
         await pb.fill('[data-testid=pw-repeat]', 'Exec-New-Pass-2026');
         await pb.click('[data-testid=pw-submit]');
-        await pb.waitForSelector('[data-nav=coordination]');
+        await waitNav(pb, 'coordination');
         await open(pb, id1);
         assert((await pb.locator('[data-testid=co-act-issue], [data-testid=co-review], [data-testid=co-decide]').count()) === 0, 'the executor is offered the controller\'s actions');
         await pb.fill('[data-testid=co-ext-date]', inDays(60));
@@ -1084,7 +1117,7 @@ const scenarios = [
       const base = ctx.demoBase;
       try {
         await login(pa, base, 'demo', ctx.demoPassword);
-        await pa.waitForSelector('[data-nav=facilities]');
+        await waitNav(pa, 'facilities');
         // A body for the inspection's assignments (an anti-terrorism commission).
         await pa.goto(`${base}/#/coordination?tab=bodies`);
         await pa.waitForSelector('[data-testid=co-body-form]');
@@ -1141,7 +1174,7 @@ const scenarios = [
         await pc.fill('[data-testid=pw-new]', 'Commander-New-2026');
         await pc.fill('[data-testid=pw-repeat]', 'Commander-New-2026');
         await pc.click('[data-testid=pw-submit]');
-        await pc.waitForSelector('[data-nav=facilities]');
+        await waitNav(pc, 'facilities');
         await pc.goto(`${base}/#/facilities?tab=levels&territory=Astana`);
         await pc.waitForSelector('[data-testid=thr-declare-form]');
         // A level already in force (the demo may ship one) is lifted first.
@@ -1203,8 +1236,7 @@ const scenarios = [
       const state = () => page.evaluate(() => ({ rtState: window.__qalqan?.rtState, rtCells: window.__qalqan?.rtCells, rtFactors: window.__qalqan?.rtFactors }));
       try {
         await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
-        await page.waitForSelector('[data-nav=risk-terrain]');
-        await page.click('[data-nav=risk-terrain]');
+        await nav(page, 'risk-terrain');
         await page.waitForSelector('[data-testid=rt-run]');
         await page.selectOption('[data-testid=rt-territory]', 'Helsinki');
         // Its whole data period, 50 m cells; five kinds of places typed in (all of them take long on a debug build).
@@ -1309,7 +1341,7 @@ const scenarios = [
         // A measure starting after the data end (the server refuses to evaluate it), recorded with the CLI.
         await runQalqan(['--data-dir', ctx.demoDir, 'intervention', 'add', '--territory', 'Toronto', '--name', `E2E later ${stamp}`, '--kind', 'post', '--start', '2030-01-01', '--at', '43.6453,-79.3806', '--radius', '150']);
         await login(page, base, 'demo', ctx.demoPassword);
-        await page.waitForSelector('[data-nav=evaluation]');
+        await waitNav(page, 'evaluation');
         await page.goto(`${base}/#/evaluation?territory=Toronto`);
         await page.waitForSelector('[data-testid=ev-new-form]');
         await page.waitForSelector('[data-testid=ev-table]');
@@ -1393,6 +1425,80 @@ const scenarios = [
         assert(/Оценка невозможна/.test(err) && /the data (end|do not cover)/.test(err), `error shown: ${err}`);
         await showResults();
         await shot('too-short');
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
+  {
+    n: 15,
+    name: 'council-pack',
+    async run() {
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 15, 'reports');
+      try {
+        await login(page, ctx.demoBase, 'demo', ctx.demoPassword);
+        await waitNav(page, 'reports');
+        // The group menu: a disclosure button; Escape closes it (the focus back on the button), so does a click outside.
+        const group = page.locator('[data-nav-group=coordination]');
+        const expanded = () => group.getAttribute('aria-expanded');
+        await group.focus();
+        await page.keyboard.press('Enter');
+        assert((await expanded()) === 'true' && (await page.locator('[data-nav=reports]').isVisible()), 'Enter did not open the coordination menu');
+        await page.keyboard.press('ArrowDown');
+        assert((await page.evaluate(() => document.activeElement?.getAttribute('data-nav'))) === 'coordination', 'ArrowDown did not focus the first link of the menu');
+        await page.keyboard.press('Escape');
+        assert((await expanded()) === 'false', 'Escape did not close the menu');
+        assert((await page.evaluate(() => document.activeElement?.getAttribute('data-nav-group'))) === 'coordination', 'the focus did not return to the menu button');
+        await group.click();
+        assert((await expanded()) === 'true', 'a click did not open the menu');
+        await page.mouse.click(900, 500);
+        assert((await expanded()) === 'false', 'a click outside did not close the menu');
+        // The page through the menu; its group is marked as the current one.
+        await nav(page, 'reports');
+        await page.waitForSelector('[data-testid=rep-form]');
+        assert((await page.locator('.nav-group.active[data-group=coordination]').count()) === 1, 'the coordination group is not marked current');
+        assert((await page.getAttribute('[data-nav=reports]', 'aria-current')) === 'page', 'the reports link is not aria-current');
+        const intro = await page.innerText('[data-testid=rep-intro]');
+        assert(/CompStat/.test(intro) && /воспроизводим/.test(intro), `intro: ${intro}`);
+        // Astana, the last 12 whole months (the default, and its button), Kazakh, PDF.
+        await page.selectOption('[data-testid=rep-territory]', 'Astana');
+        await page.click('[data-testid=rep-preset-quarter]');
+        await page.click('[data-testid=rep-preset-last12]');
+        const now = new Date();
+        const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+        const want = { from: iso(new Date(now.getFullYear() - 1, now.getMonth(), 1)), to: iso(new Date(now.getFullYear(), now.getMonth(), 0)) };
+        const period = { from: await page.inputValue('[data-testid=rep-from]'), to: await page.inputValue('[data-testid=rep-to]') };
+        assert(JSON.stringify(period) === JSON.stringify(want), `period ${JSON.stringify(period)}, expected ${JSON.stringify(want)}`);
+        assert((await page.getAttribute('[data-testid=rep-preset-last12]', 'aria-pressed')) === 'true', 'the last-12-months button is not pressed');
+        await page.selectOption('[data-testid=rep-lang]', 'kk');
+        await page.check('[data-testid=rep-format-pdf]');
+        const produce = async (ext) => {
+          const [download] = await Promise.all([page.waitForEvent('download', { timeout: 25_000 }), page.click('[data-testid=rep-generate]')]);
+          const name = download.suggestedFilename();
+          assert(name.endsWith(`.${ext}`), `the ${ext} pack was saved as "${name}"`);
+          const file = path.join(OUT, `15-${name}`);
+          await download.saveAs(file);
+          await page.waitForSelector(`[data-testid=rep-result][data-format=${ext}]`, { timeout: 10_000 });
+          return { name, bytes: readFileSync(file) };
+        };
+        const pdf = await produce('pdf');
+        assert(pdf.bytes.subarray(0, 5).toString('latin1') === '%PDF-', `the PDF starts with ${JSON.stringify(pdf.bytes.subarray(0, 8).toString('latin1'))}`);
+        assert(pdf.bytes.length > 50_000, `the PDF has only ${pdf.bytes.length} bytes`);
+        assert(/Astana/.test(pdf.name) && /-kk\.pdf$/.test(pdf.name), `PDF file name ${pdf.name}`);
+        await shot('pdf-kk');
+        // HTML in English: saved too, and offered to open.
+        await page.selectOption('[data-testid=rep-lang]', 'en');
+        await page.check('[data-testid=rep-format-html]');
+        const html = await produce('html');
+        const text = html.bytes.toString('utf8');
+        assert(text.includes('lang="en"') && text.includes('<svg'), `the HTML pack (${html.bytes.length} bytes) lacks lang="en" or <svg`);
+        assert((await page.locator('[data-testid=rep-open]').count()) === 1, 'no "open" link for the HTML pack');
+        await shot('html-en');
         assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
       } catch (e) {
         await shot('failure');

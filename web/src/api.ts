@@ -48,11 +48,13 @@ export interface RequestOptions {
   /** Do not send to login on 401 (the login and setup calls themselves). */
   noRedirect?: boolean;
   signal?: AbortSignal;
+  /** The Accept header (JSON unless a file is asked for). */
+  accept?: string;
 }
 
 export async function request(path: string, opts: RequestOptions = {}): Promise<Response> {
   const method = opts.method ?? (opts.json !== undefined || opts.form || opts.body ? 'POST' : 'GET');
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json' };
   let body: BodyInit | undefined;
   if (opts.json !== undefined) {
     headers['Content-Type'] = 'application/json';

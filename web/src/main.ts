@@ -2,40 +2,13 @@ import './styles.css';
 import { ApiError, getJson, postJson, setCsrf, setUnauthorizedHandler, type Me } from './api';
 import { h, replace } from './dom';
 import { LANGS, initLang, lang, setLang, t, type Key, type Lang } from './i18n';
-import { can, resetCaches, session } from './state';
+import { resetCaches, session } from './state';
+import { ROUTES, type Cleanup } from './routes';
 import { forbidden, message } from './ui';
 import { go, setRenderer } from './router';
 import { renderLogin, renderPasswordChange, renderSetup } from './pages/auth';
 import { bell, forgetBell } from './notify';
-
-export type Cleanup = (() => void) | void;
-export type PageRender = (root: HTMLElement, params: URLSearchParams) => Cleanup | Promise<Cleanup>;
-
-interface Route {
-  path: string;
-  nav?: Key;
-  /** The page title of a route outside the navigation bar. */
-  title?: Key;
-  allowed?: () => boolean;
-  load: () => Promise<PageRender>;
-}
-
-const ROUTES: Route[] = [
-  { path: 'map', nav: 'nav.map', load: () => import('./pages/map').then((m) => m.render) },
-  { path: 'dashboard', nav: 'nav.dashboard', load: () => import('./pages/dashboard').then((m) => m.render) },
-  { path: 'near-repeat', nav: 'nav.nearRepeat', load: () => import('./pages/nearrepeat').then((m) => m.render) },
-  { path: 'forecast', nav: 'nav.forecast', load: () => import('./pages/forecast').then((m) => m.render) },
-  { path: 'risk-terrain', nav: 'nav.riskTerrain', load: () => import('./pages/riskterrain').then((m) => m.render) },
-  { path: 'planning', nav: 'nav.planning', load: () => import('./pages/planning').then((m) => m.render) },
-  { path: 'coordination', nav: 'nav.coordination', load: () => import('./pages/coordination').then((m) => m.render) },
-  { path: 'evaluation', nav: 'nav.evaluation', load: () => import('./pages/evaluation').then((m) => m.render) },
-  { path: 'facilities', nav: 'nav.facilities', load: () => import('./pages/facilities').then((m) => m.render) },
-  { path: 'notifications', title: 'nav.notifications', load: () => import('./pages/notifications').then((m) => m.render) },
-  { path: 'import', nav: 'nav.import', allowed: () => can.import(session.me?.role), load: () => import('./pages/import').then((m) => m.render) },
-  { path: 'admin', nav: 'nav.admin', allowed: () => can.admin(session.me?.role), load: () => import('./pages/admin').then((m) => m.render) },
-  { path: 'audit', nav: 'nav.audit', allowed: () => can.audit(session.me?.role), load: () => import('./pages/audit').then((m) => m.render) },
-  { path: 'api', nav: 'nav.api', load: () => import('./pages/apidoc').then((m) => m.render) },
-];
+import { navBar } from './navmenu';
 
 const app = document.getElementById('app')!;
 let cleanup: Cleanup = undefined;
@@ -68,20 +41,7 @@ function header(active: string): HTMLElement {
     setLang(langSel.value as Lang);
     void render();
   });
-  const nav = h('nav', { class: 'nav' });
-  if (me && !me.must_change_password) {
-    for (const r of ROUTES) {
-      if (!r.nav || (r.allowed && !r.allowed())) continue;
-      nav.appendChild(h('a', { href: `#/${r.path}`, class: r.path === active ? 'active' : '', 'data-nav': r.path }, t(r.nav)));
-    }
-  }
-  // A narrow window scrolls the navigation bar: keep the current page's link in view.
-  requestAnimationFrame(() => {
-    const a = nav.querySelector<HTMLElement>('a.active');
-    if (!a || nav.scrollWidth <= nav.clientWidth) return;
-    const right = a.offsetLeft - nav.offsetLeft + a.offsetWidth;
-    if (right > nav.clientWidth) nav.scrollLeft = right - nav.clientWidth + 16;
-  });
+  const nav = me && !me.must_change_password ? navBar(ROUTES, active) : h('nav', { class: 'nav', 'aria-label': t('nav.label') });
   return h(
     'header',
     { class: 'topbar' },

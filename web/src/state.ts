@@ -52,6 +52,8 @@ export const can = {
   interventions: (r: Role | undefined) => r === 'administrator' || r === 'analyst' || r === 'commander',
   /** Declare, extend and lift terrorism threat levels. */
   threatLevels: (r: Role | undefined) => r === 'administrator' || r === 'commander',
+  /** Produce the council briefing pack (GET …/reports/council; the server answers 403 to the other roles). */
+  councilPack: (r: Role | undefined) => r === 'administrator' || r === 'analyst' || r === 'commander',
   /** Mark checklist items of a threat level done (anyone but a viewer). */
   checklist: (r: Role | undefined) => !!r && r !== 'viewer',
 };
