@@ -1508,6 +1508,151 @@ const scenarios = [
       }
     },
   },
+  {
+    n: 16,
+    name: 'public-open-data',
+    async run() {
+      // A new browser context that never logs in: no cookie at all.
+      const { context, page, errors } = await newPage();
+      const shot = shooter(page, 16, 'public');
+      try {
+        const apiCalls = [];
+        page.on('request', (r) => {
+          const u = new URL(r.url());
+          if (u.pathname.startsWith('/api/')) apiCalls.push(u.pathname);
+        });
+        const loaded = (territory) =>
+          waitHook(page, (t) => window.__qalqan?.publicState === 'loaded' && window.__qalqan.publicTerritory === t, territory, 20_000, `the public figures of ${territory} were not shown`);
+        /** Runs an action that draws the page anew and waits for its figures (the old hook is marked stale first). */
+        const redraw = async (action, territory) => {
+          await page.evaluate(() => window.__qalqan && (window.__qalqan.publicState = 'stale'));
+          await action();
+          await loaded(territory);
+        };
+        /** Every count of the tables and figures: numbers are 0 or ≥ 5, the rest is the word for "withheld" (with its tooltip). */
+        const checkCounts = async (word) => {
+          const cells = await page.evaluate(() =>
+            [...document.querySelectorAll('[data-testid$=-table] td.num, .pub-figure-value')].map((td) => ({
+              text: td.textContent.trim(),
+              withheld: !!td.querySelector('[data-withheld]'),
+              tip: td.querySelector('[data-withheld]')?.getAttribute('title') ?? '',
+            })),
+          );
+          assert(cells.length > 3, `only ${cells.length} counts on the page`);
+          let withheld = 0;
+          for (const c of cells) {
+            if (c.withheld) {
+              withheld++;
+              assert(c.text === word && c.tip.length > 20, `a withheld count reads "${c.text}" (tooltip "${c.tip}")`);
+              continue;
+            }
+            if (/[–/]/.test(c.text)) continue; // the period figure
+            const n = Number(c.text.replace(/[\s\u00a0\u202f,]/g, ''));
+            assert(Number.isInteger(n), `a count is not a number: "${c.text}"`);
+            assert(n === 0 || n >= 5, `a count under 5 is shown: ${n}`);
+          }
+          return withheld;
+        };
+        const t0 = Date.now();
+        await page.goto(`${ctx.demoBase}/#/public`);
+        await page.waitForSelector('[data-testid=pub-territory]');
+        assert(page.url().includes('#/public'), `sent elsewhere: ${page.url()}`);
+        assert((await page.innerText('.page-public h2')) === 'Открытые данные', 'the title is not «Открытые данные»');
+        assert((await page.innerText('[data-testid=header-login]')) === 'Войти', 'no «Войти» link in the header');
+        assert((await page.locator('[data-testid=user], .nav-list').count()) === 0, 'the header shows a user or the navigation without a session');
+        const offered = await page.locator('[data-testid=pub-territory] option').evaluateAll((os) => os.map((o) => o.value));
+        assert(offered.includes('Toronto') && offered.includes('Astana') && !offered.includes('Helsinki'), `territories offered: ${offered.join(', ')}`);
+        await waitHook(page, () => window.__qalqan?.publicState === 'loaded', null, 20_000, 'the public figures were not shown');
+        // Toronto has districts: the districts table; then Astana.
+        await redraw(() => page.selectOption('[data-testid=pub-territory]', 'Toronto'), 'Toronto');
+        const distRows = await page.locator('[data-testid=pub-districts-table] tbody tr').count();
+        assert(distRows > 100, `Toronto's districts table has ${distRows} rows`);
+        await checkCounts('скрыто');
+        await redraw(() => page.selectOption('[data-testid=pub-territory]', 'Astana'), 'Astana');
+        await waitHook(page, () => window.__qalqan.map?.queryRenderedFeatures({ layers: ['pub-cells-fill'] }).length > 0, null, 15_000, 'no public cell is rendered on the map');
+        const total = await page.innerText('[data-testid=pub-total] .pub-figure-value');
+        assert(/^\d[\d\s\u00a0\u202f]*$/.test(total) && Number(total.replace(/\D/g, '')) >= 5, `total: ${total}`);
+        const period = await page.innerText('[data-testid=pub-period] .pub-figure-value');
+        assert(/^\d\d\.\d\d\.\d{4} – \d\d\.\d\d\.\d{4}$/.test(period), `period: ${period}`);
+        const from = await page.inputValue('[data-testid=pub-from]');
+        const to = await page.inputValue('[data-testid=pub-to]');
+        assert(/^\d{4}-\d\d-\d\d$/.test(from) && /^\d{4}-\d\d-\d\d$/.test(to) && from < to, `the default period is not in the inputs: ${from} – ${to}`);
+        const chartW = await page.evaluate(() => document.querySelector('[data-testid=pub-chart]')?.width ?? 0);
+        assert(chartW > 300, `the monthly chart is ${chartW} px wide`);
+        const catRows = await page.locator('[data-testid=pub-categories-table] tbody tr').count();
+        assert(catRows >= 3, `categories table has ${catRows} rows`);
+        const catNames = await page.locator('[data-testid=pub-categories-table] tbody td:first-child').allInnerTexts();
+        assert(catNames.includes('Кража') && !catNames.some((c) => /^[a-z_]+$/.test(c)), `category names not translated: ${catNames.join(', ')}`);
+        await checkCounts('скрыто');
+        const state = await page.evaluate(() => ({ cells: window.__qalqan.publicCells, legend: document.querySelectorAll('[data-testid=pub-legend] .legend-row').length }));
+        assert(state.cells > 0 && state.legend >= 2, `map: ${JSON.stringify(state)}`);
+        assert(/ячеек/.test(await page.innerText('[data-testid=pub-cells-note]')), 'no note on the withheld cells');
+        assert(/меньше 5/.test(await page.innerText('[data-testid=pub-privacy]')), 'no privacy paragraph');
+        await shot('astana-ru');
+        // The open-data files answer 200, for the period shown, without a session.
+        const links = await page.locator('[data-testid^=pub-dl-]').evaluateAll((as) => as.map((a) => ({ id: a.dataset.testid, href: a.getAttribute('href'), file: a.getAttribute('download') })));
+        assert(links.length === 3, `download links: ${JSON.stringify(links)}`);
+        for (const l of links) {
+          assert(l.href.includes(`from=${from}`) && l.href.includes(`to=${to}`) && l.file, `link without the period or a file name: ${JSON.stringify(l)}`);
+          const r = await page.request.get(`${ctx.demoBase}${l.href}`);
+          assert(r.status() === 200, `${l.href}: HTTP ${r.status()}`);
+          const body = await r.text();
+          if (l.id === 'pub-dl-summaryCsv') assert(body.startsWith('group,key,count\n') && /\ncategory,theft,\d+/.test(body), `summary CSV: ${body.slice(0, 80)}`);
+          if (l.id === 'pub-dl-cellsCsv') assert(body.startsWith('lon,lat,count\n') && body.trim().split('\n').length === state.cells + 1, `cells CSV has ${body.trim().split('\n').length} lines for ${state.cells} cells`);
+          if (l.id === 'pub-dl-cellsGeojson') {
+            const fc = JSON.parse(body);
+            assert(fc.type === 'FeatureCollection' && fc.features.length === state.cells, `GeoJSON: ${fc.features?.length} cells, the map ${state.cells}`);
+            assert(fc.features.every((f) => f.properties.count >= 5), 'a published cell holds fewer than 5');
+          }
+        }
+        // A short period (the last days): small counts are withheld, the text stays consistent.
+        const shortFrom = new Date(Date.parse(`${to}T00:00:00Z`) - 3 * 86_400_000).toISOString().slice(0, 10);
+        await page.fill('[data-testid=pub-from]', shortFrom);
+        await page.click('[data-testid=pub-apply]');
+        await waitHook(page, (f) => window.__qalqan?.publicState === 'loaded' && location.hash.includes(`from=${f}`), shortFrom, 15_000, 'the short period was not shown');
+        const withheld = await checkCounts('скрыто');
+        if (withheld > 0) assert((await page.locator('[data-testid=pub-categories-table-note], [data-testid=pub-months-table-note]').count()) > 0, 'withheld counts without the footnote');
+        await page.locator('[data-testid=pub-categories]').scrollIntoViewIfNeeded();
+        await shot('short-period-tables');
+        // Back to the default period (the address holds no period then).
+        await redraw(() => page.click('[data-testid=pub-reset]'), 'Astana');
+        assert((await page.inputValue('[data-testid=pub-from]')) === from && !page.url().includes('from='), `the default period was not restored: ${page.url()}`);
+        // Kazakh, then English: the same territory and period (kept in the address).
+        await redraw(() => page.selectOption('[data-testid=lang]', 'kk'), 'Astana');
+        assert((await page.innerText('.page-public h2')) === 'Ашық деректер', 'the Kazakh title is not «Ашық деректер»');
+        assert((await page.inputValue('[data-testid=pub-from]')) === from && (await page.inputValue('[data-testid=pub-territory]')) === 'Astana', 'the choice was lost on the language switch');
+        assert((await page.innerText('[data-testid=header-login]')) === 'Кіру', 'the header link is not in Kazakh');
+        await checkCounts('жасырылған');
+        await shot('kk');
+        await redraw(() => page.selectOption('[data-testid=lang]', 'en'), 'Astana');
+        assert((await page.innerText('.page-public h2')) === 'Open data', 'the English title is not "Open data"');
+        await checkCounts('withheld');
+        assert(/250 × 250 m/.test(await page.innerText('[data-testid=pub-privacy]')), 'the privacy paragraph is not in English');
+        await shot('en');
+        await page.locator('[data-testid=pub-categories]').scrollIntoViewIfNeeded();
+        await shot('en-tables');
+        // The login page leads here too.
+        await page.goto(`${ctx.demoBase}/#/login`);
+        await redraw(() => page.click('[data-testid=login-public]'), 'Astana');
+        // A server with no published territory says so.
+        await page.goto(`${ctx.freshBase}/#/public`);
+        const none = await page.innerText('[data-testid=pub-none]', { timeout: 10_000 });
+        assert(/qalqan territory publish/.test(none), `no-territory message: ${none}`);
+        // Only the public endpoints (and the session check) were called, and no cookie was set.
+        const other = [...new Set(apiCalls.filter((p) => !p.startsWith('/api/v1/public/') && p !== '/api/v1/auth/me'))];
+        assert(other.length === 0, `the public page called: ${other.join(', ')}`);
+        const cookies = await context.cookies();
+        assert(cookies.length === 0, `cookies: ${cookies.map((c) => c.name).join(', ')}`);
+        assert(Date.now() - t0 < 30_000, `the scenario took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);
+      } catch (e) {
+        await shot('failure');
+        throw e;
+      } finally {
+        await context.close();
+      }
+    },
+  },
 ];
 
 // ---- Helsinki: the demo loads it (streets, generated incidents, posts, cameras) ----

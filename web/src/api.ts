@@ -932,3 +932,33 @@ export interface Evaluation {
   confidence: number;
   series: { periods: string[]; first_after: number; target: number[]; buffer: number[]; control: number[] };
 }
+
+// ---- Public figures (no login): GET /public/territories, …/summary, …/cells ----
+
+/** `GET /public/territories`: the territories an administrator has published. */
+export interface PublicTerritory {
+  name: string;
+  time_zone: string;
+  has_boundary: boolean;
+}
+
+/** A count of the public figures; null = withheld (under the threshold, or withheld as well). */
+export type PublicCount = number | null;
+
+/** `GET /public/territories/{name}/summary`. */
+export interface PublicSummary {
+  territory: string;
+  from: string;
+  to: string;
+  threshold: number;
+  total: PublicCount;
+  by_month: { month: string; count: PublicCount }[];
+  by_category: { category: string; count: PublicCount }[];
+  by_district: { district: string; count: PublicCount }[];
+  note: string;
+}
+
+/** `GET /public/territories/{name}/cells`: the published 250 m cells (polygons with a count). */
+export type PublicCells = GeoJSON.FeatureCollection<GeoJSON.Polygon, { count: number }> & {
+  qalqan: { territory: string; from: string; to: string; cell_m: number; threshold: number; withheld_cells: number; withheld_incidents: number | null };
+};

@@ -3,7 +3,7 @@ import { ApiError, getJson, postJson, setCsrf, setUnauthorizedHandler, type Me }
 import { h, replace } from './dom';
 import { LANGS, initLang, lang, setLang, t, type Key, type Lang } from './i18n';
 import { resetCaches, session } from './state';
-import { ROUTES, type Cleanup } from './routes';
+import { PUBLIC_ROUTE, ROUTES, type Cleanup, type Route } from './routes';
 import { forbidden, message } from './ui';
 import { go, setRenderer } from './router';
 import { renderLogin, renderPasswordChange, renderSetup } from './pages/auth';
@@ -54,6 +54,8 @@ function header(active: string): HTMLElement {
       me ? h('span', { class: 'user', 'data-testid': 'user' }, h('b', null, me.display_name || me.login), ' · ', h('span', { 'data-testid': 'role' }, t(`role.${me.role}` as Key))) : null,
       langSel,
       me ? h('button', { type: 'button', class: 'btn-link', 'data-testid': 'logout', onclick: logout }, t('header.logout')) : null,
+      // The public page without a session: the way in.
+      !me && active === 'public' ? h('a', { href: '#/login', class: 'btn-link header-login', 'data-testid': 'header-login' }, t('login.submit')) : null,
     ),
   );
 }
@@ -65,11 +67,15 @@ async function logout(): Promise<void> {
     /* the session may already be gone */
   }
   session.me = null;
+  anonymous = true;
   setCsrf('');
   resetCaches();
   forgetBell();
   go('login');
 }
+
+/** Known to have no session (the server said 401): the public page does not ask again. */
+let anonymous = false;
 
 async function render(): Promise<void> {
   const seq = ++renderSeq;
@@ -81,19 +87,27 @@ async function render(): Promise<void> {
     replace(app, header(''), h('main', { class: 'main narrow' }, renderSetup(params)));
     return;
   }
-  if (!session.me && path !== 'login') {
+  // The public page (open data) needs no session: it is drawn with or without one.
+  const isPublic = path === PUBLIC_ROUTE.path;
+  if (!session.me && path !== 'login' && !(isPublic && anonymous)) {
     try {
       const me = await getJson<Me>('/auth/me', { noRedirect: true });
       if (seq !== renderSeq) return;
       session.me = me;
+      anonymous = false;
       setCsrf(me.csrf_token);
     } catch (e) {
       if (seq !== renderSeq) return;
-      if (!(e instanceof ApiError && e.status === 401)) {
+      if (e instanceof ApiError && e.status === 401) anonymous = true;
+      else if (!isPublic) {
         replace(app, header(''), h('main', { class: 'main narrow' }, message('error', t('err.network'))));
         return;
       }
     }
+  }
+  if (isPublic && (!session.me || session.me.must_change_password)) {
+    await showRoute(PUBLIC_ROUTE, params, seq);
+    return;
   }
   if (!session.me) {
     if (path !== 'login') {
@@ -120,6 +134,11 @@ async function render(): Promise<void> {
     location.replace('#/map');
     return;
   }
+  await showRoute(route, params, seq);
+}
+
+/** Draws the header and a route's page into the application. */
+async function showRoute(route: Route, params: URLSearchParams, seq: number): Promise<void> {
   const main = h('main', { class: `main page-${route.path}` });
   replace(app, header(route.path), main);
   const title = route.nav ?? route.title;
@@ -146,6 +165,7 @@ setUnauthorizedHandler(() => {
   if (!session.me) return;
   forgetBell();
   session.me = null;
+  anonymous = true;
   setCsrf('');
   go('login');
 });

@@ -23,7 +23,7 @@ export interface NavGroupDef {
 export type NavLayoutItem = NavGroupDef | string;
 
 export const NAV_LAYOUT: NavLayoutItem[] = [
-  { id: 'analysis', label: 'nav.group.analysis', paths: ['map', 'dashboard', 'near-repeat', 'forecast', 'risk-terrain', 'evaluation'] },
+  { id: 'analysis', label: 'nav.group.analysis', paths: ['map', 'dashboard', 'near-repeat', 'forecast', 'risk-terrain', 'evaluation', 'public'] },
   'planning',
   { id: 'coordination', label: 'nav.group.coordination', paths: ['coordination', 'facilities', 'reports'] },
   { id: 'admin', label: 'nav.group.admin', paths: ['import', 'admin', 'audit', 'api'] },

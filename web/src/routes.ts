@@ -7,7 +7,7 @@ import { can, session } from './state';
 export type Cleanup = (() => void) | void;
 export type PageRender = (root: HTMLElement, params: URLSearchParams) => Cleanup | Promise<Cleanup>;
 
-interface Route {
+export interface Route {
   path: string;
   nav?: Key;
   /** The label inside its group's menu when it differs from `nav` (see navgroups.ts). */
@@ -18,6 +18,9 @@ interface Route {
   load: () => Promise<PageRender>;
 }
 
+/** Open data (no login needed: main.ts draws it with or without a session). */
+export const PUBLIC_ROUTE: Route = { path: 'public', nav: 'nav.public', load: () => import('./pages/public').then((m) => m.render) };
+
 export const ROUTES: Route[] = [
   { path: 'map', nav: 'nav.map', load: () => import('./pages/map').then((m) => m.render) },
   { path: 'dashboard', nav: 'nav.dashboard', load: () => import('./pages/dashboard').then((m) => m.render) },
@@ -27,6 +30,7 @@ export const ROUTES: Route[] = [
   { path: 'planning', nav: 'nav.planning', load: () => import('./pages/planning').then((m) => m.render) },
   { path: 'coordination', nav: 'nav.coordination', menu: 'nav.menu.coordination', load: () => import('./pages/coordination').then((m) => m.render) },
   { path: 'evaluation', nav: 'nav.evaluation', load: () => import('./pages/evaluation').then((m) => m.render) },
+  PUBLIC_ROUTE,
   { path: 'facilities', nav: 'nav.facilities', load: () => import('./pages/facilities').then((m) => m.render) },
   { path: 'reports', nav: 'nav.reports', load: () => import('./pages/reports').then((m) => m.render) },
   { path: 'notifications', title: 'nav.notifications', load: () => import('./pages/notifications').then((m) => m.render) },

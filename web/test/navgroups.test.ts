@@ -17,6 +17,7 @@ function routes(role: Role): NavRoute[] {
     { path: 'planning', nav: 'nav.planning' },
     { path: 'coordination', nav: 'nav.coordination', menu: 'nav.menu.coordination' },
     { path: 'evaluation', nav: 'nav.evaluation' },
+    { path: 'public', nav: 'nav.public' },
     { path: 'facilities', nav: 'nav.facilities' },
     { path: 'reports', nav: 'nav.reports' },
     { path: 'notifications' },
@@ -37,7 +38,7 @@ function shape(entries: NavEntry[]): string[] {
 describe('navigation groups', () => {
   it('groups the administrator bar into analysis, planning, coordination and administration', () => {
     expect(shape(navEntries(routes('administrator'), 'forecast'))).toEqual([
-      'analysis*[map,dashboard,near-repeat,forecast*,risk-terrain,evaluation]',
+      'analysis*[map,dashboard,near-repeat,forecast*,risk-terrain,evaluation,public]',
       'planning',
       'coordination[coordination,facilities,reports]',
       'admin[import,admin,audit,api]',
@@ -46,7 +47,7 @@ describe('navigation groups', () => {
 
   it('keeps the role checks: an analyst has import and API, no admin or audit', () => {
     expect(shape(navEntries(routes('analyst'), 'reports'))).toEqual([
-      'analysis[map,dashboard,near-repeat,forecast,risk-terrain,evaluation]',
+      'analysis[map,dashboard,near-repeat,forecast,risk-terrain,evaluation,public]',
       'planning',
       'coordination*[coordination,facilities,reports*]',
       'admin[import,api]',
@@ -55,7 +56,7 @@ describe('navigation groups', () => {
 
   it('shows a group left with one link as that link (a viewer: API only)', () => {
     const e = navEntries(routes('viewer'), 'api');
-    expect(shape(e)).toEqual(['analysis[map,dashboard,near-repeat,forecast,risk-terrain,evaluation]', 'planning', 'coordination[coordination,facilities,reports]', 'api*']);
+    expect(shape(e)).toEqual(['analysis[map,dashboard,near-repeat,forecast,risk-terrain,evaluation,public]', 'planning', 'coordination[coordination,facilities,reports]', 'api*']);
     const api = e[3];
     expect(api.kind === 'link' && api.link.label).toBe('nav.api');
   });

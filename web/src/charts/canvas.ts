@@ -611,13 +611,13 @@ export function drawPairedBars(
   noteLines.forEach((l, k) => ctx.fillText(l, margin, ny + k * 16 + 8));
 }
 
-/** Diagonal white lines over a filled rectangle (the second bar of a pair, so it differs in print too). */
-function hatchRect(ctx: CanvasRenderingContext2D, x: number, y: number, w: number, h: number): void {
+/** Diagonal lines (white unless `stroke` says) over a filled rectangle (the second bar of a pair, so it differs in print too). */
+function hatchRect(ctx: CanvasRenderingContext2D, x: number, y: number, w: number, h: number, stroke = 'rgba(255,255,255,0.7)'): void {
   ctx.save();
   ctx.beginPath();
   ctx.rect(x, y, w, h);
   ctx.clip();
-  ctx.strokeStyle = 'rgba(255,255,255,0.7)';
+  ctx.strokeStyle = stroke;
   ctx.lineWidth = 1;
   for (let d = -h; d < w; d += 4) {
     ctx.beginPath();
@@ -829,4 +829,96 @@ export function drawForest(
   ctx.textAlign = 'left';
   const ny = top + plotH + 32;
   noteLines.forEach((l, k) => ctx.fillText(l, margin, ny + k * 16 + 8));
+}
+
+/**
+ * Vertical columns over category labels (e.g. months); a null value is withheld: its slot is
+ * hatched in grey with no column, and a legend entry `withheldLabel` says so. Values are written
+ * above the columns when they fit.
+ */
+export function drawColumns(
+  canvas: HTMLCanvasElement,
+  width: number,
+  labels: string[],
+  values: (number | null)[],
+  title: string,
+  withheldLabel: string,
+  fmt: (v: number) => string = (v) => v.toLocaleString('en-US').replace(/,/g, '\u202f'),
+  color = '#2c4f7c',
+): void {
+  const probe = document.createElement('canvas').getContext('2d')!;
+  probe.font = FONT_BOLD;
+  const left = 52, right = 12, bottom = 44;
+  const titleLines = title ? wrapText(probe, title, width - left - 8) : [];
+  const titleH = titleLines.length ? titleLines.length * 16 + 6 : 4;
+  const anyWithheld = values.some((v) => v === null);
+  const legendH = anyWithheld ? 20 : 0;
+  const top = titleH + legendH + 14;
+  const height = top + 200 + bottom;
+  const ctx = setup(canvas, width, height);
+  ctx.font = FONT_BOLD;
+  titleLines.forEach((l, k) => ctx.fillText(l, left, 12 + k * 16));
+  ctx.font = FONT;
+  if (anyWithheld) {
+    const ly = titleH + 10;
+    ctx.fillStyle = '#eef1f4';
+    ctx.fillRect(left, ly - 6, 16, 12);
+    hatchRect(ctx, left, ly - 6, 16, 12, '#9aa6b4');
+    ctx.strokeStyle = '#9aa6b4';
+    ctx.strokeRect(left + 0.5, ly - 5.5, 15, 11);
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = 'left';
+    ctx.fillText(withheldLabel, left + 22, ly);
+  }
+  let maxV = 0;
+  for (const v of values) if (v !== null && Number.isFinite(v)) maxV = Math.max(maxV, v);
+  const { max, step } = niceScale(maxV);
+  const pw = width - left - right, ph = height - top - bottom;
+  const y = (v: number) => top + ph - (v / max) * ph;
+  ctx.strokeStyle = GRID;
+  ctx.lineWidth = 1;
+  ctx.textAlign = 'right';
+  for (let k = 0; k * step <= max + 1e-9; k++) {
+    const v = k * step;
+    ctx.beginPath();
+    ctx.moveTo(left, Math.round(y(v)) + 0.5);
+    ctx.lineTo(width - right, Math.round(y(v)) + 0.5);
+    ctx.stroke();
+    ctx.fillStyle = MUTED;
+    ctx.fillText(fmtAxis(v), left - 6, y(v));
+  }
+  const n = values.length;
+  if (n === 0) return;
+  const slot = pw / n;
+  const barW = Math.max(2, Math.min(48, slot * 0.72));
+  const labelW = Math.max(40, ...labels.map((l) => ctx.measureText(l).width + 10));
+  const every = Math.max(1, Math.ceil(labelW / slot));
+  ctx.font = "10px system-ui, 'Segoe UI', 'Noto Sans', 'DejaVu Sans', Arial, sans-serif";
+  const fitsValues = values.every((v) => v === null || ctx.measureText(fmt(v)).width + 2 <= slot);
+  values.forEach((v, i) => {
+    const cx = left + slot * (i + 0.5);
+    if (v === null || !Number.isFinite(v)) {
+      ctx.fillStyle = '#eef1f4';
+      ctx.fillRect(cx - barW / 2, top, barW, ph);
+      hatchRect(ctx, cx - barW / 2, top, barW, ph, '#b4bec9');
+      return;
+    }
+    const yy = y(v);
+    ctx.fillStyle = color;
+    ctx.fillRect(cx - barW / 2, yy, barW, Math.max(v > 0 ? 1 : 0, top + ph - yy));
+    if (fitsValues) {
+      ctx.fillStyle = TEXT;
+      ctx.textAlign = 'center';
+      ctx.fillText(fmt(v), cx, yy - 7);
+    }
+  });
+  ctx.font = FONT;
+  ctx.fillStyle = MUTED;
+  ctx.textAlign = 'center';
+  for (let i = 0; i < n; i += every) ctx.fillText(labels[i], left + slot * (i + 0.5), top + ph + 16);
+  ctx.strokeStyle = '#9aa6b4';
+  ctx.beginPath();
+  ctx.moveTo(left, Math.round(top + ph) + 0.5);
+  ctx.lineTo(width - right, Math.round(top + ph) + 0.5);
+  ctx.stroke();
 }

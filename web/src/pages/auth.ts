@@ -28,6 +28,7 @@ export function renderLogin(prefillLogin = '', note?: string): HTMLElement {
     status,
     h('div', { class: 'form-actions' }, submit),
     h('p', { class: 'notice' }, t('login.notice')),
+    h('p', { class: 'auth-public' }, h('a', { href: '#/public', 'data-testid': 'login-public' }, t('login.public'))),
   );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
