@@ -306,6 +306,44 @@ pub fn risk_terrain(cells: &[(f64, f64)], counts: &[u64], factors: &[Factor], pa
     })
 }
 
+/// A regression fitted without penalty: coefficients (intercept first) with standard errors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlmFit {
+    pub coefficients: Vec<f64>,
+    pub standard_errors: Vec<f64>,
+    /// The negative binomial's θ; `None` for Poisson.
+    pub theta: Option<f64>,
+    pub bic: f64,
+}
+
+/// The model's last step on its own: a Poisson or negative-binomial regression (log link, θ by
+/// maximum likelihood) of `counts` on binary columns, each given as the rows where it is 1.
+///
+/// ```
+/// use qalqan_analysis::risk_terrain::{Family, fit_binary_glm};
+/// // Rows 0-49 have the condition and three times the count.
+/// let counts: Vec<u64> = (0..200).map(|i| if i < 50 { 3 } else { 1 }).collect();
+/// let fit = fit_binary_glm(&counts, &[(0..50).collect()], Family::Poisson).unwrap();
+/// assert!((fit.coefficients[1].exp() - 3.0).abs() < 1e-9);
+/// ```
+pub fn fit_binary_glm(counts: &[u64], columns: &[Vec<u32>], family: Family) -> Result<GlmFit, AnalysisError> {
+    let n = counts.len();
+    if columns.iter().flatten().any(|&i| i as usize >= n) {
+        return Err(AnalysisError::InvalidParameter { name: "columns", reason: "name rows beyond the counts" });
+    }
+    let y: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
+    let vars: Vec<Variable> = columns
+        .iter()
+        .map(|ones| {
+            let p = ones.len() as f64 / n.max(1) as f64;
+            Variable { factor: 0, kind: Operationalisation::Proximity, bandwidth: 0.0, ones: ones.clone(), sd: (p * (1.0 - p)).sqrt() }
+        })
+        .collect();
+    let chosen: Vec<usize> = (0..vars.len()).collect();
+    let fit = refit(&y, &vars, &chosen, family)?;
+    Ok(GlmFit { coefficients: fit.beta, standard_errors: fit.se, theta: fit.theta, bic: fit.bic })
+}
+
 /// The binary variables of every factor and bandwidth (constant ones dropped).
 fn influences(cells: &[(f64, f64)], factors: &[Factor], bandwidths: &[f64]) -> Vec<Variable> {
     let reach = bandwidths.iter().copied().fold(0.0, f64::max);

@@ -31,6 +31,7 @@ mod convert;
 mod csv_source;
 pub mod facilities;
 mod geojson_source;
+pub mod layers;
 pub mod mapping;
 pub mod osm;
 pub mod posts;

@@ -43,6 +43,11 @@ pub(crate) struct Fields<'a> {
 }
 
 impl Fields<'_> {
+    /// The row's line number in its file (1 = the header).
+    pub(crate) fn line(&self) -> u64 {
+        self.line
+    }
+
     /// The trimmed value, `None` when absent or blank.
     pub fn get(&self, field: &str) -> Option<String> {
         (self.get)(field)

@@ -51,6 +51,16 @@ pub enum AnalyzeCommand {
     /// facilities) raises the risk of a cell, by penalised regression with cross-validation
     /// (RTMDx-style), and the composite risk map.
     RiskTerrain(RiskTerrainArgs),
+    /// Import (or replace) a point layer — CSV with lat, lon or GeoJSON points — to use as a
+    /// risk-terrain factor named layer_NAME; all or nothing.
+    Layer {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        territory: String,
+        /// Letters, digits, _ or -.
+        #[arg(long)]
+        name: String,
+    },
     /// CompStat: week-to-date, 28-day and year-to-date counts against a year earlier, with an exact test.
     Compstat {
         /// Territory name.
@@ -200,13 +210,24 @@ pub struct HotspotArgs {
     pub format: Option<OutputFormat>,
 }
 
-pub async fn run(store: &Store, cmd: AnalyzeCommand) -> anyhow::Result<()> {
+pub async fn run(store: &Store, cmd: AnalyzeCommand, actor: &qalqan_domain::audit::Actor) -> anyhow::Result<()> {
     match cmd {
         AnalyzeCommand::NearRepeat(args) => near_repeat(Some(store), args).await,
         AnalyzeCommand::Hotspots(args) => hotspots(store, args).await,
         AnalyzeCommand::Time { filter, format } => time(store, filter, format).await,
         AnalyzeCommand::Places { filter, top, format } => places(store, filter, top, format).await,
         AnalyzeCommand::RiskTerrain(args) => risk_terrain(store, args).await,
+        AnalyzeCommand::Layer { file, territory, name } => {
+            let t = store.territory(&qalqan_domain::TerritoryName::parse(&territory)?).await?;
+            let parsed = qalqan_ingest::layers::read_layer(&file)?;
+            if let Some(e) = parsed.errors.first() {
+                anyhow::bail!("{} invalid row(s), nothing imported; first: {e}", parsed.errors.len());
+            }
+            let points: Vec<Wgs84Point> = parsed.rows.iter().map(|(_, p)| p.location).collect();
+            let n = store.replace_layer(t.id, &name, &points, actor).await?;
+            println!("layer {name} of {}: {n} points (risk-terrain factor layer_{name})", t.name);
+            Ok(())
+        }
         AnalyzeCommand::Compstat { territory, date, category, alpha, format } => {
             let filter = FilterArgs { territory, from: NaiveDate::from_ymd_opt(date.year() - 1, 1, 1), to: Some(date), category };
             compstat(store, filter, date, alpha, format).await

@@ -180,7 +180,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Incidents(cmd) => stats::run(&open_store(&settings).await?, cmd).await,
         // A Near Repeat Calculator file needs no database.
         Command::Analyze(analyze::AnalyzeCommand::NearRepeat(args)) if args.input.is_some() => analyze::near_repeat(None, args).await,
-        Command::Analyze(cmd) => analyze::run(&open_store(&settings).await?, cmd).await,
+        Command::Analyze(cmd) => analyze::run(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Forecast(cmd) => forecast::run(&open_store(&settings).await?, cmd).await,
         Command::Plan(cmd) => plan::run(&open_store(&settings).await?, cmd).await,
         Command::Body(cmd) => coordination::run_body(&open_store(&settings).await?, cmd, &settings.actor()).await,

@@ -1486,7 +1486,7 @@ fn access_follows_role_and_scope_for_every_endpoint() {
     // harmless (invalid or aimed at something absent), so the status shows who got past
     // the role and scope checks: 400/404 = let in, 403 = refused.
     let empty_form = "--b\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nall_or_nothing\r\n--b--\r\n";
-    let requests: [(&str, &str, &str, Option<&str>); 64] = [
+    let requests: [(&str, &str, &str, Option<&str>); 66] = [
         ("GET", "/api/v1/categories", "", None),
         ("GET", "/api/v1/mappings", "", None),
         ("GET", "/api/v1/territories/Astana/hotspots?district=Saryarka&cell=500&permutations=0", "", None),
@@ -1566,8 +1566,10 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         ),
         ("GET", "/api/v1/territories/Astana/interventions/999999/evaluation", "", None),
         ("GET", "/api/v1/territories/Astana/risk-terrain?cell=5", "", None),
+        ("GET", "/api/v1/territories/Astana/layers", "", None),
+        ("POST", "/api/v1/territories/Astana/layers/shops", "lat,lon\n", Some("text/csv")),
     ];
-    let more: [[u16; 64]; 6] = [
+    let more: [[u16; 66]; 6] = [
         // categories, mappings, hotspots of Saryarka, time of Yesil, agencies, sessions, verify, import, add agency, add user, reset, disable, scopes, end session,
         // near repeats of Astana, near repeats of Saryarka, forecast, backtest, cameras, camera coverage, camera upload (an empty register: 400),
         // posts, post upload (empty: 400), post plan, camera plan, streets, scenarios, save a scenario (unknown kind: 400),
@@ -1576,36 +1578,36 @@ fn access_follows_role_and_scope_for_every_endpoint() {
         // dashboard, then an absent assignment's detail, actions, report, extension, decision and attachment (404 for all),
         // notifications, mark an absent one read (404), facilities, an absent facility's inspections and a new one (404), facility upload (no required columns: 400), measures, replace measures (not a table: 400), threat levels,
         // declare (unknown level: 400), extend, lift, checklist, mark done (an absent declaration: 404), an absent account's e-mail (404),
-        // interventions, record one (no name: 400), an absent one's evaluation (404), a risk terrain on 5 m cells (400)
+        // interventions, record one (no name: 400), an absent one's evaluation (404), a risk terrain on 5 m cells (400), layers, a layer with no points (400)
         [
             200, 200, 200, 200, 200, 200, 200, 400, 400, 400, 404, 404, 404, 404, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
             200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 404,
-            400, 200, 400, 200, 400, 404, 404, 404, 404, 404, 200, 400, 404, 400,
+            400, 200, 400, 200, 400, 404, 404, 404, 404, 404, 200, 400, 404, 400, 200, 400,
         ], // administrator
         [
             200, 200, 200, 200, 403, 403, 403, 400, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 400, 200, 400, 200, 200,
             200, 200, 400, 200, 422, 200, 400, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 404,
-            400, 200, 400, 200, 403, 403, 403, 404, 404, 403, 200, 400, 404, 400,
+            400, 200, 400, 200, 403, 403, 403, 404, 404, 403, 200, 400, 404, 400, 200, 400,
         ], // analyst with Astana
         [
             200, 200, 404, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
             404, 404, 404, 404, 404, 404, 404, 200, 400, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 404, 200, 404, 404, 404, 404,
-            404, 200, 400, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404,
+            404, 200, 400, 404, 404, 404, 404, 404, 404, 403, 404, 404, 404, 404, 404, 403,
         ], // commander without scope
         [
             200, 200, 200, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403,
             403, 403, 403, 403, 403, 403, 403, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 403, 403, 403,
-            403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,
+            403, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403,
         ], // inspector of Saryarka
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
             200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 403,
-            403, 200, 403, 200, 403, 403, 403, 404, 404, 403, 200, 403, 404, 400,
+            403, 200, 403, 200, 403, 403, 403, 404, 404, 403, 200, 403, 404, 400, 200, 403,
         ], // agency executor
         [
             200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 200, 403, 200, 200,
             200, 200, 403, 200, 403, 200, 400, 200, 403, 200, 403, 200, 403, 200, 404, 404, 404, 404, 404, 404, 200, 404, 200, 404, 403,
-            403, 200, 403, 200, 403, 403, 403, 404, 403, 403, 200, 403, 404, 400,
+            403, 200, 403, 200, 403, 403, 403, 404, 403, 403, 200, 403, 404, 400, 200, 403,
         ], // viewer
     ];
     for (method, path, body, ty) in requests {
@@ -2787,6 +2789,37 @@ fn risk_terrain_recovers_known_effects_around_real_helsinki_places() {
     assert!(table.contains("bar") && table.contains("RRV"), "{table}");
     let geo: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&map).unwrap()).unwrap();
     assert!(geo["features"].as_array().unwrap().iter().any(|f| f["properties"]["risk"].as_f64().unwrap() > 2.0));
+    // A layer of the user's own: the bars again under another name, found like the bars.
+    let mut layer = String::from("id,lat,lon\n");
+    for (k, (lat, lon)) in bars.iter().enumerate() {
+        layer.push_str(&format!("B{k},{lat},{lon}\n"));
+    }
+    let bad = env.write("bad-layer.csv", b"lat,lon\n60.17,24.94\n95,24.9\n");
+    let err = fails(&env, &["analyze", "layer", &bad, "--territory", "Helsinki", "--name", "licensed"]);
+    assert!(err.contains("line 3: field 'lat/lon'") && err.contains("nothing imported"), "{err}");
+    let file = env.write("licensed.csv", layer.as_bytes());
+    assert!(env.ok(&["analyze", "layer", &file, "--territory", "Helsinki", "--name", "licensed"]).contains("layer_licensed"));
+    let json = env.ok(&[
+        "analyze",
+        "risk-terrain",
+        "--territory",
+        "Helsinki",
+        "--cell",
+        "50",
+        "--factors",
+        "layer_licensed,transit_stop",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let own = v["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["factor"] == "layer_licensed")
+        .cloned()
+        .unwrap_or_else(|| panic!("{}", v["factors"]));
+    assert!((1.55..=2.5).contains(&own["relative_risk"].as_f64().unwrap()), "{own}");
     let err = fails(&env, &["analyze", "risk-terrain", "--territory", "Helsinki", "--factors", "casino"]);
     assert!(err.contains("no factor 'casino' in Helsinki (it has: "), "{err}");
 }

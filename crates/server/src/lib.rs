@@ -230,6 +230,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/public/territories/{name}/summary", get(public::summary))
         .route("/api/v1/public/territories/{name}/cells", get(public::cells))
         .route("/api/v1/territories/{name}/risk-terrain", get(risk_terrain::get_risk_terrain))
+        .route("/api/v1/territories/{name}/layers", get(risk_terrain::list_layers))
+        .route("/api/v1/territories/{name}/layers/{layer}", post(risk_terrain::upload_layer))
         .route("/api/v1/territories/{name}/reports/council", get(council::get_council))
         .route("/api/v1/territories/{name}/interventions", get(evaluation::list_interventions).post(evaluation::add_intervention))
         .route("/api/v1/territories/{name}/interventions/{id}/evaluation", get(evaluation::get_evaluation))

@@ -2,7 +2,7 @@
 //! related to the conditions nearby — every category of places of interest from the territory's
 //! OpenStreetMap extract (bars, pubs, shops, transit stops, schools, parking, …) and the
 //! territory's own registers (working cameras, posts and mobile points, protected facilities by
-//! category) — with each factor's relative risk, its interval, and the composite risk map.
+//! category) and the point layers users imported (`layer_<name>`) — with each factor's relative risk, its interval, and the composite risk map.
 //! Shared by `qalqan analyze risk-terrain` and `GET …/risk-terrain`.
 //!
 //! The study area is the grid's cells whose centre is inside the territory's boundary, else
@@ -62,6 +62,9 @@ pub async fn conditions(store: &qalqan_store::Store, territory: &Territory, samp
     }
     for p in store.posts(territory.id).await? {
         layers.entry(p.post.kind.code().to_owned()).or_default().push(utm.forward(p.post.location));
+    }
+    for (name, points) in store.layers(territory.id).await? {
+        layers.entry(format!("layer_{name}")).or_default().extend(points.iter().map(|p| utm.forward(*p)));
     }
     for f in store.facilities(territory.id).await? {
         layers.entry(format!("facility_{}", f.facility.category.code())).or_default().push(utm.forward(f.facility.location));
@@ -270,4 +273,49 @@ pub(crate) async fn get_risk_terrain(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok(axum::Json(v).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/territories/{name}/layers", tag = "analysis", summary = "The point layers users imported as risk factors, with their sizes", params(("name" = String, Path, description = "Territory name")), responses((status = 200, description = "The layers", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
+pub(crate) async fn list_layers(
+    State(state): State<AppState>,
+    CurrentSession(session): CurrentSession,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
+    let layers: Vec<Value> = state
+        .store
+        .layers(territory.id)
+        .await?
+        .iter()
+        .map(|(n, p)| json!({"name": n, "factor": format!("layer_{n}"), "points": p.len()}))
+        .collect();
+    Ok(axum::Json(json!({"layers": layers})).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/territories/{name}/layers/{layer}", tag = "analysis", summary = "Replace (or create) a point layer from CSV (lat, lon) or GeoJSON points; all or nothing, every bad row named", params(("name" = String, Path, description = "Territory name"), ("layer" = String, Path, description = "Layer name (letters, digits, _ or -)"), crate::cameras::UploadQuery), request_body(content = String, description = "The points", content_type = "text/csv"), responses((status = 200, description = "Points stored", body = serde_json::Value), (status = 400, description = "Not a point file, or a bad name", body = ErrorBody), (status = 422, description = "Invalid rows; nothing written", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role or scope does not allow it", body = ErrorBody), (status = 404, description = "No such territory (or outside the user's scope)", body = ErrorBody)))]
+pub(crate) async fn upload_layer(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    CurrentSession(session): CurrentSession,
+    Path((name, layer)): Path<(String, String)>,
+    Query(q): Query<crate::cameras::UploadQuery>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    use qalqan_domain::account::Role;
+    if !matches!(session.user.role, Role::Administrator | Role::Analyst) {
+        return Err(ApiError::Forbidden(format!("the {} role cannot import layers", session.user.role)));
+    }
+    let territory = crate::scope::whole_territory(&state, &session, &name).await?;
+    let points = match crate::cameras::parse_upload(
+        q.format.as_deref(),
+        &body,
+        qalqan_ingest::layers::parse_csv,
+        qalqan_ingest::layers::parse_geojson,
+    )? {
+        Ok(rows) => rows,
+        Err(rejects) => return Ok(rejects),
+    };
+    let locations: Vec<Wgs84Point> = points.iter().map(|p| p.location).collect();
+    let n = state.store.replace_layer(territory.id, &layer, &locations, &crate::session::actor(&session, peer)).await?;
+    Ok(axum::Json(json!({"layer": layer, "factor": format!("layer_{layer}"), "points": n})).into_response())
 }

@@ -1,4 +1,5 @@
-//! Interventions (prevention measures) whose effect is evaluated. One body of SQL for both
+//! Interventions (prevention measures) whose effect is evaluated, and the point layers users
+//! import as risk-terrain factors. One body of SQL for both
 //! backends, instantiated per backend by [`intervention_fns!`].
 
 use chrono::NaiveDate;
@@ -67,6 +68,52 @@ macro_rules! intervention_fns {
             append_audit(&mut tx, &audit).await?;
             tx.commit().await?;
             Ok(id)
+        }
+
+        /// Replaces a layer's points (creating the layer), all or nothing; how many points.
+        pub(crate) async fn replace_layer(pool: &Pool, territory: i64, name: &str, points: &[(f64, f64)], audit: &NewAuditEntry) -> Result<u64, StoreError> {
+            let mut tx = write_tx(pool).await?;
+            let existing: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql("SELECT id FROM layers WHERE territory_id = ? AND name = ?")))
+                .bind(territory)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let id = match existing {
+                Some(id) => {
+                    sqlx::query(sqlx::AssertSqlSafe(sql("DELETE FROM layer_points WHERE layer_id = ?"))).bind(id).execute(&mut *tx).await?;
+                    id
+                }
+                None => sqlx::query_scalar(sqlx::AssertSqlSafe(sql("INSERT INTO layers (territory_id, name, created_by, created_at) VALUES (?, ?, ?, ?) RETURNING id")))
+                    .bind(territory)
+                    .bind(name)
+                    .bind(&audit.actor.name)
+                    .bind(chrono::Utc::now().timestamp())
+                    .fetch_one(&mut *tx)
+                    .await?,
+            };
+            for &(lat, lon) in points {
+                sqlx::query(sqlx::AssertSqlSafe(sql("INSERT INTO layer_points (layer_id, lat, lon) VALUES (?, ?, ?)")))
+                    .bind(id)
+                    .bind(lat)
+                    .bind(lon)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut audit = audit.clone();
+            audit.object = format!("layer:{id}");
+            append_audit(&mut tx, &audit).await?;
+            tx.commit().await?;
+            Ok(points.len() as u64)
+        }
+
+        /// A territory's layers' points as (layer name, lat, lon).
+        pub(crate) async fn layer_points(pool: &Pool, territory: i64) -> Result<Vec<(String, f64, f64)>, StoreError> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql(
+                "SELECT l.name, p.lat, p.lon FROM layer_points p JOIN layers l ON l.id = p.layer_id WHERE l.territory_id = ? ORDER BY l.name",
+            )))
+            .bind(territory)
+            .fetch_all(pool)
+            .await?)
         }
 
         pub(crate) async fn set_published(pool: &Pool, territory: i64, published: bool, audit: &NewAuditEntry) -> Result<(), StoreError> {

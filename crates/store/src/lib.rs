@@ -1286,6 +1286,39 @@ impl Store {
         dispatch!(self, record_emails(outcomes, &audit))
     }
 
+    /// Replaces (or creates) a territory's point layer, all or nothing; audited. The name must be
+    /// 1-60 letters, digits, `_` or `-`.
+    pub async fn replace_layer(
+        &self,
+        territory: TerritoryId,
+        name: &str,
+        points: &[qalqan_domain::Wgs84Point],
+        actor: &Actor,
+    ) -> Result<u64, StoreError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 60 || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+            return Err(StoreError::Invalid { what: "layer", reason: format!("name '{name}' must be 1-60 letters, digits, '_' or '-'") });
+        }
+        let mut audit = self.entry(actor, "layer.replace", serde_json::json!({"name": name, "points": points.len()}));
+        audit.object = format!("territory:{}", territory.0);
+        let pts: Vec<(f64, f64)> = points.iter().map(|p| (p.lat(), p.lon())).collect();
+        dispatch!(self, replace_layer(territory.0, name, &pts, &audit))
+    }
+
+    /// A territory's point layers, by name.
+    pub async fn layers(&self, territory: TerritoryId) -> Result<Vec<(String, Vec<qalqan_domain::Wgs84Point>)>, StoreError> {
+        let mut out: Vec<(String, Vec<qalqan_domain::Wgs84Point>)> = Vec::new();
+        for (name, lat, lon) in dispatch!(self, layer_points(territory.0))? {
+            let p =
+                qalqan_domain::Wgs84Point::new(lat, lon).map_err(|e| StoreError::Corrupt { what: "layer point", reason: e.to_string() })?;
+            match out.last_mut() {
+                Some((n, v)) if *n == name => v.push(p),
+                _ => out.push((name, vec![p])),
+            }
+        }
+        Ok(out)
+    }
+
     /// Publishes (or withdraws) a territory's aggregated figures on the public page; audited.
     pub async fn set_published(&self, territory: TerritoryId, published: bool, actor: &Actor) -> Result<(), StoreError> {
         let mut audit = self.entry(actor, if published { "territory.publish" } else { "territory.unpublish" }, serde_json::json!({}));

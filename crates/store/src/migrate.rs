@@ -33,6 +33,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 15, name: "interventions", sql: include_str!("../migrations/sqlite/0015_interventions.sql") },
     Migration { version: 16, name: "body_territory", sql: include_str!("../migrations/sqlite/0016_body_territory.sql") },
     Migration { version: 17, name: "public", sql: include_str!("../migrations/sqlite/0017_public.sql") },
+    Migration { version: 18, name: "layers", sql: include_str!("../migrations/sqlite/0018_layers.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -52,6 +53,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 15, name: "interventions", sql: include_str!("../migrations/postgres/0015_interventions.sql") },
     Migration { version: 16, name: "body_territory", sql: include_str!("../migrations/postgres/0016_body_territory.sql") },
     Migration { version: 17, name: "public", sql: include_str!("../migrations/postgres/0017_public.sql") },
+    Migration { version: 18, name: "layers", sql: include_str!("../migrations/postgres/0018_layers.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.

@@ -1,0 +1,15 @@
+-- Point layers users import as risk-terrain factors (liquor shops, abandoned buildings, …).
+CREATE TABLE layers (
+    id            INTEGER PRIMARY KEY,
+    territory_id  INTEGER NOT NULL REFERENCES territories(id),
+    name          TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    UNIQUE (territory_id, name)
+);
+CREATE TABLE layer_points (
+    layer_id  INTEGER NOT NULL REFERENCES layers(id),
+    lat       REAL NOT NULL,
+    lon       REAL NOT NULL
+);
+CREATE INDEX layer_points_layer ON layer_points (layer_id);
