@@ -2950,6 +2950,8 @@ fn public_figures_are_aggregated_and_withhold_small_counts() {
     let (_, _, csv) = http(&addr, "GET", "/api/v1/public/territories/Astana/summary?from=2024-01-01&to=2024-12-31&format=csv", &[], "");
     assert!(csv.starts_with("group,key,count\nmonth,2024-01,0\n") && csv.contains("category,robbery,withheld"), "{csv}");
     assert_eq!(http(&addr, "GET", "/api/v1/public/territories/Nowhere/summary", &[], "").0, 404);
+    let (status, _, outline) = http(&addr, "GET", "/api/v1/public/territories/Astana/boundary", &[], "");
+    assert_eq!((status, outline.as_str()), (200, r#"{"features":[],"type":"FeatureCollection"}"#), "no boundary registered here");
     assert_eq!(http(&addr, "GET", "/api/v1/territories/Astana/incidents", &[], "").0, 401, "incident detail still needs a login");
     env.ok(&["territory", "unpublish", "Astana"]);
     assert_eq!(http(&addr, "GET", summary, &[], "").0, 404);

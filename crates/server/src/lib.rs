@@ -229,6 +229,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/public/territories", get(public::territories))
         .route("/api/v1/public/territories/{name}/summary", get(public::summary))
         .route("/api/v1/public/territories/{name}/cells", get(public::cells))
+        .route("/api/v1/public/territories/{name}/boundary", get(public::boundary))
         .route("/api/v1/territories/{name}/risk-terrain", get(risk_terrain::get_risk_terrain))
         .route("/api/v1/territories/{name}/layers", get(risk_terrain::list_layers))
         .route("/api/v1/territories/{name}/layers/{layer}", post(risk_terrain::upload_layer))

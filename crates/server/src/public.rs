@@ -242,3 +242,15 @@ pub(crate) async fn cells(
         f => Err(ApiError::BadRequest(format!("format '{f}' must be json, geojson or csv"))),
     }
 }
+
+#[utoipa::path(get, path = "/api/v1/public/territories/{name}/boundary", tag = "public", summary = "The published territory's outline, for the public map (no login)", security(()), params(("name" = String, Path, description = "Territory name")), responses((status = 200, description = "A FeatureCollection with the outline (empty without a boundary)", body = serde_json::Value), (status = 404, description = "No such published territory", body = ErrorBody)))]
+pub(crate) async fn boundary(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let territory = published(&state, &name).await?;
+    let features: Vec<Value> = territory
+        .boundary
+        .as_ref()
+        .map(|b| json!({"type": "Feature", "geometry": crate::layers::multipolygon(b.shape()), "properties": {"name": territory.name.as_str()}}))
+        .into_iter()
+        .collect();
+    Ok(([(CONTENT_TYPE, "application/geo+json")], json!({"type": "FeatureCollection", "features": features}).to_string()).into_response())
+}

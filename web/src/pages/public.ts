@@ -45,9 +45,10 @@ const NO_DATA_COLOR = '#e9edf1';
 function style(): StyleSpecification {
   return {
     version: 8,
-    sources: { cells: { type: 'geojson', data: EMPTY } },
+    sources: { cells: { type: 'geojson', data: EMPTY }, outline: { type: 'geojson', data: EMPTY } },
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': NO_DATA_COLOR } },
+      { id: 'pub-outline', type: 'line', source: 'outline', paint: { 'line-color': '#2b2b2b', 'line-width': 1.2 } },
       { id: 'pub-cells-fill', type: 'fill', source: 'cells', paint: { 'fill-color': ['get', '_c'], 'fill-opacity': 0.88 } },
       // Zoomed out, a 250 m cell is a pixel or two: an outline in its own colour keeps it visible.
       { id: 'pub-cells-halo', type: 'line', source: 'cells', maxzoom: 13, paint: { 'line-color': ['get', '_c'], 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 3, 11, 2, 13, 0.5] } },
@@ -358,10 +359,16 @@ export async function render(root: HTMLElement, params: URLSearchParams): Promis
     const terr = pubState.territory;
     const period = { from: pubState.from, to: pubState.to };
     applyBtn.disabled = true;
-    const [sum, cells] = await Promise.allSettled([
+    const [sum, cells, outline] = await Promise.allSettled([
       getJson<PublicSummary>(publicPath(terr, 'summary', period), { noRedirect: true }),
       getJson<PublicCells>(publicPath(terr, 'cells', period), { noRedirect: true }),
+      getJson<FC>(`/public/territories/${encodeURIComponent(terr)}/boundary`, { noRedirect: true }),
     ]);
+    // The territory's outline under the cells (empty when it has no boundary).
+    void loaded.then(() => {
+      if (disposed || !map) return;
+      (map.getSource('outline') as GeoJSONSource | undefined)?.setData(outline.status === 'fulfilled' ? outline.value : (EMPTY as FC));
+    });
     if (my !== seq || disposed) return;
     applyBtn.disabled = false;
     syncAddress();
