@@ -230,7 +230,7 @@ pub fn did_poisson(treated: &[u64], comparison: &[u64], first_after: usize, para
     let df = (2 * rows.len()).saturating_sub(rows.len() + 2).max(1) as f64;
     let dispersion = (pearson / df).max(1.0);
     let se = (dispersion * var_delta).sqrt();
-    let z = normal_quantile(0.5 + params.confidence / 2.0);
+    let z = normal::quantile(0.5 + params.confidence / 2.0);
     let p_value = (2.0 * normal::sf(theta[1].abs() / se)).min(1.0);
     Ok(DidEstimate {
         rate_ratio: theta[1].exp(),
@@ -244,20 +244,6 @@ pub fn did_poisson(treated: &[u64], comparison: &[u64], first_after: usize, para
         periods_after: after,
         iterations,
     })
-}
-
-/// The standard normal quantile (bisection on the CDF to 1e-12; p in (0, 1)).
-fn normal_quantile(p: f64) -> f64 {
-    let (mut lo, mut hi) = (-40.0_f64, 40.0_f64);
-    while hi - lo > 1e-12 {
-        let mid = 0.5 * (lo + hi);
-        if normal::cdf(mid) < p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
 }
 
 /// What a difference-in-differences estimate says, in plain words.
@@ -412,11 +398,5 @@ mod tests {
         assert_eq!(case(80, 100), Displacement::None);
         assert_eq!(case(80, 110), Displacement::DisplacementLessThanGain);
         assert_eq!(case(80, 130), Displacement::DisplacementExceedsGain);
-    }
-
-    #[test]
-    fn the_quantile_inverts_the_cdf() {
-        assert!((normal_quantile(0.975) - 1.959963984540054).abs() < 1e-9);
-        assert!((normal_quantile(0.5)).abs() < 1e-9);
     }
 }

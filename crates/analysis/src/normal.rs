@@ -15,6 +15,25 @@ pub fn cdf(z: f64) -> f64 {
     0.5 * libm::erfc(-z / std::f64::consts::SQRT_2)
 }
 
+/// The p-quantile of the standard normal (bisection on [`cdf`] to 1e-12; p in (0, 1)).
+///
+/// ```
+/// let z = qalqan_analysis::normal::quantile(0.975);
+/// assert!((z - 1.959963984540054).abs() < 1e-9);
+/// ```
+pub fn quantile(p: f64) -> f64 {
+    let (mut lo, mut hi) = (-40.0_f64, 40.0_f64);
+    while hi - lo > 1e-12 {
+        let mid = 0.5 * (lo + hi);
+        if cdf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

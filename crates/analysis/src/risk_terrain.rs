@@ -259,7 +259,7 @@ pub fn risk_terrain(cells: &[(f64, f64)], counts: &[u64], factors: &[Factor], pa
         }
     }
 
-    let z = normal_quantile(0.5 + params.confidence / 2.0);
+    let z = normal::quantile(0.5 + params.confidence / 2.0);
     let mut out: Vec<RiskFactor> = kept
         .iter()
         .enumerate()
@@ -706,19 +706,6 @@ fn invert(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
         cols.push(solve(a, &e)?);
     }
     Some((0..n).map(|i| (0..n).map(|j| cols[j][i]).collect()).collect())
-}
-
-fn normal_quantile(p: f64) -> f64 {
-    let (mut lo, mut hi) = (-40.0_f64, 40.0_f64);
-    while hi - lo > 1e-12 {
-        let mid = 0.5 * (lo + hi);
-        if normal::cdf(mid) < p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
 }
 
 #[cfg(test)]
