@@ -2959,3 +2959,23 @@ fn public_figures_are_aggregated_and_withhold_small_counts() {
     server.wait().unwrap();
     assert!(env.ok(&["audit", "list", "--limit", "50"]).contains("territory.publish"));
 }
+
+/// Behind a TLS-terminating proxy (`secure_cookie = true`), every answer tells browsers to stay
+/// on HTTPS; over plain HTTP it does not (the header would be ignored and misleading).
+#[test]
+fn strict_transport_security_is_sent_when_served_over_tls() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    let (mut plain, addr) = serve(&env);
+    let (_, head, _) = http(&addr, "GET", "/api/v1/health", &[], "");
+    assert!(!head.to_lowercase().contains("strict-transport-security"), "{head}");
+    plain.kill().unwrap();
+    plain.wait().unwrap();
+    env.write("qalqan.toml", b"secure_cookie = true\n");
+    let (mut tls, addr) = serve(&env);
+    for path in ["/api/v1/health", "/", "/api/v1/territories"] {
+        let (_, head, _) = http(&addr, "GET", path, &[], "");
+        assert!(head.to_lowercase().contains("strict-transport-security: max-age=31536000; includesubdomains"), "{path}: {head}");
+    }
+    tls.kill().unwrap();
+    tls.wait().unwrap();
+}

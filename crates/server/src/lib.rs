@@ -267,6 +267,8 @@ pub fn router(state: AppState) -> Router {
         // Large JSON (a city's hotspot grid is several MB) travels gzip-compressed when the client accepts it.
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(middleware::observe))
+        // Served over TLS (behind a proxy that terminates it): browsers are told to stay on HTTPS.
+        .layer(axum::middleware::from_fn_with_state(state.sessions.secure_cookie, middleware::strict_transport))
         .with_state(state)
 }
 

@@ -1,5 +1,6 @@
 //! Cross-cutting HTTP concerns: a request id on every request and response,
-//! one structured log line per request, and the security headers.
+//! one structured log line per request, and the security headers (HSTS when Qalqan is reached over
+//! TLS, which `secure_cookie` declares).
 
 use std::time::Instant;
 
@@ -51,6 +52,19 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     }
     for (name, value) in SECURITY_HEADERS {
         headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// `Strict-Transport-Security` (one year, subdomains) when `tls` — Qalqan is reached over HTTPS,
+/// as `secure_cookie = true` in the config declares; nothing over plain HTTP, where the header
+/// would be meaningless (browsers ignore it there) and misleading.
+pub async fn strict_transport(axum::extract::State(tls): axum::extract::State<bool>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    if tls {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("strict-transport-security"), HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     response
 }
