@@ -2979,3 +2979,27 @@ fn strict_transport_security_is_sent_when_served_over_tls() {
     tls.kill().unwrap();
     tls.wait().unwrap();
 }
+
+/// Hostile request shapes get a 4xx with a helpful body, never a 5xx or a hang: a JSON body over
+/// the 2 MB limit, JSON nested a thousand deep, an oversized header, and not JSON at all.
+#[test]
+fn oversized_and_malformed_requests_are_refused_cleanly() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    let (mut server, addr) = serve(&env);
+    let big = format!(r#"{{"login":"x","password":"{}"}}"#, "a".repeat(3 * 1024 * 1024));
+    let (status, _, _) = http(&addr, "POST", "/api/v1/auth/login", &[], &big);
+    assert_eq!(status, 413, "over the body limit");
+    let nested = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+    let (status, _, body) = http(&addr, "POST", "/api/v1/auth/login", &[], &nested);
+    assert!((400..500).contains(&status) && !body.is_empty(), "{status}: {body}");
+    let (status, _, body) = http(&addr, "POST", "/api/v1/auth/login", &[], "{not json");
+    assert!((400..500).contains(&status) && !body.is_empty(), "{status}: {body}");
+    let huge = "x".repeat(200 * 1024);
+    let (status, _, body) = http(&addr, "GET", "/api/v1/health", &[("X-Padding", &huge)], "");
+    assert_eq!(status, 431, "an oversized header is refused");
+    assert!(body.contains("request headers too large"), "{body}");
+    // The server is still there.
+    assert_eq!(http(&addr, "GET", "/api/v1/health", &[], "").0, 200);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

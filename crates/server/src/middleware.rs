@@ -28,8 +28,25 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("cross-origin-opener-policy", "same-origin"),
 ];
 
-/// Adds the request id, logs the request once, and sets the security headers.
+/// Largest total size of a request's headers (names and values) accepted, bytes: far above any
+/// browser's (cookies included), far below what would let a client tie up memory.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Adds the request id, logs the request once, and sets the security headers; refuses requests
+/// whose headers exceed [`MAX_HEADER_BYTES`] with 431.
 pub async fn observe(mut req: Request, next: Next) -> Response {
+    let header_bytes: usize = req.headers().iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        let body = axum::Json(
+            serde_json::json!({"error": format!("request headers too large ({header_bytes} bytes; at most {MAX_HEADER_BYTES})")}),
+        );
+        let mut response = axum::response::IntoResponse::into_response((axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, body));
+        for (name, value) in SECURITY_HEADERS {
+            response.headers_mut().insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        }
+        tracing::info!(status = 431, bytes = header_bytes, "request refused: headers too large");
+        return response;
+    }
     let id = req
         .headers()
         .get(REQUEST_ID)
