@@ -300,19 +300,6 @@ mod tests {
     use super::*;
     use crate::rng::Rng;
 
-    fn poisson(rng: &mut Rng, mean: f64) -> u64 {
-        // Knuth's method; the means here are small.
-        let limit = (-mean).exp();
-        let (mut k, mut p) = (0, 1.0);
-        loop {
-            p *= rng.unit();
-            if p <= limit {
-                return k;
-            }
-            k += 1;
-        }
-    }
-
     /// Weekly counts with a shared seasonal swing; the target's rate × `effect` after week 26.
     fn simulate(seed: u64, effect: f64) -> (Vec<u64>, Vec<u64>) {
         let mut rng = Rng::seed(seed);
@@ -320,8 +307,8 @@ mod tests {
         for w in 0..52 {
             let season = 1.0 + 0.3 * (w as f64 * std::f64::consts::TAU / 52.0).sin();
             let after = if w >= 26 { effect } else { 1.0 };
-            t.push(poisson(&mut rng, 12.0 * season * after));
-            c.push(poisson(&mut rng, 30.0 * season));
+            t.push(rng.poisson(12.0 * season * after));
+            c.push(rng.poisson(30.0 * season));
         }
         (t, c)
     }

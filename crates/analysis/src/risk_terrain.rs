@@ -712,18 +712,6 @@ fn invert(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
 mod tests {
     use super::*;
 
-    fn poisson(rng: &mut Rng, mean: f64) -> u64 {
-        let limit = (-mean).exp();
-        let (mut k, mut p) = (0, 1.0);
-        loop {
-            p *= rng.unit();
-            if p <= limit {
-                return k;
-            }
-            k += 1;
-        }
-    }
-
     /// A 2 × 2 km area of 50 m cells with three kinds of places at random; incidents with
     /// known relative risks: ×2.5 within 100 m of a bar, ×1.6 within 200 m of a stop, none for schools.
     fn simulated(seed: u64) -> (Vec<(f64, f64)>, Vec<u64>, Vec<Factor>) {
@@ -747,7 +735,7 @@ mod tests {
                 if within(&factors[1], c, 200.0) {
                     rate *= 1.6;
                 }
-                poisson(&mut rng, rate)
+                rng.poisson(rate)
             })
             .collect();
         (cells, counts, factors)
@@ -782,14 +770,14 @@ mod tests {
     #[test]
     fn theta_is_large_for_poisson_counts_and_small_for_overdispersed_ones() {
         let mut rng = Rng::seed(3);
-        let y: Vec<f64> = (0..4000).map(|_| poisson(&mut rng, 2.0) as f64).collect();
+        let y: Vec<f64> = (0..4000).map(|_| rng.poisson(2.0) as f64).collect();
         let mu = vec![mean(&y); y.len()];
         assert!(theta_ml(&y, &mu, 1.0) > 20.0);
         // A gamma-Poisson mixture with θ = 2: rate = 2 × Gamma(2, 1/2) via the sum of two exponentials.
         let y: Vec<f64> = (0..4000)
             .map(|_| {
                 let g = -(rng.unit().max(1e-300)).ln() - (rng.unit().max(1e-300)).ln();
-                poisson(&mut rng, 2.0 * g / 2.0) as f64
+                rng.poisson(2.0 * g / 2.0) as f64
             })
             .collect();
         let mu = vec![mean(&y); y.len()];

@@ -72,6 +72,18 @@ impl Rng {
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
+
+    /// A Poisson draw by Knuth's product method: O(mean) uniforms, so for small means (the
+    /// simulations' per-cell and per-week counts).
+    pub fn poisson(&mut self, mean: f64) -> u64 {
+        let limit = (-mean).exp();
+        let (mut k, mut prod) = (0, self.unit());
+        while prod > limit {
+            k += 1;
+            prod *= self.unit();
+        }
+        k
+    }
 }
 
 #[cfg(test)]

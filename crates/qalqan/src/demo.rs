@@ -191,16 +191,6 @@ pub fn helsinki_incidents(extract: &qalqan_ingest::osm::OsmExtract, seed: u64) -
     let corners: Vec<(f64, f64)> = extract.nodes.iter().step_by(7).map(|n| (n.lat, n.lon)).collect();
     let start = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("a date");
     let mut out = String::from("category,time,lat,lon\n");
-    let pick = |rng: &mut Rng, weights: &[(&'static str, f64)]| -> &'static str {
-        let mut u = rng.unit() * weights.iter().map(|w| w.1).sum::<f64>();
-        for &(c, w) in weights {
-            if u < w {
-                return c;
-            }
-            u -= w;
-        }
-        weights[weights.len() - 1].0
-    };
     for _ in 0..4_000 {
         let u = rng.unit();
         let (at, sigma, category, hour, weekend_bias) = if u < 0.45 && !night.is_empty() {
@@ -235,6 +225,18 @@ pub fn helsinki_incidents(extract: &qalqan_ingest::osm::OsmExtract, seed: u64) -
         out += &format!("{category},{} {hour:02}:{:02},{lat:.6},{lon:.6}\n", day.format("%Y-%m-%d"), rng.below(60));
     }
     out
+}
+
+/// One of `weights`' names, drawn in proportion to its weight (the demo generators' categories).
+pub(crate) fn pick(rng: &mut qalqan_analysis::rng::Rng, weights: &[(&'static str, f64)]) -> &'static str {
+    let mut u = rng.unit() * weights.iter().map(|w| w.1).sum::<f64>();
+    for &(c, w) in weights {
+        if u < w {
+            return c;
+        }
+        u -= w;
+    }
+    weights[weights.len() - 1].0
 }
 
 /// Three stationary posts at stations (or stops) and two mobile points for the night.

@@ -788,9 +788,9 @@ fn build(
     // 10. Measures.
     let mut blocks = Vec::new();
     let mut rows = Vec::new();
+    let ep = crate::evaluation::EvaluationParams::default();
+    let last = crate::evaluation::last_day(territory, all);
     for i in interventions {
-        let ep = crate::evaluation::EvaluationParams::default();
-        let last = crate::evaluation::last_day(territory, all);
         let verdict = match crate::evaluation::evaluate(territory, &i.intervention, all, last, &ep) {
             Ok(v) => {
                 let e = &v["target"];

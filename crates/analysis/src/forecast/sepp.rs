@@ -1032,7 +1032,7 @@ pub fn simulate_sepp(sim: &SeppSimulation, seed: u64) -> Result<Vec<Event>, Anal
     let mut k = 0;
     while k < exact.len() {
         let (x, y, t) = exact[k];
-        for _ in 0..poisson(&mut rng, sim.theta) {
+        for _ in 0..rng.poisson(sim.theta) {
             let tc = t + exponential(&mut rng, sim.omega_per_hour);
             let (xc, yc) = (x + sim.sigma_metres * normal(&mut rng), y + sim.sigma_metres * normal(&mut rng));
             if tc < sim.hours && (0.0..sim.width_metres).contains(&xc) && (0.0..sim.height_metres).contains(&yc) {
@@ -1052,17 +1052,6 @@ fn exponential(rng: &mut Rng, rate: f64) -> f64 {
 
 fn normal(rng: &mut Rng) -> f64 {
     (-2.0 * (1.0 - rng.unit()).ln()).sqrt() * (2.0 * std::f64::consts::PI * rng.unit()).cos()
-}
-
-/// Poisson draw by Knuth's product method (small means).
-fn poisson(rng: &mut Rng, mean: f64) -> u32 {
-    let limit = (-mean).exp();
-    let (mut k, mut prod) = (0, rng.unit());
-    while prod > limit {
-        k += 1;
-        prod *= rng.unit();
-    }
-    k
 }
 
 #[cfg(test)]

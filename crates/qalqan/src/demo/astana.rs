@@ -509,16 +509,6 @@ fn generated(boundary: &qalqan_domain::Area, today: NaiveDate, seed: u64) -> Str
     let homes = [(51.1850, 71.4100), (51.1500, 71.4800), (51.1000, 71.4200), (51.1700, 71.4400), (51.1250, 71.3700)];
     let [x0, y0, x1, y1] = boundary.bbox();
     let start = today - Duration::days(730);
-    let pick = |rng: &mut Rng, weights: &[(&'static str, f64)]| -> &'static str {
-        let mut u = rng.unit() * weights.iter().map(|w| w.1).sum::<f64>();
-        for &(c, w) in weights {
-            if u < w {
-                return c;
-            }
-            u -= w;
-        }
-        weights[weights.len() - 1].0
-    };
     let mut out = String::from("category,time,lat,lon\n");
     let mut written = 0;
     while written < 8_000 {
@@ -526,16 +516,21 @@ fn generated(boundary: &qalqan_domain::Area, today: NaiveDate, seed: u64) -> Str
         let (at, sigma, category, hour) = if u < 0.55 {
             let (lat, lon, _) = &places[rng.below(places.len() as u64) as usize];
             let hour = [9, 11, 12, 13, 15, 17, 18, 19, 20, 21][rng.below(10) as usize];
-            ((*lat, *lon), 120.0, pick(&mut rng, &[("theft", 0.55), ("robbery", 0.15), ("fraud", 0.15), ("hooliganism", 0.15)]), hour)
+            (
+                (*lat, *lon),
+                120.0,
+                super::pick(&mut rng, &[("theft", 0.55), ("robbery", 0.15), ("fraud", 0.15), ("hooliganism", 0.15)]),
+                hour,
+            )
         } else if u < 0.85 {
             let c = homes[rng.below(homes.len() as u64) as usize];
             let hour = [18, 19, 20, 21, 22, 23, 0, 1, 2][rng.below(9) as usize];
-            (c, 600.0, pick(&mut rng, &[("burglary", 0.4), ("vehicle_theft", 0.3), ("assault", 0.3)]), hour)
+            (c, 600.0, super::pick(&mut rng, &[("burglary", 0.4), ("vehicle_theft", 0.3), ("assault", 0.3)]), hour)
         } else {
             (
                 (y0 + (y1 - y0) * rng.unit(), x0 + (x1 - x0) * rng.unit()),
                 0.0,
-                pick(&mut rng, &[("theft", 0.5), ("vandalism", 0.5)]),
+                super::pick(&mut rng, &[("theft", 0.5), ("vandalism", 0.5)]),
                 rng.below(24) as u32,
             )
         };
