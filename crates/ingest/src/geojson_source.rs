@@ -32,6 +32,9 @@ struct Geometry {
     coordinates: Value,
 }
 
+/// Largest GeoJSON content (decompressed) read, bytes: GeoJSON is parsed whole.
+pub const MAX_GEOJSON_BYTES: u64 = 1 << 30;
+
 /// Reads every feature; line numbers are those where each feature starts.
 ///
 /// Properties named by the mapping are read as text (numbers in their JSON
@@ -45,7 +48,18 @@ pub(crate) fn read(
     out: &mut Collector<'_>,
 ) -> Result<(), IngestError> {
     let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(|e| IngestError::Read { path: source.path.clone(), line: 1, reason: e.to_string() })?;
+    (&mut reader).take(MAX_GEOJSON_BYTES + 1).read_to_end(&mut bytes).map_err(|e| IngestError::Read {
+        path: source.path.clone(),
+        line: 1,
+        reason: e.to_string(),
+    })?;
+    if bytes.len() as u64 > MAX_GEOJSON_BYTES {
+        return Err(IngestError::Read {
+            path: source.path.clone(),
+            line: 1,
+            reason: format!("GeoJSON is read whole, and this file is over {} MiB: split it, or export CSV", MAX_GEOJSON_BYTES >> 20),
+        });
+    }
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {

@@ -47,9 +47,10 @@ use std::sync::atomic::AtomicU64;
 use chrono::{DateTime, Utc};
 use qalqan_domain::{NewIncident, Territory};
 
+pub use geojson_source::MAX_GEOJSON_BYTES;
 pub use mapping::Mapping;
 pub use rejects::write_rejects;
-pub use source::{SourceFile, SourceFormat};
+pub use source::{INFLATION_ALLOWANCE, MAX_INFLATION, MAX_LINE_BYTES, SourceFile, SourceFormat};
 
 /// A problem with a file as a whole. Nothing from such a file is imported.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

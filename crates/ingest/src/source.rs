@@ -118,12 +118,66 @@ impl SourceFile {
                     reason: "it does not start with the gzip signature 1f 8b".into(),
                 });
             }
-            Ok(Box::new(GzipErrors {
+            let gz = GzipErrors {
                 inner: BufReader::with_capacity(1 << 16, MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted))),
-            }))
+                produced: 0,
+                limit: inflation_limit(self.len),
+                compressed: self.len,
+            };
+            Ok(self.line_guard(gz))
         } else {
-            Ok(Box::new(BufReader::with_capacity(1 << 16, counted)))
+            Ok(self.line_guard(BufReader::with_capacity(1 << 16, counted)))
         }
+    }
+
+    /// CSV lines are bounded ([`MAX_LINE_BYTES`]); GeoJSON may legitimately be one long line.
+    fn line_guard<R: Read + Send + 'static>(&self, inner: R) -> Box<dyn Read + Send> {
+        match self.format {
+            SourceFormat::Csv => Box::new(LineGuard { inner, since_newline: 0 }),
+            SourceFormat::GeoJson => Box::new(inner),
+        }
+    }
+}
+
+/// Largest ratio of decompressed to compressed size accepted beyond [`INFLATION_ALLOWANCE`]:
+/// real exports compress 5–20×; a decompression bomb (gigabytes of one repeated byte) 1,000×.
+pub const MAX_INFLATION: u64 = 100;
+
+/// Decompressed bytes always accepted, whatever the ratio (small, very regular files).
+pub const INFLATION_ALLOWANCE: u64 = 64 << 20;
+
+/// Longest CSV line accepted, bytes: far above any real record, far below what would let one
+/// line (a file without line breaks) take the memory of the machine.
+pub const MAX_LINE_BYTES: u64 = 1 << 20;
+
+/// Decompressed bytes a gzip file of `compressed` bytes may produce.
+fn inflation_limit(compressed: u64) -> u64 {
+    INFLATION_ALLOWANCE.saturating_add(compressed.saturating_mul(MAX_INFLATION))
+}
+
+/// Refuses lines longer than [`MAX_LINE_BYTES`] (a quoted field spanning lines counts per line).
+struct LineGuard<R> {
+    inner: R,
+    since_newline: u64,
+}
+
+impl<R: Read> Read for LineGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.since_newline = 0;
+            } else {
+                self.since_newline += 1;
+                if self.since_newline > MAX_LINE_BYTES {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("a line is longer than {MAX_LINE_BYTES} bytes (no line breaks?): refused"),
+                    ));
+                }
+            }
+        }
+        Ok(n)
     }
 }
 
@@ -143,13 +197,80 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Marks decompression failures so readers can report them as gzip problems.
+/// Marks decompression failures so readers can report them as gzip problems, and stops a
+/// decompression bomb: more than [`inflation_limit`] bytes out is an error, not a full disk or memory.
 struct GzipErrors<R> {
     inner: R,
+    produced: u64,
+    limit: u64,
+    compressed: u64,
 }
 
 impl<R: Read> Read for GzipErrors<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).map_err(|e| io::Error::new(e.kind(), format!("gzip data is corrupt or truncated ({e})")))
+        let n = self.inner.read(buf).map_err(|e| io::Error::new(e.kind(), format!("gzip data is corrupt or truncated ({e})")))?;
+        self.produced += n as u64;
+        if self.produced > self.limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the gzip data decompresses to more than {} bytes from {} (over {MAX_INFLATION}× plus {} MiB): refused as a likely decompression bomb",
+                    self.limit,
+                    self.compressed,
+                    INFLATION_ALLOWANCE >> 20
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::best());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn drain(mut r: Box<dyn Read + Send>) -> io::Result<u64> {
+        io::copy(&mut r, &mut io::sink())
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_stopped_at_the_inflation_limit() {
+        // One member of 1 MiB of short CSV lines, repeated: ~1 KiB each, 1,000× inflation.
+        let member = gz(&b"1,2,3\n".repeat((1 << 20) / 6));
+        let copies = 200;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bomb.csv.gz");
+        std::fs::write(&path, member.repeat(copies)).unwrap();
+        let source = SourceFile::open(&path, None).unwrap();
+        assert!(inflation_limit(source.len) < (copies as u64) << 20, "the test file must exceed the limit");
+        let err = drain(source.reader(None).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("decompression bomb"), "{err}");
+    }
+
+    #[test]
+    fn ordinary_gzip_and_long_geojson_lines_pass_while_endless_csv_lines_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("ok.csv.gz");
+        let text = b"a,b\n1,2\n".repeat(10_000);
+        std::fs::write(&csv, gz(&text)).unwrap();
+        assert_eq!(drain(SourceFile::open(&csv, None).unwrap().reader(None).unwrap()).unwrap(), text.len() as u64);
+
+        let one_line = vec![b'x'; MAX_LINE_BYTES as usize + 10];
+        let geojson = dir.path().join("long.geojson");
+        std::fs::write(&geojson, &one_line).unwrap();
+        assert!(drain(SourceFile::open(&geojson, None).unwrap().reader(None).unwrap()).is_ok(), "GeoJSON may be one line");
+        let flat = dir.path().join("flat.csv");
+        std::fs::write(&flat, &one_line).unwrap();
+        let err = drain(SourceFile::open(&flat, None).unwrap().reader(None).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("longer than"), "{err}");
     }
 }

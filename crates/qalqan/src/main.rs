@@ -7,6 +7,7 @@
 
 mod analyze;
 mod audit;
+mod backup;
 mod coordination;
 mod demo;
 mod evaluate;
@@ -123,6 +124,10 @@ enum Command {
     /// Reports: the council briefing pack (PDF or HTML, ru/kk/en).
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Writes a consistent backup of the whole store to one file, while the server goes on.
+    Backup(backup::BackupArgs),
+    /// Restores a backup into the configured database, which must be empty (all or nothing).
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -194,6 +199,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Intervention(cmd) => evaluate::run_intervention(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Evaluate(args) => evaluate::run_evaluate(&open_store(&settings).await?, args).await,
         Command::Report(cmd) => report::run(&open_store(&settings).await?, cmd, &settings.actor()).await,
+        Command::Backup(args) => backup::backup(&open_store(&settings).await?, args, &settings.actor()).await,
+        Command::Restore(args) => backup::restore(&open_store(&settings).await?, args, &settings.actor()).await,
     }
 }
 

@@ -1,177 +1,14 @@
 //! Black-box tests of the `qalqan` binary: each spawns the real program
 //! against a fresh SQLite file or a private PostgreSQL schema.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use qalqan_store::{Store, TableCounts};
-
-const BIN: &str = env!("CARGO_BIN_EXE_qalqan");
-const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
-}
-
-fn toronto_data() -> PathBuf {
-    repo("data/demo/toronto-mci.csv.gz")
-}
-
-fn toronto_mapping() -> PathBuf {
-    repo("data/mappings/toronto-mci.toml")
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A fresh database and working directory for one test.
-struct Env {
-    dir: tempfile::TempDir,
-    url: String,
-    pg: Option<(String, String)>,
-    runtime: tokio::runtime::Runtime,
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-impl Env {
-    /// `None` when PostgreSQL tests are switched off with QALQAN_TEST_POSTGRES=skip.
-    fn new(backend: Backend) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        match backend {
-            Backend::Sqlite => {
-                let url = format!("sqlite://{}", dir.path().join("qalqan.db").display());
-                Some(Self { dir, url, pg: None, runtime })
-            }
-            Backend::Postgres => {
-                if std::env::var("QALQAN_TEST_POSTGRES").as_deref() == Ok("skip") {
-                    return None;
-                }
-                let base = std::env::var("QALQAN_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_owned());
-                let schema = format!("qalqan_cli_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-                runtime.block_on(async {
-                    qalqan_store::drop_postgres_schema(&base, &schema).await.unwrap_or_else(|e| {
-                        panic!("PostgreSQL at {base} is needed ({e}); set QALQAN_TEST_POSTGRES=skip to skip these tests")
-                    });
-                    Store::connect_postgres_schema(&base, &schema).await.unwrap().close().await;
-                });
-                let sep = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-                Some(Self { dir, url, pg: Some((base, schema)), runtime })
-            }
-        }
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(BIN);
-        c.current_dir(self.dir.path())
-            .env("QALQAN_DATABASE", &self.url)
-            .env("QALQAN_DATA_DIR", self.dir.path().join("data"))
-            .env("QALQAN_LOG", "warn")
-            .env_remove("QALQAN_CONFIG")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
-    }
-
-    /// Runs and asserts success, returning stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "qalqan {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn counts(&self) -> TableCounts {
-        self.runtime.block_on(async {
-            let store = Store::connect(&self.url).await.unwrap();
-            let c = store.table_counts().await.unwrap();
-            store.close().await;
-            c
-        })
-    }
-
-    /// Incidents pointing at a missing territory, batch or district.
-    fn orphans(&self) -> u64 {
-        self.runtime.block_on(async {
-            let store = Store::connect(&self.url).await.unwrap();
-            let n = store.check_integrity().await.unwrap();
-            store.close().await;
-            n
-        })
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> String {
-        let p = self.path(name);
-        std::fs::write(&p, bytes).unwrap();
-        p.display().to_string()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some((base, schema)) = &self.pg {
-            let _ = self.runtime.block_on(qalqan_store::drop_postgres_schema(base, schema));
-        }
-    }
-}
-
-fn import_toronto(env: &Env) -> Output {
-    env.run(&[
-        "import",
-        "incidents",
-        toronto_data().to_str().unwrap(),
-        "--territory",
-        "Toronto",
-        "--mapping",
-        toronto_mapping().to_str().unwrap(),
-    ])
-}
-
-fn stats_json(env: &Env, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["incidents", "stats", "--territory", "Toronto", "--format", "json"];
-    args.extend_from_slice(extra);
-    serde_json::from_str(&env.ok(&args)).unwrap()
-}
-
-/// A count from the import report, e.g. `summary(out, "imported")`.
-fn summary(out: &str, label: &str) -> u64 {
-    out.lines()
-        .find_map(|l| l.trim_start().strip_prefix(label).and_then(|rest| rest.split_whitespace().next()?.parse().ok()))
-        .unwrap_or_else(|| panic!("no '{label}' line in:\n{out}"))
-}
-
-fn count_of(v: &serde_json::Value, list: &str, key: &str, name: &str) -> u64 {
-    v[list].as_array().unwrap().iter().find(|e| e[key] == name).map(|e| e["count"].as_u64().unwrap()).unwrap_or(0)
-}
-
-/// Registers two districts of Astana: Yesil (lon 71.0–71.5) and Saryarka (71.5–72.0), lat 51.0–51.5.
-fn add_yesil_and_saryarka(env: &Env) {
-    let districts = r#"{"type":"FeatureCollection","features":[
-      {"type":"Feature","properties":{"name":"Yesil"},"geometry":{"type":"Polygon","coordinates":[[[71.0,51.0],[71.5,51.0],[71.5,51.5],[71.0,51.5],[71.0,51.0]]]}},
-      {"type":"Feature","properties":{"name":"Saryarka"},"geometry":{"type":"Polygon","coordinates":[[[71.5,51.0],[72.0,51.0],[72.0,51.5],[71.5,51.5],[71.5,51.0]]]}}
-    ]}"#;
-    let file = env.write("districts.geojson", districts.as_bytes());
-    env.ok(&["territory", "districts", "Astana", "--file", &file]);
-}
+use common::*;
+use qalqan_store::Store;
 
 fn toronto_file_imports_every_row_once(backend: Backend) {
     let Some(env) = Env::new(backend) else { return };
@@ -238,17 +75,6 @@ format = "%Y-%m-%d %H:%M"
 "Theft" = "theft"
 "#;
 const HEADER: &str = "type,date,lat,lon\n";
-
-/// Compresses with the system's `gzip`, keeping test dependencies lean.
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut child = Command::new("gzip").arg("-c").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("gzip");
-    let mut stdin = child.stdin.take().unwrap();
-    let data = bytes.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&data).unwrap());
-    let out = child.wait_with_output().unwrap().stdout;
-    writer.join().unwrap();
-    out
-}
 
 fn malformed_files_are_rejected_and_change_nothing(backend: Backend) {
     let Some(env) = Env::new(backend) else { return };
@@ -459,18 +285,6 @@ fn sqlite_file_passes_integrity_check_after_a_killed_import() {
 
 async fn sqlx_query_integrity(pool: &sqlx::SqlitePool) -> (String,) {
     sqlx::query_as("PRAGMA integrity_check").fetch_one(pool).await.unwrap()
-}
-
-/// Minimal HTTP GET over a socket (no client library needed).
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).unwrap();
-    let status = buf.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
 }
 
 #[test]
@@ -1153,160 +967,6 @@ fn user_commands_create_list_reset_and_disable_accounts() {
     assert!(env.ok(&["audit", "verify"]).contains("intact: 5 entries"), "territory.add, user.add, user.scope, user.password, user.disable");
 }
 
-/// One HTTP/1.1 request; returns (status, raw headers, body).
-fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
-    let ty = if body.is_empty() { None } else { Some("application/json") };
-    let (status, head, body) = http_bytes(addr, method, path, headers, body.as_bytes(), ty);
-    // Bodies may be gzip (binary): decode lossily, the tests read headers and text bodies.
-    (status, head, String::from_utf8_lossy(&body).into_owned())
-}
-
-/// One HTTP/1.1 request over a fresh connection; the response body as bytes.
-fn http_bytes(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8], ty: Option<&str>) -> (u16, String, Vec<u8>) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    if let Some(ty) = ty {
-        req.push_str(&format!("Content-Type: {ty}\r\n"));
-    }
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    let mut bytes = req.into_bytes();
-    bytes.extend_from_slice(body);
-    s.write_all(&bytes).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, head, raw.get(split + 4..).unwrap_or_default().to_vec())
-}
-
-/// A multipart/form-data body of text fields and one file.
-fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (Vec<u8>, String) {
-    let boundary = "qalqan-test-boundary-7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
-    }
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: text/csv\r\n\r\n", file.0)
-            .as_bytes(),
-    );
-    body.extend_from_slice(file.1);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (body, format!("multipart/form-data; boundary={boundary}"))
-}
-
-/// Starts `qalqan serve` on a free port; returns the child and its address.
-fn serve(env: &Env) -> (std::process::Child, String) {
-    let mut child = env.cmd().args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line.strip_prefix("Qalqan is serving on http://") {
-            break rest.trim_end_matches('/').to_owned();
-        }
-    };
-    (child, addr)
-}
-
-#[test]
-fn login_sessions_csrf_and_lockout_work_over_http() {
-    let env = Env::new(Backend::Sqlite).unwrap();
-    let out = env.ok(&["user", "add", "analyst1", "--role", "analyst"]);
-    let password = out.lines().last().unwrap().to_owned();
-    let (mut server, addr) = serve(&env);
-
-    let (status, _, body) = http(&addr, "POST", "/api/v1/auth/login", &[], r#"{"login":"analyst1","password":"wrong password!"}"#);
-    assert_eq!(status, 401, "{body}");
-    assert!(body.contains("wrong login or password"));
-    let (status, _, _) = http(&addr, "POST", "/api/v1/auth/login", &[], r#"{"login":"nobody","password":"wrong password!"}"#);
-    assert_eq!(status, 401, "unknown logins look the same");
-    let (status, head, _) = http(&addr, "GET", "/api/v1/auth/me", &[("X-Request-Id", "trace-42")], "");
-    assert_eq!(status, 401);
-    let head = head.to_lowercase();
-    assert!(head.contains("x-request-id: trace-42"), "the request id is echoed: {head}");
-    assert!(head.contains("content-security-policy: default-src 'self'") && head.contains("frame-ancestors 'none'"), "{head}");
-    assert!(head.contains("x-content-type-options: nosniff") && head.contains("referrer-policy: no-referrer"), "{head}");
-    let (_, head, _) = http(&addr, "GET", "/api/v1/health", &[], "");
-    assert!(head.to_lowercase().lines().any(|l| l.starts_with("x-request-id: ") && l.len() > 20), "a request id is generated: {head}");
-
-    let (status, head, body) =
-        http(&addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"analyst1","password":"{password}"}}"#));
-    assert_eq!(status, 200, "{body}");
-    let cookie_line = head.lines().find(|l| l.to_lowercase().starts_with("set-cookie:")).unwrap();
-    assert!(cookie_line.contains("HttpOnly") && cookie_line.contains("SameSite=Strict"), "{cookie_line}");
-    let token = cookie_line.split_once("qalqan_session=").unwrap().1.split(';').next().unwrap().to_owned();
-    let me: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!((me["role"].as_str(), me["must_change_password"].as_bool()), (Some("analyst"), Some(true)));
-    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
-    let cookie = format!("qalqan_session={token}");
-
-    let (status, _, body) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
-    assert_eq!(status, 200, "{body}");
-    // State-changing requests need the CSRF token.
-    let change = r#"{"current":"PLACEHOLDER","new":"a much better passphrase"}"#.replace("PLACEHOLDER", &password);
-    let (status, _, body) = http(&addr, "POST", "/api/v1/auth/password", &[("Cookie", &cookie)], &change);
-    assert_eq!(status, 403, "{body}");
-    assert!(body.contains("CSRF"));
-    let (status, _, body) = http(&addr, "POST", "/api/v1/auth/password", &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)], &change);
-    assert_eq!(status, 204, "{body}");
-    let (_, _, body) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
-    assert!(body.contains("\"must_change_password\":false"), "{body}");
-
-    let (status, _, _) = http(&addr, "POST", "/api/v1/auth/logout", &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)], "");
-    assert_eq!(status, 204);
-    let (status, _, _) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
-    assert_eq!(status, 401, "a logged-out session is dead");
-
-    // Five wrong passwords lock the account, even against the right one.
-    for i in 0..5 {
-        let (status, _, _) = http(&addr, "POST", "/api/v1/auth/login", &[], r#"{"login":"analyst1","password":"wrong password!"}"#);
-        assert_eq!(status, if i < 4 { 401 } else { 429 });
-    }
-    let (status, _, _) = http(&addr, "POST", "/api/v1/auth/login", &[], r#"{"login":"analyst1","password":"a much better passphrase"}"#);
-    assert_eq!(status, 429);
-    server.kill().unwrap();
-    server.wait().unwrap();
-
-    let audit = env.ok(&["audit", "list"]);
-    for action in ["session.login", "user.password", "session.logout", "user.locked"] {
-        assert!(audit.contains(action), "{action} missing from:\n{audit}");
-    }
-    assert!(audit.contains("analyst1@127.0.0.1"), "{audit}");
-    assert!(env.ok(&["audit", "verify"]).contains("intact"));
-}
-
-/// Logs in and returns the session cookie. A one-time password is replaced
-/// first (the server refuses everything else until it is), by the same
-/// password with `-renewed` appended.
-fn login_cookie(addr: &str, login: &str, password: &str) -> String {
-    let (status, head, body) = http(addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"{login}","password":"{password}"}}"#));
-    assert_eq!(status, 200, "{body}");
-    let cookie = head
-        .lines()
-        .find(|l| l.to_lowercase().starts_with("set-cookie:"))
-        .unwrap()
-        .split_once(": ")
-        .unwrap()
-        .1
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let me: serde_json::Value = serde_json::from_str(&body).unwrap();
-    if me["must_change_password"] == true {
-        let csrf = me["csrf_token"].as_str().unwrap();
-        let change = format!(r#"{{"current":"{password}","new":"{password}-renewed"}}"#);
-        let (status, _, body) = http(addr, "POST", "/api/v1/auth/password", &[("Cookie", &cookie), ("X-CSRF-Token", csrf)], &change);
-        assert_eq!(status, 204, "{body}");
-    }
-    cookie
-}
-
 #[test]
 fn first_start_offers_a_one_time_setup_and_scope_limits_what_users_see() {
     let env = Env::new(Backend::Sqlite).unwrap();
@@ -1623,19 +1283,6 @@ fn access_follows_role_and_scope_for_every_endpoint() {
             assert_eq!(status, more[u][e], "{role} {method} {path}: {}", String::from_utf8_lossy(&answer));
         }
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
-}
-
-#[test]
-fn login_attempts_are_limited_per_client_address() {
-    let env = Env::new(Backend::Sqlite).unwrap();
-    let (mut server, addr) = serve(&env);
-    let statuses: Vec<u16> = (0..21)
-        .map(|i| http(&addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"user{i}","password":"wrong password!"}}"#)).0)
-        .collect();
-    assert!(statuses[..20].iter().all(|&s| s == 401), "{statuses:?}");
-    assert_eq!(statuses[20], 429, "the 21st attempt within a minute is refused");
     server.kill().unwrap();
     server.wait().unwrap();
 }
@@ -2958,48 +2605,4 @@ fn public_figures_are_aggregated_and_withhold_small_counts() {
     server.kill().unwrap();
     server.wait().unwrap();
     assert!(env.ok(&["audit", "list", "--limit", "50"]).contains("territory.publish"));
-}
-
-/// Behind a TLS-terminating proxy (`secure_cookie = true`), every answer tells browsers to stay
-/// on HTTPS; over plain HTTP it does not (the header would be ignored and misleading).
-#[test]
-fn strict_transport_security_is_sent_when_served_over_tls() {
-    let env = Env::new(Backend::Sqlite).unwrap();
-    let (mut plain, addr) = serve(&env);
-    let (_, head, _) = http(&addr, "GET", "/api/v1/health", &[], "");
-    assert!(!head.to_lowercase().contains("strict-transport-security"), "{head}");
-    plain.kill().unwrap();
-    plain.wait().unwrap();
-    env.write("qalqan.toml", b"secure_cookie = true\n");
-    let (mut tls, addr) = serve(&env);
-    for path in ["/api/v1/health", "/", "/api/v1/territories"] {
-        let (_, head, _) = http(&addr, "GET", path, &[], "");
-        assert!(head.to_lowercase().contains("strict-transport-security: max-age=31536000; includesubdomains"), "{path}: {head}");
-    }
-    tls.kill().unwrap();
-    tls.wait().unwrap();
-}
-
-/// Hostile request shapes get a 4xx with a helpful body, never a 5xx or a hang: a JSON body over
-/// the 2 MB limit, JSON nested a thousand deep, an oversized header, and not JSON at all.
-#[test]
-fn oversized_and_malformed_requests_are_refused_cleanly() {
-    let env = Env::new(Backend::Sqlite).unwrap();
-    let (mut server, addr) = serve(&env);
-    let big = format!(r#"{{"login":"x","password":"{}"}}"#, "a".repeat(3 * 1024 * 1024));
-    let (status, _, _) = http(&addr, "POST", "/api/v1/auth/login", &[], &big);
-    assert_eq!(status, 413, "over the body limit");
-    let nested = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
-    let (status, _, body) = http(&addr, "POST", "/api/v1/auth/login", &[], &nested);
-    assert!((400..500).contains(&status) && !body.is_empty(), "{status}: {body}");
-    let (status, _, body) = http(&addr, "POST", "/api/v1/auth/login", &[], "{not json");
-    assert!((400..500).contains(&status) && !body.is_empty(), "{status}: {body}");
-    let huge = "x".repeat(200 * 1024);
-    let (status, _, body) = http(&addr, "GET", "/api/v1/health", &[("X-Padding", &huge)], "");
-    assert_eq!(status, 431, "an oversized header is refused");
-    assert!(body.contains("request headers too large"), "{body}");
-    // The server is still there.
-    assert_eq!(http(&addr, "GET", "/api/v1/health", &[], "").0, 200);
-    server.kill().unwrap();
-    server.wait().unwrap();
 }

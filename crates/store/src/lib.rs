@@ -14,6 +14,7 @@
 //!   keys (see the migration for why).
 //! - Database errors are converted into [`StoreError`] here and nowhere else.
 
+pub mod backup;
 pub mod coordination;
 pub mod evaluation;
 mod geometry;
