@@ -22,6 +22,7 @@ pub mod incident;
 pub mod intervention;
 pub mod point;
 pub mod post;
+pub mod retention;
 pub mod territory;
 pub mod time;
 

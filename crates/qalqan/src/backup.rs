@@ -1,4 +1,5 @@
-//! `qalqan backup` and `qalqan restore`: the whole store to one gzip file and back.
+//! `qalqan backup` and `qalqan restore`: the whole store to one gzip file and back; and
+//! `qalqan retention`: what is kept how long, applied on demand.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -88,4 +89,40 @@ fn partial_path(file: &Path) -> PathBuf {
     let mut name = file.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".partial");
     file.with_file_name(name)
+}
+
+/// `qalqan retention …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum RetentionCommand {
+    /// The rules in force and what each would delete now.
+    Show,
+    /// Applies every rule now (the server also does, hourly); audited per category.
+    Run {
+        /// Only count what would go.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+pub async fn retention(store: &Store, cmd: RetentionCommand, settings: &crate::settings::Settings) -> anyhow::Result<()> {
+    let p = settings.retention;
+    let dry_run = match cmd {
+        RetentionCommand::Show => {
+            println!(
+                "incidents:      {}",
+                p.incidents_years.map_or("kept for ever".to_owned(), |y| format!("{y} years after they occurred"))
+            );
+            println!("sessions:       {} days after they ended", p.sessions_days);
+            println!("notifications:  {} days, once their assignment is accepted or cancelled", p.notifications_days);
+            println!("audit log:      kept for ever (the hash-chained evidence; append-only)");
+            true
+        }
+        RetentionCommand::Run { dry_run } => dry_run,
+    };
+    let done = qalqan_server::apply_retention(store, &p, chrono::Utc::now(), dry_run, &settings.actor()).await?;
+    for (category, cutoff, rows) in done {
+        let verb = if dry_run { "would delete" } else { "deleted" };
+        println!("{}: {verb} {rows} from before {}", category.code(), cutoff.format("%Y-%m-%d %H:%M UTC"));
+    }
+    Ok(())
 }

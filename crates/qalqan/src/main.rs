@@ -128,6 +128,9 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restores a backup into the configured database, which must be empty (all or nothing).
     Restore(backup::RestoreArgs),
+    /// Retention rules per data category (`[retention]` in qalqan.toml): show them, or apply them now.
+    #[command(subcommand)]
+    Retention(backup::RetentionCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -201,6 +204,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(cmd) => report::run(&open_store(&settings).await?, cmd, &settings.actor()).await,
         Command::Backup(args) => backup::backup(&open_store(&settings).await?, args, &settings.actor()).await,
         Command::Restore(args) => backup::restore(&open_store(&settings).await?, args, &settings.actor()).await,
+        Command::Retention(cmd) => backup::retention(&open_store(&settings).await?, cmd, &settings).await,
     }
 }
 
@@ -222,6 +226,7 @@ async fn serve(store: Store, listen: SocketAddr, settings: &Settings) -> anyhow:
     state.sessions.secure_cookie = settings.secure_cookie;
     state.sessions.ttl = chrono::Duration::hours(i64::from(settings.session_hours));
     state.mailer = settings.mail.clone().map(std::sync::Arc::new);
+    state.retention = settings.retention;
     if let Some(m) = &settings.mail {
         tracing::info!(relay = %format!("{}:{}", m.smtp.host, m.smtp.port), from = %m.smtp.from, "notifications are also e-mailed");
     }

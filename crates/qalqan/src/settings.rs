@@ -24,6 +24,8 @@ pub struct Settings {
     pub session_hours: u32,
     /// The SMTP relay reminders and escalations are e-mailed through; none: in-app only.
     pub mail: Option<qalqan_server::email::Mailer>,
+    /// `[retention]`: how long each category of data is kept.
+    pub retention: qalqan_domain::retention::RetentionPolicy,
 }
 
 impl std::fmt::Debug for Settings {
@@ -51,6 +53,39 @@ struct ConfigFile {
     secure_cookie: Option<bool>,
     session_hours: Option<u32>,
     smtp: Option<SmtpFile>,
+    retention: Option<RetentionFile>,
+}
+
+/// `[retention]` of the config file: how long each category of data is kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionFile {
+    incidents_years: Option<u32>,
+    sessions_days: Option<u32>,
+    notifications_days: Option<u32>,
+}
+
+/// The rules of `[retention]`, defaults where unset; nonsense (0 days, 500 years) refused.
+fn retention_settings(file: RetentionFile) -> anyhow::Result<qalqan_domain::retention::RetentionPolicy> {
+    let mut p = qalqan_domain::retention::RetentionPolicy::default();
+    if let Some(y) = file.incidents_years {
+        if !(1..=100).contains(&y) {
+            anyhow::bail!("[retention] incidents_years {y} must be 1-100 (leave it out to keep incidents for ever)");
+        }
+        p.incidents_years = Some(y);
+    }
+    for (name, value, target) in [
+        ("sessions_days", file.sessions_days, &mut p.sessions_days),
+        ("notifications_days", file.notifications_days, &mut p.notifications_days),
+    ] {
+        if let Some(d) = value {
+            if !(1..=36_500).contains(&d) {
+                anyhow::bail!("[retention] {name} {d} must be 1-36500");
+            }
+            *target = d;
+        }
+    }
+    Ok(p)
 }
 
 /// `[smtp]` of the config file: the relay reminders and escalations are e-mailed through.
@@ -98,7 +133,8 @@ impl Settings {
             anyhow::bail!("session_hours {session_hours} must be between 1 and 720");
         }
         let mail = mail_settings(file.smtp.unwrap_or_default())?;
-        Ok(Self { database, data_dir, listen, user, secure_cookie, session_hours, mail })
+        let retention = retention_settings(file.retention.unwrap_or_default())?;
+        Ok(Self { database, data_dir, listen, user, secure_cookie, session_hours, mail, retention })
     }
 
     /// The command-line operator as an audit actor.
@@ -186,6 +222,7 @@ mod tests {
             secure_cookie: false,
             session_hours: 12,
             mail: None,
+            retention: Default::default(),
         };
         assert!(!format!("{s:?}").contains("s3cr"), "{s:?}");
     }

@@ -208,3 +208,111 @@ fn backups_restore_table_for_table_while_writes_go_on_on_sqlite() {
 fn backups_restore_table_for_table_while_writes_go_on_on_postgres() {
     backups_restore_table_for_table_while_writes_go_on(Backend::Postgres);
 }
+
+/// Runs one SQL statement on the test's store, whichever the backend.
+fn exec(env: &Env, sqlite: &str, postgres: &str) {
+    env.runtime.block_on(async {
+        if env.pg.is_some() {
+            let pool = sqlx::PgPool::connect(&env.url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(postgres.to_owned())).execute(&pool).await.unwrap();
+            pool.close().await;
+        } else {
+            let pool = sqlx::SqlitePool::connect(&env.url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite.to_owned())).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    });
+}
+
+fn audit_count(env: &Env, action: &str) -> usize {
+    env.ok(&["audit", "list", "--limit", "1000"]).lines().filter(|l| l.contains(action)).count()
+}
+
+/// Each category's rule from `[retention]` deletes exactly what is past it — incidents by when
+/// they occurred, ended sessions, settled notifications — leaves the rest, is audited per
+/// category with its count, deletes nothing on a dry run or a second run, and keeps the audit
+/// chain intact.
+fn retention_rules_delete_what_is_past_them_and_nothing_else(backend: Backend) {
+    let Some(env) = Env::new(backend) else { return };
+    env.write("qalqan.toml", b"[retention]\nincidents_years = 5\nsessions_days = 30\nnotifications_days = 30\n");
+    env.ok(&["territory", "add", "Astana"]);
+    let mapping = env.write(
+        "m.toml",
+        b"[columns]\ncategory = \"type\"\nlatitude = \"lat\"\nlongitude = \"lon\"\n[time]\ncolumn = \"date\"\nformat = \"%Y-%m-%d %H:%M\"\n[categories]\n\"Theft\" = \"theft\"\n",
+    );
+    let rows = "type,date,lat,lon\nTheft,2010-03-01 10:00,51.13,71.43\nTheft,2015-06-01 11:00,51.14,71.44\nTheft,2024-01-07 12:00,51.12,71.42\nTheft,2025-11-07 12:00,51.12,71.42\n";
+    let file = env.write("i.csv", rows.as_bytes());
+    env.ok(&["import", "incidents", &file, "--territory", "Astana", "--mapping", &mapping]);
+    env.ok(&["user", "add", "secretary", "--role", "analyst"]);
+    env.ok(&["user", "add", "police", "--role", "agency_executor", "--agency", "Police department"]);
+    env.ok(&["body", "add", "Council", "--kind", "coordination_council"]);
+    let add = |text: &str| {
+        let out = env.ok(&[
+            "--user",
+            "secretary",
+            "assignment",
+            "add",
+            "--body",
+            "Council",
+            "--text",
+            text,
+            "--executor",
+            "Police department",
+            "--controller",
+            "secretary",
+            "--deadline",
+            "2020-01-15",
+        ]);
+        out.split_whitespace().nth(1).unwrap().to_owned()
+    };
+    let (settled, open) = (add("Settled long ago"), add("Still open"));
+    env.ok(&["notify", "run"]);
+    env.ok(&["--user", "secretary", "assignment", "cancel", &settled]);
+    // Notifications and a session from 2020: ended and settled, except the open assignment's.
+    exec(&env, "UPDATE notifications SET created_at = 1580000000", "UPDATE notifications SET created_at = 1580000000");
+    exec(
+        &env,
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, origin) SELECT 'old', id, 'c', 1580000000, 1580040000, 'test' FROM users WHERE login = 'police';
+         INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, origin) SELECT 'live', id, 'c', 1580000000, 4102444800, 'test' FROM users WHERE login = 'police'",
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, origin) SELECT 'old', id, 'c', to_timestamp(1580000000), to_timestamp(1580040000), 'test' FROM users WHERE login = 'police';
+         INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, origin) SELECT 'live', id, 'c', to_timestamp(1580000000), to_timestamp(4102444800), 'test' FROM users WHERE login = 'police'",
+    );
+    let notes = |e: &Env| e.ok(&["notify", "list", "--login", "police"]).lines().filter(|l| !l.trim().is_empty()).count();
+    assert_eq!(notes(&env), 2, "{}", env.ok(&["notify", "list", "--login", "police"]));
+
+    let shown = env.ok(&["retention", "show"]);
+    assert!(shown.contains("5 years") && shown.contains("audit log:      kept for ever"), "{shown}");
+    assert!(shown.contains("incidents: would delete 2 from before"), "{shown}");
+    let dry = env.ok(&["retention", "run", "--dry-run"]);
+    assert!(dry.contains("incidents: would delete 2") && dry.contains("sessions: would delete 1"), "{dry}");
+    assert_eq!(env.counts().incidents, 4, "a dry run deletes nothing");
+
+    let purges = audit_count(&env, "retention.purge");
+    let out = env.ok(&["retention", "run"]);
+    assert!(out.contains("incidents: deleted 2") && out.contains("sessions: deleted 1"), "{out}");
+    assert!(out.contains("notifications: deleted") && !out.contains("notifications: deleted 0"), "{out}");
+    assert_eq!(env.counts().incidents, 2, "the two older than five years went");
+    let stats = env.ok(&["incidents", "stats", "--territory", "Astana", "--format", "json"]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&stats).unwrap()["total"], 2, "{stats}");
+    assert_eq!(notes(&env), 1, "the open assignment's escalation stays");
+    assert_eq!(audit_count(&env, "retention.purge"), purges + 3, "one audit entry per category that lost rows");
+    let again = env.ok(&["retention", "run"]);
+    assert!(again.lines().all(|l| l.contains("deleted 0")), "{again}");
+    assert_eq!(audit_count(&env, "retention.purge"), purges + 3, "nothing deleted, nothing audited");
+    assert!(env.ok(&["audit", "verify"]).contains("intact"));
+    let _ = open;
+
+    env.write("qalqan.toml", b"[retention]\nincidents_years = 0\n");
+    let bad = env.run(&["retention", "show"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("[retention] incidents_years 0"), "{bad:?}");
+}
+
+#[test]
+fn retention_rules_delete_what_is_past_them_and_nothing_else_on_sqlite() {
+    retention_rules_delete_what_is_past_them_and_nothing_else(Backend::Sqlite);
+}
+
+#[test]
+fn retention_rules_delete_what_is_past_them_and_nothing_else_on_postgres() {
+    retention_rules_delete_what_is_past_them_and_nothing_else(Backend::Postgres);
+}

@@ -533,7 +533,11 @@ pub const REMIND_DAYS: i64 = 3;
 /// Writes the reminders and escalations now and every hour (see `Store::generate_notifications`)
 /// and e-mails them when a relay is configured (see [`crate::email`]); failures are logged and
 /// retried at the next hour.
-pub async fn notify_every_hour(store: qalqan_store::Store, mailer: Option<std::sync::Arc<crate::email::Mailer>>) {
+pub async fn notify_every_hour(
+    store: qalqan_store::Store,
+    mailer: Option<std::sync::Arc<crate::email::Mailer>>,
+    retention: qalqan_domain::retention::RetentionPolicy,
+) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
@@ -553,6 +557,15 @@ pub async fn notify_every_hour(store: qalqan_store::Store, mailer: Option<std::s
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "notification e-mail failed"),
             }
+        }
+        let retention_actor = qalqan_domain::audit::Actor { name: "qalqan".into(), origin: "retention".into() };
+        match crate::apply_retention(&store, &retention, chrono::Utc::now(), false, &retention_actor).await {
+            Ok(done) => {
+                for (category, cutoff, rows) in done.into_iter().filter(|d| d.2 > 0) {
+                    tracing::info!(category = category.code(), %cutoff, rows, "retention: purged");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "retention failed"),
         }
     }
 }

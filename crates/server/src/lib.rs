@@ -72,6 +72,8 @@ pub struct AppState {
     pub territories: std::sync::Arc<catalog::TerritoryCache>,
     /// Where reminders and escalations are e-mailed; none: in-app notifications only.
     pub mailer: Option<std::sync::Arc<email::Mailer>>,
+    /// How long each category of data is kept; applied by the hourly job.
+    pub retention: qalqan_domain::retention::RetentionPolicy,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ impl AppState {
             web: web::WebAssets::from_env(),
             territories: Default::default(),
             mailer: None,
+            retention: Default::default(),
         }
     }
 
@@ -272,6 +275,21 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Applies every retention rule at `now` (with `dry_run`, only counts): (category, cutoff, rows).
+pub async fn apply_retention(
+    store: &Store,
+    policy: &qalqan_domain::retention::RetentionPolicy,
+    now: chrono::DateTime<chrono::Utc>,
+    dry_run: bool,
+    actor: &qalqan_domain::audit::Actor,
+) -> Result<Vec<(qalqan_domain::retention::RetentionCategory, chrono::DateTime<chrono::Utc>, u64)>, qalqan_store::StoreError> {
+    let mut out = Vec::new();
+    for (category, cutoff) in policy.cutoffs(now) {
+        out.push((category, cutoff, store.purge(category, cutoff, dry_run, actor).await?));
+    }
+    Ok(out)
+}
+
 /// Serves until `shutdown` completes, then finishes in-flight requests.
 pub async fn serve(
     state: AppState,
@@ -279,7 +297,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Reminders and escalations: written (and e-mailed) at start and every hour after (the job is idempotent).
-    let notifier = tokio::spawn(assignments::notify_every_hour(state.store.clone(), state.mailer.clone()));
+    // Retention rules are applied by the same hourly job.
+    let notifier = tokio::spawn(assignments::notify_every_hour(state.store.clone(), state.mailer.clone(), state.retention));
     let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;

@@ -1434,6 +1434,25 @@ impl Store {
         dispatch!(self, revoke_sessions(id, login, &audit))
     }
 
+    /// Applies one retention rule: deletes what `category` holds from before `cutoff` (with
+    /// `dry_run`, only counts it). Audited as `retention.purge` with the cutoff and the count.
+    pub async fn purge(
+        &self,
+        category: qalqan_domain::retention::RetentionCategory,
+        cutoff: DateTime<Utc>,
+        dry_run: bool,
+        actor: &Actor,
+    ) -> Result<u64, StoreError> {
+        let audit = NewAuditEntry {
+            actor: actor.clone(),
+            action: "retention.purge".into(),
+            object: format!("data:{}", category.code()),
+            detail: "{}".into(),
+            purpose: None,
+        };
+        dispatch!(self, purge(category, cutoff, dry_run, &audit))
+    }
+
     /// Audit entries older than `before` (newest first), at most `limit`, whose
     /// action and actor contain the given texts (case-insensitive; empty matches all).
     pub async fn audit_search(&self, before: Option<i64>, limit: u32, action: &str, actor: &str) -> Result<Vec<AuditEntry>, StoreError> {

@@ -929,3 +929,51 @@ fn sql(s: &str) -> String {
 crate::coordination::coordination_fns!();
 crate::threat::threat_fns!();
 crate::evaluation::intervention_fns!();
+
+/// Deletes (or with `dry_run` counts) what `category`'s rule puts past `cutoff`, in one
+/// transaction with its audit entry (written only when something went).
+pub(crate) async fn purge(
+    pool: &SqlitePool,
+    category: qalqan_domain::retention::RetentionCategory,
+    cutoff: DateTime<Utc>,
+    dry_run: bool,
+    audit: &NewAuditEntry,
+) -> Result<u64, StoreError> {
+    use qalqan_domain::retention::RetentionCategory as C;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let (count, delete) = match category {
+        C::Incidents => ("SELECT count(*) FROM incidents WHERE occurred_start < ?1", "DELETE FROM incidents WHERE occurred_start < ?1"),
+        C::Sessions => (
+            "SELECT count(*) FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1",
+            "DELETE FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1",
+        ),
+        C::Notifications => (
+            "SELECT count(*) FROM notifications WHERE created_at < ?1 AND assignment_id IN (SELECT id FROM assignments WHERE status IN ('accepted', 'cancelled'))",
+            "DELETE FROM notifications WHERE created_at < ?1 AND assignment_id IN (SELECT id FROM assignments WHERE status IN ('accepted', 'cancelled'))",
+        ),
+    };
+    let seconds = cutoff.timestamp();
+    let n: i64 = match category {
+        C::Notifications => sqlx::query_scalar(count).bind(seconds).fetch_one(&mut *tx).await?,
+        _ => sqlx::query_scalar(count).bind(cutoff.timestamp()).fetch_one(&mut *tx).await?,
+    };
+    if dry_run || n == 0 {
+        return Ok(n as u64);
+    }
+    if category == C::Incidents {
+        // Cached analyses of the territories that lose records are recomputed.
+        sqlx::query("UPDATE territories SET revision = revision + 1 WHERE id IN (SELECT DISTINCT territory_id FROM incidents WHERE occurred_start < ?1)")
+            .bind(cutoff.timestamp())
+            .execute(&mut *tx)
+            .await?;
+    }
+    match category {
+        C::Notifications => sqlx::query(delete).bind(seconds).execute(&mut *tx).await?,
+        _ => sqlx::query(delete).bind(cutoff.timestamp()).execute(&mut *tx).await?,
+    };
+    let mut audit = audit.clone();
+    audit.detail = serde_json::json!({"category": category.code(), "cutoff": cutoff.to_rfc3339(), "rows": n}).to_string();
+    append_audit(&mut tx, &audit).await?;
+    tx.commit().await?;
+    Ok(n as u64)
+}
