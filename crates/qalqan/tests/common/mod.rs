@@ -26,7 +26,7 @@ pub fn toronto_mapping() -> PathBuf {
     repo("data/mappings/toronto-mci.toml")
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
