@@ -50,6 +50,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** The Accept header (JSON unless a file is asked for). */
   accept?: string;
+  /** The version the change is made on (If-Match): the server answers 409 if it changed since. */
+  ifMatch?: string;
 }
 
 export async function request(path: string, opts: RequestOptions = {}): Promise<Response> {
@@ -66,6 +68,7 @@ export async function request(path: string, opts: RequestOptions = {}): Promise<
     body = opts.body.data;
   }
   if (method !== 'GET' && method !== 'HEAD' && csrf) headers['X-CSRF-Token'] = csrf;
+  if (opts.ifMatch) headers['If-Match'] = opts.ifMatch;
   const res = await fetch(API + path, { method, headers, body, credentials: 'same-origin', signal: opts.signal });
   if (!res.ok) {
     let message = res.statusText;
@@ -664,6 +667,8 @@ export interface Assignment {
   overdue: boolean;
   /** Null once closed (accepted, cancelled) or while a draft. */
   days_left: number | null;
+  /** Bumped by every change; sent back as If-Match. */
+  version: number;
 }
 
 export interface AssignmentEvent {

@@ -31,6 +31,7 @@ import { DICTS, hasKey } from '../src/i18n';
 function assignment(over: Partial<AssignmentDetail> = {}): AssignmentDetail {
   return {
     id: 7,
+    version: 1,
     body_id: 1,
     meeting_id: null,
     parent_id: null,

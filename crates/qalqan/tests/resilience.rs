@@ -610,3 +610,161 @@ fn a_database_outage_gives_quick_503s_and_the_server_recovers_by_itself() {
     assert!(!bodies.contains("During"), "nothing refused was written");
     assert!(env.ok(&["audit", "verify"]).contains("intact"));
 }
+
+/// Starts `qalqan serve` on `url` (another instance over the same database).
+fn serve_on(env: &Env, url: &str) -> (std::process::Child, String) {
+    let mut child = env
+        .cmd()
+        .env("QALQAN_DATABASE", url)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(rest) = line.strip_prefix("Qalqan is serving on http://") {
+            break rest.trim_end_matches('/').to_owned();
+        }
+    };
+    (child, addr)
+}
+
+/// Two instances on different ports over one PostgreSQL, as behind a load balancer: a session
+/// opened on one works on the other, what one writes the other reads at once (caches follow the
+/// data), and clients racing through both to move one assignment, each on the version it read,
+/// lose no update: every version is taken by exactly one change, the others are told 409 and
+/// reload, and the history holds exactly the accepted changes. The hourly job runs under one lease.
+#[test]
+fn two_instances_share_sessions_data_and_lose_no_update() {
+    let Some(env) = Env::new(Backend::Postgres) else { return };
+    env.ok(&["territory", "add", "Astana"]);
+    let password = env.ok(&["user", "add", "root", "--role", "administrator"]).lines().last().unwrap().to_owned();
+    env.ok(&["body", "add", "Council", "--kind", "coordination_council"]);
+    let out = env.ok(&[
+        "--user",
+        "root",
+        "assignment",
+        "add",
+        "--body",
+        "Council",
+        "--text",
+        "Cameras at the station",
+        "--executor",
+        "Police department",
+        "--controller",
+        "root",
+        "--deadline",
+        "2099-01-01",
+    ]);
+    let id = out.split_whitespace().nth(1).unwrap().to_owned();
+    let (mut a, addr_a) = serve_on(&env, &env.url);
+    let (mut b, addr_b) = serve_on(&env, &env.url);
+    let cookie = login_cookie(&addr_a, "root", &password);
+    let (status, _, me) = http(&addr_b, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200, "the session opened on A works on B: {me}");
+    let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"].as_str().unwrap().to_owned();
+
+    // Written through A, read through B at once: a record, and an import's figures (B had them cached).
+    let stats = |addr: &str| {
+        let (_, _, body) = http(addr, "GET", "/api/v1/territories/Astana/stats", &[("Cookie", &cookie)], "");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["total"].as_u64().unwrap()
+    };
+    assert_eq!(stats(&addr_b), 0);
+    let rows = import_rows(0, 0, 500);
+    let (body, ty) = multipart(&[("mapping", CRASH_MAPPING)], ("a.csv", rows.as_bytes()));
+    let (status, _, text) = http_bytes(
+        &addr_a,
+        "POST",
+        "/api/v1/territories/Astana/imports",
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        &body,
+        Some(&ty),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
+    assert_eq!(stats(&addr_b), 500, "B sees A's import at once");
+    let (status, _, _) = http(
+        &addr_a,
+        "POST",
+        "/api/v1/bodies",
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        r#"{"name":"Working group","kind":"other"}"#,
+    );
+    assert_eq!(status, 201);
+    assert!(http(&addr_b, "GET", "/api/v1/bodies", &[("Cookie", &cookie)], "").2.contains("Working group"));
+
+    // Racing clients, half through each instance: read the assignment and its version, then move it
+    // (report while awaiting the executor, return when reported) on that version.
+    let path = format!("/api/v1/assignments/{id}");
+    let start: i64 =
+        serde_json::from_str::<serde_json::Value>(&http(&addr_a, "GET", &path, &[("Cookie", &cookie)], "").2).unwrap()["version"]
+            .as_i64()
+            .unwrap();
+    let workers: Vec<_> = (0..6)
+        .map(|t| {
+            let addr = if t % 2 == 0 { addr_a.clone() } else { addr_b.clone() };
+            let (cookie, csrf, path) = (cookie.clone(), csrf.clone(), path.clone());
+            std::thread::spawn(move || {
+                let (mut won, mut lost) = (Vec::new(), 0);
+                for _ in 0..15 {
+                    let (status, head, body) = http(&addr, "GET", &path, &[("Cookie", &cookie)], "");
+                    assert_eq!(status, 200);
+                    let a: serde_json::Value = serde_json::from_str(&body).unwrap();
+                    let version = a["version"].as_i64().unwrap();
+                    assert!(head.to_lowercase().contains(&format!("etag: \"{version}\"")), "{head}");
+                    let tag = format!("\"{version}\"");
+                    let headers = [("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str()), ("If-Match", tag.as_str())];
+                    let (status, _, text) = if a["status"] == "report_submitted" {
+                        http_bytes(
+                            &addr,
+                            "POST",
+                            &format!("{path}/actions"),
+                            &headers,
+                            br#"{"action":"return","note":"again"}"#,
+                            Some("application/json"),
+                        )
+                    } else {
+                        let (body, ty) = multipart(&[("text", "done")], ("act.txt", b"act"));
+                        http_bytes(&addr, "POST", &format!("{path}/reports"), &headers, &body, Some(&ty))
+                    };
+                    match status {
+                        200 => won.push(version),
+                        409 => lost += 1,
+                        other => panic!("{other}: {}", String::from_utf8_lossy(&text)),
+                    }
+                }
+                (won, lost)
+            })
+        })
+        .collect();
+    let (mut won, mut lost) = (Vec::new(), 0);
+    for w in workers {
+        let (v, l) = w.join().unwrap();
+        won.extend(v);
+        lost += l;
+    }
+    let after: serde_json::Value = serde_json::from_str(&http(&addr_b, "GET", &path, &[("Cookie", &cookie)], "").2).unwrap();
+    let end = after["version"].as_i64().unwrap();
+    won.sort();
+    let distinct = won.len();
+    won.dedup();
+    assert_eq!(won.len(), distinct, "a version was changed twice: a lost update");
+    assert_eq!(end - start, distinct as i64, "every accepted change, and only those, moved the version");
+    assert_eq!(won, (start..end).collect::<Vec<_>>(), "each version taken by one change");
+    let moves = after["events"].as_array().unwrap().iter().filter(|e| e["action"] == "submit_report" || e["action"] == "return").count();
+    assert_eq!(moves, distinct, "the history holds exactly the accepted changes");
+    eprintln!("{distinct} changes accepted, {lost} refused as stale (409), across two instances");
+    assert!(lost > 0 && distinct > 0, "the clients raced");
+
+    let leases: i64 = env.runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(&env.url).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM job_leases WHERE name = 'hourly'").fetch_one(&pool).await.unwrap()
+    });
+    assert_eq!(leases, 1, "one instance holds the hourly job");
+    for c in [&mut a, &mut b] {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+    assert!(env.ok(&["audit", "verify"]).contains("intact"));
+}

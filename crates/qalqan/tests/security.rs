@@ -744,6 +744,16 @@ fn oversized_and_malformed_requests_are_refused_cleanly() {
     assert!((400..500).contains(&status) && !body.is_empty(), "{status}: {body}");
     let (status, _, body) = http(&addr, "POST", "/api/v1/auth/login", &[], "{not json");
     assert!((400..500).contains(&status) && !body.is_empty(), "{status}: {body}");
+    // The framework's own refusals (before any handler) are `{"error": …}` like every other error.
+    let json_error = |body: &str| serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| v["error"].as_str().map(str::to_owned));
+    assert!(json_error(&body).is_some_and(|e| e.contains("JSON")), "{body}");
+    let (status, head, body) = http_bytes(&addr, "POST", "/api/v1/auth/login", &[], br#"{"login":"a","password":"b"}"#, Some("text/plain"));
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 415, "{body}");
+    assert!(head.to_lowercase().contains("content-type: application/json") && json_error(&body).is_some(), "{head}\n{body}");
+    let (status, _, body) = http(&addr, "POST", "/api/v1/auth/login", &[], r#"{"login":"a"}"#);
+    assert_eq!(status, 422, "{body}");
+    assert!(json_error(&body).is_some_and(|e| e.contains("password")), "the message names the field: {body}");
     let huge = "x".repeat(200 * 1024);
     let (status, _, body) = http(&addr, "GET", "/api/v1/health", &[("X-Padding", &huge)], "");
     assert_eq!(status, 431, "an oversized header is refused");

@@ -80,7 +80,30 @@ fn assignment_json(a: &Assignment, today: NaiveDate) -> Value {
         "co_executors": x.co_executors, "controller": x.controller, "deadline": x.deadline.to_string(), "due_on": a.due_on.to_string(),
         "priority": x.priority.code(), "place": x.place, "status": a.status.code(),
         "overdue": is_overdue(a.status, a.due_on, today), "days_left": a.status.is_open().then(|| days_left(a.due_on, today)),
+        "version": a.version,
     })
+}
+
+/// The version a change was made on, from `If-Match` (`"7"`, `7` or `W/"7"`, as the `ETag` of
+/// `GET /assignments/{id}` gives it); none or `*`: whatever the version is.
+fn if_match(headers: &axum::http::HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(v) = headers.get(axum::http::header::IF_MATCH) else { return Ok(None) };
+    let text = v.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/").trim_matches('"').parse::<i64>().map(Some).map_err(|_| {
+        ApiError::BadRequest(format!("If-Match '{text}' is not a version such as \"3\" (the ETag of GET /assignments/{{id}})"))
+    })
+}
+
+/// The assignment as JSON with its version as the `ETag`.
+fn with_etag(a: &Assignment, body: Value) -> Response {
+    let mut r = Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", a.version)) {
+        r.headers_mut().insert(axum::http::header::ETAG, v);
+    }
+    r
 }
 
 /// Body of `POST /bodies`.
@@ -181,7 +204,7 @@ pub(crate) async fn meetings(
     Ok(Json(json!({"meetings": list})).into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/bodies/{id}/meetings", tag = "coordination", summary = "Record a meeting (audited)", params(("id" = i64, Path, description = "Body id")), request_body = MeetingRequest, responses((status = 201, description = "Its id", body = serde_json::Value), (status = 400, description = "Invalid field (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role does not allow it", body = ErrorBody), (status = 409, description = "That protocol number exists", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/bodies/{id}/meetings", tag = "coordination", summary = "Record a meeting (audited)", params(("id" = i64, Path, description = "Body id")), request_body = MeetingRequest, responses((status = 201, description = "Its id", body = serde_json::Value), (status = 400, description = "Invalid field (the message names it)", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "The role does not allow it", body = ErrorBody), (status = 409, description = "That protocol number exists", body = ErrorBody), (status = 404, description = "No such body", body = ErrorBody)))]
 pub(crate) async fn add_meeting(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -341,7 +364,7 @@ pub(crate) async fn show(
     v["events"] = json!(events);
     v["extensions"] = json!(extensions);
     v["reports"] = json!(reports);
-    Ok(Json(v).into_response())
+    Ok(with_etag(&a, v))
 }
 
 /// Body of `POST /assignments/{id}/actions`.
@@ -353,14 +376,16 @@ pub struct ActionRequest {
     pub note: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/assignments/{id}/actions", tag = "coordination", summary = "Issue, accept, return for rework or cancel (audited)", params(("id" = i64, Path, description = "Assignment id")), request_body = ActionRequest, responses((status = 200, description = "The assignment after it", body = serde_json::Value), (status = 400, description = "Not possible in its state", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "Not the user's to do", body = ErrorBody), (status = 404, description = "No such assignment", body = ErrorBody), (status = 409, description = "Changed meanwhile", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/assignments/{id}/actions", tag = "coordination", summary = "Issue, accept, return for rework or cancel (audited)", params(("id" = i64, Path, description = "Assignment id"), ("If-Match" = Option<String>, Header, description = "The version the change is made on (the ETag of GET /assignments/{id}); 409 if it changed since")), request_body = ActionRequest, responses((status = 200, description = "The assignment after it", body = serde_json::Value), (status = 400, description = "Not possible in its state", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "Not the user's to do", body = ErrorBody), (status = 404, description = "No such assignment", body = ErrorBody), (status = 409, description = "Changed meanwhile", body = ErrorBody)))]
 pub(crate) async fn act(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     CurrentSession(session): CurrentSession,
     Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
     Json(req): Json<ActionRequest>,
 ) -> Result<Response, ApiError> {
+    let expected = if_match(&headers)?;
     let a = visible(&state, &session, id).await?;
     let action: AssignmentAction = req.action.parse().map_err(|e: qalqan_domain::DomainError| ApiError::BadRequest(e.to_string()))?;
     let allowed = match action {
@@ -373,18 +398,20 @@ pub(crate) async fn act(
     if !allowed {
         return Err(ApiError::Forbidden(format!("only the assignment's author or controller may {action}")));
     }
-    let after = state.store.act_on_assignment(id, action, &req.note, None, &crate::session::actor(&session, peer)).await?;
-    Ok(Json(assignment_json(&after, today())).into_response())
+    let after = state.store.act_on_assignment_at(id, expected, action, &req.note, None, &crate::session::actor(&session, peer)).await?;
+    Ok(with_etag(&after, assignment_json(&after, today())))
 }
 
-#[utoipa::path(post, path = "/api/v1/assignments/{id}/reports", tag = "coordination", summary = "The executor's report (multipart: `text`, then any `file` parts: PDF, PNG, JPEG, text, CSV or DOCX up to 20 MiB each); audited", params(("id" = i64, Path, description = "Assignment id")), responses((status = 200, description = "The assignment after it", body = serde_json::Value), (status = 400, description = "Invalid report or state", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "Not the executing agency", body = ErrorBody), (status = 404, description = "No such assignment", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/assignments/{id}/reports", tag = "coordination", summary = "The executor's report (multipart: `text`, then any `file` parts: PDF, PNG, JPEG, text, CSV or DOCX up to 20 MiB each); audited", params(("id" = i64, Path, description = "Assignment id"), ("If-Match" = Option<String>, Header, description = "The version the change is made on (the ETag of GET /assignments/{id}); 409 if it changed since")), responses((status = 200, description = "The assignment after it", body = serde_json::Value), (status = 400, description = "Invalid report or state", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "Not the executing agency", body = ErrorBody), (status = 404, description = "No such assignment", body = ErrorBody)))]
 pub(crate) async fn report(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     CurrentSession(session): CurrentSession,
     Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
     mut form: Multipart,
 ) -> Result<Response, ApiError> {
+    let expected = if_match(&headers)?;
     let a = visible(&state, &session, id).await?;
     if !is_executor(&session, &a) {
         return Err(ApiError::Forbidden("only the executing agency reports on an assignment".into()));
@@ -405,9 +432,9 @@ pub(crate) async fn report(
     }
     let after = state
         .store
-        .act_on_assignment(id, AssignmentAction::SubmitReport, "", Some(&report), &crate::session::actor(&session, peer))
+        .act_on_assignment_at(id, expected, AssignmentAction::SubmitReport, "", Some(&report), &crate::session::actor(&session, peer))
         .await?;
-    Ok(Json(assignment_json(&after, today())).into_response())
+    Ok(with_etag(&after, assignment_json(&after, today())))
 }
 
 /// Body of `POST /assignments/{id}/extensions`.
@@ -418,21 +445,23 @@ pub struct ExtensionRequestBody {
     pub reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/assignments/{id}/extensions", tag = "coordination", summary = "The executor asks for a later due date (audited)", params(("id" = i64, Path, description = "Assignment id")), request_body = ExtensionRequestBody, responses((status = 201, description = "The request's id", body = serde_json::Value), (status = 400, description = "Invalid request or state", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "Not the executing agency", body = ErrorBody), (status = 404, description = "No such assignment", body = ErrorBody), (status = 409, description = "A request is pending", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/assignments/{id}/extensions", tag = "coordination", summary = "The executor asks for a later due date (audited)", params(("id" = i64, Path, description = "Assignment id"), ("If-Match" = Option<String>, Header, description = "The version the change is made on (the ETag of GET /assignments/{id}); 409 if it changed since")), request_body = ExtensionRequestBody, responses((status = 201, description = "The request's id", body = serde_json::Value), (status = 400, description = "Invalid request or state", body = ErrorBody), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "Not the executing agency", body = ErrorBody), (status = 404, description = "No such assignment", body = ErrorBody), (status = 409, description = "A request is pending", body = ErrorBody)))]
 pub(crate) async fn request_extension(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     CurrentSession(session): CurrentSession,
     Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
     Json(req): Json<ExtensionRequestBody>,
 ) -> Result<Response, ApiError> {
+    let expected = if_match(&headers)?;
     let a = visible(&state, &session, id).await?;
     if !is_executor(&session, &a) {
         return Err(ApiError::Forbidden("only the executing agency asks for more time".into()));
     }
     let rid = state
         .store
-        .request_extension(id, date("new_due_on", &req.new_due_on)?, &req.reason, &crate::session::actor(&session, peer))
+        .request_extension_at(id, expected, date("new_due_on", &req.new_due_on)?, &req.reason, &crate::session::actor(&session, peer))
         .await?;
     Ok((StatusCode::CREATED, Json(json!({"id": rid}))).into_response())
 }
@@ -445,20 +474,22 @@ pub struct DecisionBody {
     pub note: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/assignments/{id}/extensions/decision", tag = "coordination", summary = "The controller grants or refuses the pending extension request (audited)", params(("id" = i64, Path, description = "Assignment id")), request_body = DecisionBody, responses((status = 200, description = "The assignment after it", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "Not the controller", body = ErrorBody), (status = 404, description = "No such assignment or no pending request", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/assignments/{id}/extensions/decision", tag = "coordination", summary = "The controller grants or refuses the pending extension request (audited)", params(("id" = i64, Path, description = "Assignment id"), ("If-Match" = Option<String>, Header, description = "The version the change is made on (the ETag of GET /assignments/{id}); 409 if it changed since")), request_body = DecisionBody, responses((status = 200, description = "The assignment after it", body = serde_json::Value), (status = 401, description = "Not logged in", body = ErrorBody), (status = 403, description = "Not the controller", body = ErrorBody), (status = 404, description = "No such assignment or no pending request", body = ErrorBody)))]
 pub(crate) async fn decide_extension(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     CurrentSession(session): CurrentSession,
     Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
     Json(req): Json<DecisionBody>,
 ) -> Result<Response, ApiError> {
+    let expected = if_match(&headers)?;
     let a = visible(&state, &session, id).await?;
     if !is_controller(&session, &a) {
         return Err(ApiError::Forbidden("only the assignment's controller decides on more time".into()));
     }
-    let after = state.store.decide_extension(id, req.grant, &req.note, &crate::session::actor(&session, peer)).await?;
-    Ok(Json(assignment_json(&after, today())).into_response())
+    let after = state.store.decide_extension_at(id, expected, req.grant, &req.note, &crate::session::actor(&session, peer)).await?;
+    Ok(with_etag(&after, assignment_json(&after, today())))
 }
 
 #[utoipa::path(get, path = "/api/v1/assignments/{id}/attachments/{file}", tag = "coordination", summary = "A report's attachment, as stored (its SHA-256 is in the assignment)", params(("id" = i64, Path, description = "Assignment id"), ("file" = i64, Path, description = "Attachment id")), responses((status = 200, description = "The file"), (status = 401, description = "Not logged in", body = ErrorBody), (status = 404, description = "No such attachment of a visible assignment", body = ErrorBody)))]
@@ -539,8 +570,19 @@ pub async fn notify_every_hour(
     retention: qalqan_domain::retention::RetentionPolicy,
 ) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    // Several instances may serve one database: the one holding the lease runs the job (renewed
+    // every hour; taken over by another instance once it lapses).
+    let holder = crate::auth::random_bytes::<8>().map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>()).unwrap_or_default();
     loop {
         tick.tick().await;
+        match store.try_lease("hourly", &holder, chrono::Duration::minutes(65)).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "the hourly job's lease could not be taken");
+                continue;
+            }
+        }
         let actor = qalqan_domain::audit::Actor { name: "qalqan".into(), origin: "notifier".into() };
         match store.generate_notifications(today(), REMIND_DAYS, &actor).await {
             Ok(0) => {}

@@ -267,6 +267,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/audit", get(admin::audit))
         .route("/api/v1/admin/audit/verify", get(admin::verify))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(middleware::json_errors))
         // Large JSON (a city's hotspot grid is several MB) travels gzip-compressed when the client accepts it.
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(middleware::observe))

@@ -73,6 +73,27 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     response
 }
 
+/// The framework refuses malformed paths, queries and bodies before a handler runs, in plain text;
+/// every error of the API is `{"error": …}`, so those are rewritten into it (same status, same
+/// words). Layered inside the compression, so it reads the body as the framework wrote it.
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let plain =
+        response.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/plain"));
+    if !response.status().is_client_error() || !plain {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => parts.status.canonical_reason().unwrap_or("bad request").to_owned(),
+    };
+    let json = serde_json::json!({ "error": text }).to_string();
+    parts.headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(json))
+}
+
 /// `Strict-Transport-Security` (one year, subdomains) when `tls` — Qalqan is reached over HTTPS,
 /// as `secure_cookie = true` in the config declares; nothing over plain HTTP, where the header
 /// would be meaningless (browsers ignore it there) and misleading.

@@ -70,9 +70,77 @@ impl utoipa::Modify for Security {
 )]
 pub struct ApiDoc;
 
-/// The document as JSON text.
+/// The document as JSON text: the handlers' attributes, plus what every operation may answer
+/// before its handler runs (see [`document_rejections`]) and the other formats some return.
 pub fn json() -> String {
-    ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".to_owned())
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    document_rejections(&mut doc);
+    document_formats(&mut doc);
+    doc.to_string()
+}
+
+fn error_response(description: &str) -> serde_json::Value {
+    serde_json::json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
+}
+
+/// Answers the framework gives before a handler runs, for every operation they apply to: a
+/// malformed path or query parameter or body (400), a body over its limit (413), a JSON body
+/// sent as another content type (415) or of the wrong shape (422). All are `{"error": …}`
+/// (`middleware::observe` turns the framework's plain-text rejections into it).
+fn document_rejections(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, op) in item.iter_mut() {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let has_params = op["parameters"].as_array().is_some_and(|p| !p.is_empty());
+            let body = op.get("requestBody").cloned();
+            let json_body = body.as_ref().is_some_and(|b| b["content"].get("application/json").is_some());
+            let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else { continue };
+            let mut add = |code: &str, description: &str| {
+                responses.entry(code.to_owned()).or_insert_with(|| error_response(description));
+            };
+            if has_params || body.is_some() {
+                add("400", "Invalid parameter or body (the message names it)");
+            }
+            if body.is_some() {
+                add("413", "The body is over the size limit");
+            }
+            if json_body {
+                add("415", "The body was not sent as application/json");
+                add("422", "The JSON does not have the documented shape (the message names the field)");
+            }
+        }
+    }
+}
+
+/// Success formats besides the one the attributes name: GeoJSON's own media type, CSV and HTML
+/// where a `format` parameter asks for them, and the binary point layer as bytes.
+fn document_formats(doc: &mut serde_json::Value) {
+    const ALSO: &[(&str, &str, &[&str])] = &[
+        ("/api/v1/public/territories/{name}/boundary", "application/json", &["application/geo+json"]),
+        ("/api/v1/public/territories/{name}/cells", "application/json", &["application/geo+json", "text/csv"]),
+        ("/api/v1/public/territories/{name}/summary", "application/json", &["text/csv"]),
+        ("/api/v1/territories/{name}/hotspots", "application/json", &["application/geo+json", "text/csv"]),
+        ("/api/v1/territories/{name}/reports/council", "application/pdf", &["text/html"]),
+    ];
+    for (path, known, also) in ALSO {
+        let Some(content) = doc["paths"][*path]["get"]["responses"]["200"].get_mut("content").and_then(|c| c.as_object_mut()) else {
+            continue;
+        };
+        let schema = content.get(*known).cloned().unwrap_or_else(|| serde_json::json!({}));
+        for ty in *also {
+            let schema = if ty.starts_with("text/") { serde_json::json!({"schema": {"type": "string"}}) } else { schema.clone() };
+            content.entry(ty.to_string()).or_insert(schema);
+        }
+    }
+    if let Some(c) =
+        doc["paths"]["/api/v1/territories/{name}/points"]["get"]["responses"]["200"]["content"].get_mut("application/octet-stream")
+    {
+        *c = serde_json::json!({"schema": {"type": "string", "format": "binary"}});
+    }
 }
 
 pub(crate) async fn document() -> impl IntoResponse {
@@ -88,6 +156,19 @@ mod tests {
         let router = &src[src.find("pub fn router(").expect("router fn")..];
         let router = &router[..router.find("\n}\n").expect("end of router fn")];
         router.split('"').filter(|s| s.starts_with("/api/v1/") && *s != "/api/v1/openapi.json").map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn every_operation_documents_the_rejections_that_can_precede_it() {
+        let doc: serde_json::Value = serde_json::from_str(&super::json()).unwrap();
+        let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
+        for code in ["400", "413", "415", "422"] {
+            assert!(login.get(code).is_some(), "login lacks {code}");
+        }
+        let me = &doc["paths"]["/api/v1/auth/me"]["get"]["responses"];
+        assert!(me.get("400").is_none() && me.get("415").is_none(), "no parameters, no body: nothing to reject");
+        let cells = &doc["paths"]["/api/v1/public/territories/{name}/cells"]["get"]["responses"]["200"]["content"];
+        assert!(cells.get("text/csv").is_some() && cells.get("application/geo+json").is_some(), "{cells}");
     }
 
     #[test]

@@ -104,7 +104,9 @@ pub(crate) async fn replace_measures(
     let dir = tempfile::tempdir().map_err(|e| ApiError::Internal(e.to_string()))?;
     let path = dir.path().join("measures.csv");
     std::fs::write(&path, &body).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (list, errors) = qalqan_ingest::facilities::read_measures(&path).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    // Messages name the upload as measures.csv, never the private directory it was written to.
+    let (list, errors) = qalqan_ingest::facilities::read_measures(&path)
+        .map_err(|e| ApiError::BadRequest(e.to_string().replace(&path.display().to_string(), "measures.csv")))?;
     if !errors.is_empty() {
         return Ok(crate::cameras::rejects_response(&errors));
     }

@@ -88,6 +88,9 @@ pub struct Assignment {
     pub status: AssignmentStatus,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every change: a change made on an older version is refused (optimistic
+    /// concurrency between users and instances).
+    pub version: i64,
 }
 
 /// One change of an assignment.
@@ -303,9 +306,10 @@ pub(crate) type AssignmentRow = (
     String,
     i64,
     i64,
+    i64,
 );
 
-pub(crate) const ASSIGNMENT_COLUMNS: &str = "id, body_id, meeting_id, parent_id, item, text, author, executor, executor_person, co_executors, controller, deadline, due_on, priority, place, status, created_at, updated_at";
+pub(crate) const ASSIGNMENT_COLUMNS: &str = "id, body_id, meeting_id, parent_id, item, text, author, executor, executor_person, co_executors, controller, deadline, due_on, priority, place, status, created_at, updated_at, version";
 
 pub(crate) fn assignment_from_row(r: AssignmentRow) -> Result<Assignment, StoreError> {
     let (
@@ -327,6 +331,7 @@ pub(crate) fn assignment_from_row(r: AssignmentRow) -> Result<Assignment, StoreE
         status,
         created,
         updated,
+        version,
     ) = r;
     let corrupt = |e: qalqan_domain::DomainError| StoreError::Corrupt { what: "assignment", reason: e.to_string() };
     let co: Vec<String> = serde_json::from_str(&co).map_err(|e| StoreError::Corrupt { what: "assignment", reason: e.to_string() })?;
@@ -343,6 +348,7 @@ pub(crate) fn assignment_from_row(r: AssignmentRow) -> Result<Assignment, StoreE
         status: status.parse().map_err(corrupt)?,
         created_at: created,
         updated_at: updated,
+        version,
     })
 }
 
@@ -392,6 +398,7 @@ macro_rules! coordination_fns {
                 r.try_get(15)?,
                 r.try_get(16)?,
                 r.try_get(17)?,
+                r.try_get(18)?,
             ))
         }
 
@@ -521,6 +528,7 @@ macro_rules! coordination_fns {
                 co::ASSIGNMENT_COLUMNS
             )
             .replace("(id, ", "(")
+            .replace(", version)", ")")
             .replace("DEFAULT_ID, ", ""))))
             .bind(source.body_id)
             .bind(source.meeting_id)
@@ -658,12 +666,15 @@ macro_rules! coordination_fns {
         ) -> Result<(), StoreError> {
             let (to, due, label) = co::transition(current, action)?;
             let mut tx = write_tx(pool).await?;
-            let changed = sqlx::query(sqlx::AssertSqlSafe(sql("UPDATE assignments SET status = ?, due_on = ?, updated_at = ? WHERE id = ? AND status = ?")))
+            let changed = sqlx::query(sqlx::AssertSqlSafe(sql(
+                "UPDATE assignments SET status = ?, due_on = ?, updated_at = ?, version = version + 1 WHERE id = ? AND status = ? AND version = ?",
+            )))
                 .bind(to.code())
                 .bind(due.to_string())
                 .bind(now_s())
                 .bind(current.id)
                 .bind(current.status.code())
+                .bind(current.version)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -709,6 +720,26 @@ macro_rules! coordination_fns {
             Ok(())
         }
 
+        /// Moves the assignment to its next version (and due date), if it is still at the version
+        /// `current` was read at; otherwise someone changed it meanwhile: a conflict, nothing written.
+        async fn bump(tx: &mut Tx, current: &co::Assignment, due: Option<CoordDate>) -> Result<(), StoreError> {
+            let changed = sqlx::query(sqlx::AssertSqlSafe(sql(
+                "UPDATE assignments SET due_on = COALESCE(?, due_on), updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
+            )))
+            .bind(due.map(|d| d.to_string()))
+            .bind(now_s())
+            .bind(current.id)
+            .bind(current.version)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict { what: "assignment (changed meanwhile)", key: current.id.to_string() })
+            }
+        }
+
         pub(crate) async fn events(pool: &Pool, id: i64) -> Result<Vec<(i64, String, String, Option<String>, String, String, String)>, StoreError> {
             Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql(
                 "SELECT at, actor, action, from_status, to_status, due_on, note FROM assignment_events WHERE assignment_id = ? ORDER BY id",
@@ -734,6 +765,7 @@ macro_rules! coordination_fns {
             if let Some((p,)) = pending {
                 return Err(StoreError::Conflict { what: "pending extension request", key: p.to_string() });
             }
+            bump(&mut tx, current, None).await?;
             let id: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql(
                 "INSERT INTO extension_requests (assignment_id, requested_by, requested_at, new_due_on, reason) VALUES (?, ?, ?, ?, ?) RETURNING id",
             )))
@@ -788,14 +820,7 @@ macro_rules! coordination_fns {
                 return Err(StoreError::Conflict { what: "extension request (already decided)", key: request.id.to_string() });
             }
             let due = if grant { request.new_due_on } else { current.due_on };
-            if grant {
-                sqlx::query(sqlx::AssertSqlSafe(sql("UPDATE assignments SET due_on = ?, updated_at = ? WHERE id = ?")))
-                    .bind(due.to_string())
-                    .bind(now_s())
-                    .bind(current.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            bump(&mut tx, current, Some(due)).await?;
             let label = if grant { "extension_granted" } else { "extension_refused" };
             event(&mut tx, current.id, &audit.actor.name, label, Some(current.status), current.status, due, note).await?;
             let mut audit = audit.clone();

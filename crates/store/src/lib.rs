@@ -920,8 +920,22 @@ impl Store {
         report: Option<&coordination::NewReport>,
         actor: &Actor,
     ) -> Result<coordination::Assignment, StoreError> {
+        self.act_on_assignment_at(id, None, action, note, report, actor).await
+    }
+
+    /// [`Store::act_on_assignment`] on the version the user saw: refused as a conflict when the
+    /// assignment has changed since (`expected` is `None`: whatever version it is at).
+    pub async fn act_on_assignment_at(
+        &self,
+        id: i64,
+        expected: Option<i64>,
+        action: qalqan_domain::assignment::AssignmentAction,
+        note: &str,
+        report: Option<&coordination::NewReport>,
+        actor: &Actor,
+    ) -> Result<coordination::Assignment, StoreError> {
         use qalqan_domain::assignment::AssignmentAction;
-        let current = self.assignment(id).await?;
+        let current = self.assignment_at(id, expected).await?;
         match (action, report) {
             (AssignmentAction::SubmitReport, None) => {
                 return Err(StoreError::Invalid { what: "report", reason: "submitting needs the report".into() });
@@ -933,6 +947,19 @@ impl Store {
         let audit = self.entry(actor, "assignment.act", serde_json::json!({"action": action.code()}));
         dispatch!(self, act(&current, action, note.trim(), report, &audit))?;
         self.assignment(id).await
+    }
+
+    /// The assignment, if it is still at version `expected` (any version for `None`); a conflict
+    /// naming both versions otherwise. The write that follows checks the version again, atomically.
+    pub async fn assignment_at(&self, id: i64, expected: Option<i64>) -> Result<coordination::Assignment, StoreError> {
+        let a = self.assignment(id).await?;
+        match expected {
+            Some(v) if v != a.version => Err(StoreError::Conflict {
+                what: "assignment (changed since it was loaded: reload it)",
+                key: format!("{id}, version {v}, now {}", a.version),
+            }),
+            _ => Ok(a),
+        }
     }
 
     /// Every change of an assignment, in order.
@@ -957,7 +984,19 @@ impl Store {
     /// The executor asks for a later due date (one pending request at a time, while awaiting the
     /// executor, later than the current due date).
     pub async fn request_extension(&self, id: i64, new_due: chrono::NaiveDate, reason: &str, actor: &Actor) -> Result<i64, StoreError> {
-        let current = self.assignment(id).await?;
+        self.request_extension_at(id, None, new_due, reason, actor).await
+    }
+
+    /// [`Store::request_extension`] on the version the user saw (see [`Store::act_on_assignment_at`]).
+    pub async fn request_extension_at(
+        &self,
+        id: i64,
+        expected: Option<i64>,
+        new_due: chrono::NaiveDate,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<i64, StoreError> {
+        let current = self.assignment_at(id, expected).await?;
         if !current.status.awaits_executor() {
             return Err(StoreError::Invalid { what: "extension request", reason: format!("the assignment is {}", current.status) });
         }
@@ -1007,7 +1046,19 @@ impl Store {
 
     /// The controller grants (the due date moves) or refuses the assignment's pending request.
     pub async fn decide_extension(&self, id: i64, grant: bool, note: &str, actor: &Actor) -> Result<coordination::Assignment, StoreError> {
-        let current = self.assignment(id).await?;
+        self.decide_extension_at(id, None, grant, note, actor).await
+    }
+
+    /// [`Store::decide_extension`] on the version the user saw (see [`Store::act_on_assignment_at`]).
+    pub async fn decide_extension_at(
+        &self,
+        id: i64,
+        expected: Option<i64>,
+        grant: bool,
+        note: &str,
+        actor: &Actor,
+    ) -> Result<coordination::Assignment, StoreError> {
+        let current = self.assignment_at(id, expected).await?;
         let pending = self
             .extension_requests(id)
             .await?
@@ -1432,6 +1483,29 @@ impl Store {
         };
         let audit = NewAuditEntry { actor: actor.clone(), action: "session.revoke".into(), object, detail: "{}".into(), purpose: None };
         dispatch!(self, revoke_sessions(id, login, &audit))
+    }
+
+    /// Takes the lease of periodic job `name` for `holder` until `now + ttl` when it is free,
+    /// expired or already `holder`'s; `false` when another instance holds it. Several instances
+    /// over one database thus run each periodic job once.
+    pub async fn try_lease(&self, name: &str, holder: &str, ttl: chrono::Duration) -> Result<bool, StoreError> {
+        let now = Utc::now().timestamp();
+        let until = now + ttl.num_seconds();
+        const UPSERT: &str = "INSERT INTO job_leases (name, holder, expires_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE \
+                              SET holder = excluded.holder, expires_at = excluded.expires_at \
+                              WHERE job_leases.expires_at < $4 OR job_leases.holder = excluded.holder";
+        let taken = match self {
+            Store::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(UPSERT.replace('$', "?")))
+                .bind(name)
+                .bind(holder)
+                .bind(until)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Store::Postgres(pool) => sqlx::query(UPSERT).bind(name).bind(holder).bind(until).bind(now).execute(pool).await?.rows_affected(),
+        };
+        Ok(taken == 1)
     }
 
     /// Applies one retention rule: deletes what `category` holds from before `cutoff` (with

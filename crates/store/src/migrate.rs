@@ -34,6 +34,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 16, name: "body_territory", sql: include_str!("../migrations/sqlite/0016_body_territory.sql") },
     Migration { version: 17, name: "public", sql: include_str!("../migrations/sqlite/0017_public.sql") },
     Migration { version: 18, name: "layers", sql: include_str!("../migrations/sqlite/0018_layers.sql") },
+    Migration { version: 19, name: "concurrency", sql: include_str!("../migrations/sqlite/0019_concurrency.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -54,6 +55,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 16, name: "body_territory", sql: include_str!("../migrations/postgres/0016_body_territory.sql") },
     Migration { version: 17, name: "public", sql: include_str!("../migrations/postgres/0017_public.sql") },
     Migration { version: 18, name: "layers", sql: include_str!("../migrations/postgres/0018_layers.sql") },
+    Migration { version: 19, name: "concurrency", sql: include_str!("../migrations/postgres/0019_concurrency.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.

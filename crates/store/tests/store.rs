@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 18);
+    assert_eq!(again.current, 19);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -898,3 +898,37 @@ async fn an_inspection_issues_an_assignment_for_each_finding(store: Store) {
     assert!(store.verify_audit().await.unwrap().1.is_ok());
 }
 on_both!(an_inspection_issues_an_assignment_for_each_finding);
+
+async fn a_change_on_a_stale_version_is_refused_and_leases_are_exclusive(store: Store) {
+    use chrono::NaiveDate;
+    use qalqan_domain::assignment::{AssignmentAction, BodyKind, Deadline, NewAssignment, Priority};
+    use qalqan_store::coordination::{NewBody, Source};
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let body = NewBody { name: "Council".into(), kind: BodyKind::CoordinationCouncil, members: vec![], territory_id: None };
+    let body = store.add_body(&body, &actor()).await.unwrap();
+    let text =
+        NewAssignment::new("", "Cameras", "Akimat", None, &[], "sec", Deadline::Fixed(d(2026, 3, 1)), Priority::Normal, None).unwrap();
+    let id = store.add_assignment(Source { body_id: body, ..Source::default() }, &text, true, d(2026, 2, 1), &actor()).await.unwrap();
+    let seen = store.assignment(id).await.unwrap().version;
+    // Two users saw the same version; the first change wins, the second is refused, nothing of it written.
+    store.request_extension_at(id, Some(seen), d(2026, 4, 1), "delivery", &actor()).await.unwrap();
+    let events = store.assignment_events(id).await.unwrap().len();
+    let stale = store.act_on_assignment_at(id, Some(seen), AssignmentAction::Cancel, "", None, &actor()).await;
+    assert!(matches!(stale, Err(StoreError::Conflict { .. })), "{stale:?}");
+    let a = store.assignment(id).await.unwrap();
+    assert_eq!((a.version, a.status.code(), store.assignment_events(id).await.unwrap().len()), (seen + 1, "on_execution", events));
+    let a = store.decide_extension_at(id, Some(seen + 1), true, "", &actor()).await.unwrap();
+    assert_eq!((a.version, a.due_on), (seen + 2, d(2026, 4, 1)));
+    assert!(store.decide_extension_at(id, Some(seen + 1), true, "", &actor()).await.is_err());
+    // Without a version the change applies to whatever is current.
+    assert_eq!(store.act_on_assignment(id, AssignmentAction::Cancel, "", None, &actor()).await.unwrap().version, seen + 3);
+
+    let hour = chrono::Duration::minutes(60);
+    assert!(store.try_lease("hourly", "a", hour).await.unwrap());
+    assert!(!store.try_lease("hourly", "b", hour).await.unwrap(), "held by a");
+    assert!(store.try_lease("hourly", "a", hour).await.unwrap(), "a renews");
+    assert!(store.try_lease("other", "b", hour).await.unwrap(), "leases are per job");
+    assert!(store.try_lease("hourly", "a", chrono::Duration::seconds(-1)).await.unwrap(), "a lets it lapse");
+    assert!(store.try_lease("hourly", "b", hour).await.unwrap(), "b takes over a lapsed lease");
+}
+on_both!(a_change_on_a_stale_version_is_refused_and_leases_are_exclusive);

@@ -475,12 +475,21 @@ export async function render(root: HTMLElement, params: URLSearchParams): Promis
         await reload(ok);
         void refreshBell();
       } catch (e) {
-        if (!disposed) say(serverError(e, 'co-error'));
+        if (disposed) return;
+        if (e instanceof ApiError && e.status === 409 && e.message.includes('changed since')) {
+          // A stale version: show the assignment as it is now, with why.
+          await reload(h('div', { 'data-testid': 'co-stale' }, message('error', t('co.changedMeanwhile'))));
+          return;
+        }
+        say(serverError(e, 'co-error'));
       } finally {
         for (const b of btns) b.disabled = false;
       }
     };
-    const actionPost = (action: string, note: string) => postJson(`/assignments/${id}/actions`, { action, note });
+    // Every change names the version it was made on: if someone changed the assignment meanwhile
+    // (here or through another instance) the server refuses with 409 and the page reloads it.
+    const onVersion = { ifMatch: `"${a.version}"` };
+    const actionPost = (action: string, note: string) => postJson(`/assignments/${id}/actions`, { action, note }, onVersion);
 
     // Issue / cancel (author or controller among the managers).
     if (allowed.issue || allowed.cancel) {
@@ -516,7 +525,7 @@ export async function render(root: HTMLElement, params: URLSearchParams): Promis
       const note = h('input', { name: 'note', autocomplete: 'off', 'data-testid': 'co-ext-note' });
       const grant = h('button', { type: 'button', class: 'btn-primary', 'data-testid': 'co-ext-grant' }, t('co.act.grant'));
       const refuse = h('button', { type: 'button', class: 'btn', 'data-testid': 'co-ext-refuse' }, t('co.act.refuse'));
-      const decide = (g: boolean) => act([grant, refuse], () => postJson(`/assignments/${id}/extensions/decision`, { grant: g, note: note.value.trim() }), g ? t('co.done.granted') : t('co.done.refused'));
+      const decide = (g: boolean) => act([grant, refuse], () => postJson(`/assignments/${id}/extensions/decision`, { grant: g, note: note.value.trim() }, onVersion), g ? t('co.done.granted') : t('co.done.refused'));
       grant.addEventListener('click', () => void decide(true));
       refuse.addEventListener('click', () => void decide(false));
       actionsBox.appendChild(
@@ -565,7 +574,7 @@ export async function render(root: HTMLElement, params: URLSearchParams): Promis
         const fd = new FormData();
         fd.append('text', text.value.trim());
         for (const f of chosen) fd.append('file', f, f.name);
-        void act([submit], () => request(`/assignments/${id}/reports`, { method: 'POST', form: fd }), t('co.done.report'));
+        void act([submit], () => request(`/assignments/${id}/reports`, { method: 'POST', form: fd, ...onVersion }), t('co.done.report'));
       });
       actionsBox.appendChild(form);
     }
@@ -593,7 +602,7 @@ export async function render(root: HTMLElement, params: URLSearchParams): Promis
           reason.focus();
           return;
         }
-        void act([submit], () => postJson(`/assignments/${id}/extensions`, { new_due_on: dateIn.value, reason: reason.value.trim() }), t('co.done.asked'));
+        void act([submit], () => postJson(`/assignments/${id}/extensions`, { new_due_on: dateIn.value, reason: reason.value.trim() }, onVersion), t('co.done.asked'));
       });
       actionsBox.appendChild(form);
     } else if (pending && !allowed.decideExtension) {
