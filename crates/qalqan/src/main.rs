@@ -227,6 +227,7 @@ async fn serve(store: Store, listen: SocketAddr, settings: &Settings) -> anyhow:
     state.sessions.ttl = chrono::Duration::hours(i64::from(settings.session_hours));
     state.mailer = settings.mail.clone().map(std::sync::Arc::new);
     state.retention = settings.retention;
+    state.jobs = settings.jobs;
     if let Some(m) = &settings.mail {
         tracing::info!(relay = %format!("{}:{}", m.smtp.host, m.smtp.port), from = %m.smtp.from, "notifications are also e-mailed");
     }

@@ -26,6 +26,8 @@ pub struct Settings {
     pub mail: Option<qalqan_server::email::Mailer>,
     /// `[retention]`: how long each category of data is kept.
     pub retention: qalqan_domain::retention::RetentionPolicy,
+    /// `[jobs]`: this instance's job workers.
+    pub jobs: qalqan_server::jobs::JobSettings,
 }
 
 impl std::fmt::Debug for Settings {
@@ -54,6 +56,35 @@ struct ConfigFile {
     session_hours: Option<u32>,
     smtp: Option<SmtpFile>,
     retention: Option<RetentionFile>,
+    jobs: Option<JobsFile>,
+}
+
+/// `[jobs]` of the config file: the job workers of this instance.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobsFile {
+    workers: Option<usize>,
+    stale_seconds: Option<u64>,
+}
+
+/// `[jobs]`, each field overridden by `QALQAN_JOB_WORKERS` / `QALQAN_JOB_STALE_SECONDS`.
+fn job_settings(file: JobsFile) -> anyhow::Result<qalqan_server::jobs::JobSettings> {
+    let mut j = qalqan_server::jobs::JobSettings::default();
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    if let Some(w) = env("QALQAN_JOB_WORKERS") {
+        j.workers = w.trim().parse().with_context(|| format!("QALQAN_JOB_WORKERS '{w}' is not a number"))?;
+    } else if let Some(w) = file.workers {
+        j.workers = w;
+    }
+    if let Some(s) = env("QALQAN_JOB_STALE_SECONDS") {
+        j.stale_seconds = s.trim().parse().with_context(|| format!("QALQAN_JOB_STALE_SECONDS '{s}' is not a number"))?;
+    } else if let Some(s) = file.stale_seconds {
+        j.stale_seconds = s;
+    }
+    if j.workers > 64 || !(2..=86_400).contains(&j.stale_seconds) {
+        anyhow::bail!("[jobs] workers must be 0-64 and stale_seconds 2-86400 (got {} and {})", j.workers, j.stale_seconds);
+    }
+    Ok(j)
 }
 
 /// `[retention]` of the config file: how long each category of data is kept.
@@ -134,7 +165,8 @@ impl Settings {
         }
         let mail = mail_settings(file.smtp.unwrap_or_default())?;
         let retention = retention_settings(file.retention.unwrap_or_default())?;
-        Ok(Self { database, data_dir, listen, user, secure_cookie, session_hours, mail, retention })
+        let jobs = job_settings(file.jobs.unwrap_or_default())?;
+        Ok(Self { database, data_dir, listen, user, secure_cookie, session_hours, mail, retention, jobs })
     }
 
     /// The command-line operator as an audit actor.
@@ -223,6 +255,7 @@ mod tests {
             session_hours: 12,
             mail: None,
             retention: Default::default(),
+            jobs: Default::default(),
         };
         assert!(!format!("{s:?}").contains("s3cr"), "{s:?}");
     }

@@ -768,3 +768,136 @@ fn two_instances_share_sessions_data_and_lose_no_update() {
     }
     assert!(env.ok(&["audit", "verify"]).contains("intact"));
 }
+
+/// Starts `qalqan serve` with job settings; returns the child and its address.
+fn serve_jobs(env: &Env, workers: usize) -> (std::process::Child, String) {
+    let mut child = env
+        .cmd()
+        .env("QALQAN_JOB_WORKERS", workers.to_string())
+        .env("QALQAN_JOB_STALE_SECONDS", "2")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(rest) = line.strip_prefix("Qalqan is serving on http://") {
+            break rest.trim_end_matches('/').to_owned();
+        }
+    };
+    (child, addr)
+}
+
+/// Waits for a job to finish, through `addr`; returns the last state and every progress seen.
+fn wait_for_job(addr: &str, cookie: &str, id: i64, seconds: u64) -> (serde_json::Value, Vec<f64>) {
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let (status, _, body) = http(addr, "GET", &format!("/api/v1/jobs/{id}"), &[("Cookie", cookie)], "");
+        assert_eq!(status, 200, "{body}");
+        let job: serde_json::Value = serde_json::from_str(&body).unwrap();
+        seen.push(job["progress"].as_f64().unwrap());
+        if job["status"] == "done" || job["status"] == "failed" {
+            return (job, seen);
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(seconds), "job {id} still {job}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Long analyses as jobs: a backtest asked for on an instance without workers waits in the
+/// database, survives that instance's `kill -9`, and is run by another instance; progress is
+/// reported while it runs; its result is exactly what the endpoint answers directly. A job whose
+/// instance is killed while it runs is taken over by the next one. Only its user sees it.
+#[test]
+fn long_analyses_run_as_jobs_any_instance_picks_up_and_restarts_survive() {
+    let Some(env) = Env::new(Backend::Postgres) else { return };
+    env.ok(&["territory", "add", "Astana"]);
+    let mapping = env.write("m.toml", CRASH_MAPPING.as_bytes());
+    let mut rows = String::from("type,date,lat,lon\n");
+    for k in 0..4000 {
+        let (d, h) = (k % 360, (k * 7) % 24);
+        let date = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + chrono::Duration::days(d as i64);
+        rows.push_str(&format!(
+            "Theft,{date} {h:02}:00,{:.5},{:.5}\n",
+            51.10 + (k * 37 % 100) as f64 * 0.0008,
+            71.38 + (k * 53 % 100) as f64 * 0.0011
+        ));
+    }
+    let file = env.write("i.csv", rows.as_bytes());
+    env.ok(&["import", "incidents", &file, "--territory", "Astana", "--mapping", &mapping]);
+    let pw = env.ok(&["user", "add", "analyst", "--role", "analyst", "--territory", "Astana"]).lines().last().unwrap().to_owned();
+    let pw2 = env.ok(&["user", "add", "other", "--role", "analyst", "--territory", "Astana"]).lines().last().unwrap().to_owned();
+
+    // Instance A only queues (no workers).
+    let (mut a, addr_a) = serve_jobs(&env, 0);
+    let cookie = login_cookie(&addr_a, "analyst", &pw);
+    let other = login_cookie(&addr_a, "other", &pw2);
+    let (_, _, me) = http(&addr_a, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
+    let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"].as_str().unwrap().to_owned();
+    let enqueue = |addr: &str, body: &str| -> (u16, serde_json::Value) {
+        let (status, _, text) =
+            http(addr, "POST", "/api/v1/territories/Astana/jobs", &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)], body);
+        (status, serde_json::from_str(&text).unwrap_or_default())
+    };
+    let (status, bad) = enqueue(&addr_a, r#"{"kind":"mine_bitcoin"}"#);
+    assert!(status == 400 && bad["error"].as_str().unwrap().contains("backtest"), "{bad}");
+    let params = r#"{"from":"2020-09-01","to":"2020-11-30","step":"week","cell":250}"#;
+    let (status, job) = enqueue(&addr_a, &format!(r#"{{"kind":"backtest","params":{params}}}"#));
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_i64().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (_, _, body) = http(&addr_a, "GET", &format!("/api/v1/jobs/{id}"), &[("Cookie", &cookie)], "");
+    assert!(body.contains("\"status\":\"queued\""), "nobody works on A: {body}");
+    assert_eq!(http(&addr_a, "GET", &format!("/api/v1/jobs/{id}"), &[("Cookie", &other)], "").0, 404, "only its user sees a job");
+    assert_eq!(http(&addr_a, "GET", &format!("/api/v1/jobs/{id}/result"), &[("Cookie", &cookie)], "").0, 409, "no result yet");
+    a.kill().unwrap(); // SIGKILL: the queue is in the database.
+    a.wait().unwrap();
+
+    // Instance B, with a worker, picks it up.
+    let (mut b, addr_b) = serve_jobs(&env, 1);
+    let (job, seen) = wait_for_job(&addr_b, &cookie, id, 300);
+    assert_eq!(job["status"], "done", "{job}");
+    assert!(seen.windows(2).all(|w| w[1] >= w[0] || w[1] == 1.0), "progress only grows: {seen:?}");
+    let (status, head, result) = http(&addr_b, "GET", &format!("/api/v1/jobs/{id}/result"), &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200);
+    assert!(head.to_lowercase().contains("content-type: application/json"), "{head}");
+    let query = "from=2020-09-01&to=2020-11-30&step=week&cell=250";
+    let (_, _, direct) = http(&addr_b, "GET", &format!("/api/v1/territories/Astana/forecast/backtest?{query}"), &[("Cookie", &cookie)], "");
+    let (r, d): (serde_json::Value, serde_json::Value) = (serde_json::from_str(&result).unwrap(), serde_json::from_str(&direct).unwrap());
+    assert_eq!(r, d, "the job's result is what the endpoint answers");
+
+    // A job whose instance dies while running it is taken over by the next one.
+    let (status, job) = enqueue(&addr_b, r#"{"kind":"backtest","params":{"from":"2020-01-20","to":"2020-12-20","step":"day","cell":100}}"#);
+    assert_eq!(status, 202, "{job}");
+    let id2 = job["id"].as_i64().unwrap();
+    let started = std::time::Instant::now();
+    let mut was_running = false;
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        let (_, _, body) = http(&addr_b, "GET", &format!("/api/v1/jobs/{id2}"), &[("Cookie", &cookie)], "");
+        if body.contains("\"status\":\"running\"") {
+            was_running = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(was_running, "B started the second job");
+    b.kill().unwrap();
+    b.wait().unwrap();
+    let (mut c, addr_c) = serve_jobs(&env, 1);
+    let (job, seen) = wait_for_job(&addr_c, &cookie, id2, 600);
+    eprintln!(
+        "second job: {} attempt(s); progress seen {:?}",
+        job["attempts"],
+        seen.iter().step_by((seen.len() / 10).max(1)).collect::<Vec<_>>()
+    );
+    assert_eq!(job["status"], "done", "{job}");
+    assert!(seen.iter().any(|&p| p > 0.0 && p < 1.0), "progress was reported while it ran: {seen:?}");
+    let (_, _, list) = http(&addr_c, "GET", "/api/v1/jobs", &[("Cookie", &cookie)], "");
+    assert!(list.contains(&format!("\"id\":{id2}")) && list.contains(&format!("\"id\":{id}")), "{list}");
+    c.kill().unwrap();
+    c.wait().unwrap();
+    assert!(env.ok(&["audit", "list"]).contains("job.enqueue"));
+}

@@ -526,7 +526,10 @@ pub(crate) async fn get_backtest(
     CurrentSession(session): CurrentSession,
     Path(name): Path<String>,
     Query(q): Query<BacktestQuery>,
+    progress: Option<axum::Extension<crate::jobs::JobProgress>>,
 ) -> Result<Response, ApiError> {
+    // Run as a job, the backtest reports how many origins are done.
+    let progress = progress.map(|axum::Extension(p)| p).unwrap_or_default();
     let step = match q.step.as_deref().map(str::trim) {
         None | Some("") | Some("week") => Horizon::Week,
         Some("day") => Horizon::Day,
@@ -575,7 +578,8 @@ pub(crate) async fn get_backtest(
             let input = ForecastInput::new(&territory, &records, cell_metres, first).map_err(|e| ApiError::BadRequest(e.to_string()))?;
             let area = ForecastArea::new(&input.grid, Some(&input.eligible)).map_err(|e| ApiError::BadRequest(e.to_string()))?;
             let mut forecasters: Vec<Box<dyn Forecaster>> = models.iter().map(|m| m.forecaster()).collect();
-            let bt = backtest(&input.events, &area, &mut forecasters, &params, &|_, _| {}).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            let bt = backtest(&input.events, &area, &mut forecasters, &params, &|done, total| progress.set(done, total))
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
             let in_windows: u64 =
                 origins.iter().map(|&o| input.events.iter().filter(|e| e.t() >= o && e.t() < o + params.horizon_hours).count() as u64).sum();
             let mut v = backtest_json(&bt, true);

@@ -22,6 +22,7 @@ pub mod forecast;
 pub mod hotspots;
 pub mod imports;
 pub mod incidents;
+pub mod jobs;
 pub mod layers;
 pub mod middleware;
 pub mod near_repeat;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub mailer: Option<std::sync::Arc<email::Mailer>>,
     /// How long each category of data is kept; applied by the hourly job.
     pub retention: qalqan_domain::retention::RetentionPolicy,
+    /// How many jobs this instance runs, and when a silent worker's job is taken over.
+    pub jobs: jobs::JobSettings,
 }
 
 impl AppState {
@@ -88,6 +91,7 @@ impl AppState {
             territories: Default::default(),
             mailer: None,
             retention: Default::default(),
+            jobs: Default::default(),
         }
     }
 
@@ -266,6 +270,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/sessions/{id}", axum::routing::delete(admin::revoke_session))
         .route("/api/v1/admin/audit", get(admin::audit))
         .route("/api/v1/admin/audit/verify", get(admin::verify))
+        .route("/api/v1/territories/{name}/jobs", post(jobs::enqueue))
+        .route("/api/v1/jobs", get(jobs::list))
+        .route("/api/v1/jobs/{id}", get(jobs::show))
+        .route("/api/v1/jobs/{id}/result", get(jobs::result))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(middleware::json_errors))
         // Large JSON (a city's hotspot grid is several MB) travels gzip-compressed when the client accepts it.
@@ -300,10 +308,17 @@ pub async fn serve(
     // Reminders and escalations: written (and e-mailed) at start and every hour after (the job is idempotent).
     // Retention rules are applied by the same hourly job.
     let notifier = tokio::spawn(assignments::notify_every_hour(state.store.clone(), state.mailer.clone(), state.retention));
+    // Job workers: each claims queued jobs (any instance's) and runs them.
+    let instance = auth::random_bytes::<6>().map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>()).unwrap_or_default();
+    let workers: Vec<_> =
+        (0..state.jobs.workers).map(|k| tokio::spawn(jobs::work(state.clone(), format!("{instance}-{k}"), state.jobs))).collect();
     let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     notifier.abort();
+    for w in workers {
+        w.abort();
+    }
     served
 }
 

@@ -10,8 +10,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
 use crate::{
-    admin, assignments, beats, cameras, council, dto, evaluation, forecast, hotspots, imports, incidents, layers, near_repeat, patterns,
-    plans, posts, public, risk_terrain, session, setup, threat,
+    admin, assignments, beats, cameras, council, dto, evaluation, forecast, hotspots, imports, incidents, jobs, layers, near_repeat,
+    patterns, plans, posts, public, risk_terrain, session, setup, threat,
 };
 
 struct Security;
@@ -43,7 +43,7 @@ impl utoipa::Modify for Security {
         crate::health, crate::ready, crate::territories, crate::stats,
         incidents::list, hotspots::get_hotspots, patterns::get_time, patterns::get_compstat, patterns::get_places, near_repeat::get_near_repeat, forecast::get_forecast, forecast::get_backtest, cameras::list, cameras::upload, cameras::coverage, posts::list, posts::upload, posts::plan, plans::camera_plan, plans::streets, plans::travel_time, plans::scenarios, plans::save_scenario, beats::list, beats::upload, beats::plan, assignments::bodies, assignments::add_body, assignments::meetings, assignments::add_meeting, assignments::list, assignments::create, assignments::dashboard, assignments::show, assignments::act, assignments::report, assignments::request_extension, assignments::decide_extension, assignments::attachment, assignments::notifications, assignments::read_notification, threat::facilities, threat::upload_facilities, threat::measures, threat::replace_measures, threat::levels, threat::declare, threat::extend, threat::lift, threat::checklist, threat::done, threat::inspections, threat::add_inspection, evaluation::list_interventions, evaluation::add_intervention, evaluation::get_evaluation, risk_terrain::get_risk_terrain, risk_terrain::list_layers, risk_terrain::upload_layer, council::get_council, public::territories, public::summary, public::cells, public::boundary,
         layers::boundaries, layers::points, layers::categories,
-        imports::mappings, imports::upload,
+        imports::mappings, imports::upload, jobs::enqueue, jobs::list, jobs::show, jobs::result,
         session::login, session::logout, session::me, session::change_password, setup::create_first_administrator,
         admin::users, admin::add_user, admin::disable, admin::enable, admin::reset, admin::revoke_user_sessions, admin::set_scopes, admin::set_email,
         admin::agencies, admin::add_agency, admin::sessions, admin::revoke_session, admin::audit, admin::verify,
@@ -51,7 +51,7 @@ impl utoipa::Modify for Security {
     components(schemas(
         crate::ErrorBody, dto::TerritoryDto, dto::StatsDto, dto::CategoryCount, dto::MonthCount, dto::DistrictCount,
         incidents::IncidentPage, incidents::IncidentDto, session::Me, session::LoginRequest, session::PasswordChange,
-        setup::SetupRequest, admin::NewUserRequest, admin::ScopesRequest, admin::EmailRequest, admin::ScopeDto, admin::AgencyRequest, plans::ScenarioRequest, assignments::BodyRequest, assignments::MeetingRequest, assignments::ProtocolItemBody, assignments::AssignmentRequest, assignments::ActionRequest, assignments::ExtensionRequestBody, assignments::DecisionBody, threat::DeclareBody, threat::ExtendBody, threat::DoneBody, threat::InspectionBody, threat::FindingBody, evaluation::InterventionBody,
+        setup::SetupRequest, admin::NewUserRequest, admin::ScopesRequest, admin::EmailRequest, admin::ScopeDto, admin::AgencyRequest, plans::ScenarioRequest, assignments::BodyRequest, assignments::MeetingRequest, assignments::ProtocolItemBody, assignments::AssignmentRequest, assignments::ActionRequest, assignments::ExtensionRequestBody, assignments::DecisionBody, threat::DeclareBody, threat::ExtendBody, threat::DoneBody, threat::InspectionBody, threat::FindingBody, evaluation::InterventionBody, jobs::JobRequest,
     )),
     tags(
         (name = "territories", description = "Territories, districts and their boundaries"),

@@ -80,6 +80,10 @@ impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // A job run by a worker on behalf of its user (set in code, never from the network).
+        if let Some(crate::jobs::JobSession(session)) = parts.extensions.get::<crate::jobs::JobSession>() {
+            return Ok(CurrentSession(session.clone()));
+        }
         let token = cookie_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
         let session = state.store.session(&token_hash(&token)).await?.ok_or(ApiError::Unauthorized)?;
         // A one-time password (new account, reset) must be replaced before anything else.

@@ -18,6 +18,7 @@ pub mod backup;
 pub mod coordination;
 pub mod evaluation;
 mod geometry;
+pub mod jobs;
 mod migrate;
 mod postgres;
 pub use postgres::drop_schema as drop_postgres_schema;

@@ -35,6 +35,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 17, name: "public", sql: include_str!("../migrations/sqlite/0017_public.sql") },
     Migration { version: 18, name: "layers", sql: include_str!("../migrations/sqlite/0018_layers.sql") },
     Migration { version: 19, name: "concurrency", sql: include_str!("../migrations/sqlite/0019_concurrency.sql") },
+    Migration { version: 20, name: "jobs", sql: include_str!("../migrations/sqlite/0020_jobs.sql") },
 ];
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
@@ -56,6 +57,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 17, name: "public", sql: include_str!("../migrations/postgres/0017_public.sql") },
     Migration { version: 18, name: "layers", sql: include_str!("../migrations/postgres/0018_layers.sql") },
     Migration { version: 19, name: "concurrency", sql: include_str!("../migrations/postgres/0019_concurrency.sql") },
+    Migration { version: 20, name: "jobs", sql: include_str!("../migrations/postgres/0020_jobs.sql") },
 ];
 
 /// What [`crate::Store::migrate`] did.

@@ -121,7 +121,7 @@ fn batch(checksum_byte: char) -> NewBatch {
 async fn migrations_are_idempotent(store: Store) {
     let again = store.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.current, 19);
+    assert_eq!(again.current, 20);
     assert_eq!(store.table_counts().await.unwrap(), TableCounts::default());
 }
 on_both!(migrations_are_idempotent);
@@ -932,3 +932,38 @@ async fn a_change_on_a_stale_version_is_refused_and_leases_are_exclusive(store: 
     assert!(store.try_lease("hourly", "b", hour).await.unwrap(), "b takes over a lapsed lease");
 }
 on_both!(a_change_on_a_stale_version_is_refused_and_leases_are_exclusive);
+
+async fn jobs_are_claimed_once_reclaimed_from_stalled_workers_and_finished_by_their_owner(store: Store) {
+    use qalqan_store::jobs::JobStatus;
+    let t = astana(&store).await;
+    let id = store.enqueue_job("backtest", t.id.0, "/api/v1/territories/Astana/forecast/backtest", "analyst", &actor()).await.unwrap();
+    let now = Utc::now().timestamp();
+    let fresh = now - 60;
+    let a = store.claim_job("worker-a", fresh, 3).await.unwrap().expect("a job to run");
+    assert_eq!((a.id, a.status, a.attempts), (id, JobStatus::Running, 1));
+    assert!(store.claim_job("worker-b", fresh, 3).await.unwrap().is_none(), "a running job with a fresh heartbeat is not taken");
+    assert!(store.heartbeat_job(id, "worker-a", 0.5, "origin 3 of 6").await.unwrap());
+    assert_eq!(store.job(id).await.unwrap().unwrap().progress, 0.5);
+    // worker-a stalls: once its heartbeat is older than the limit, worker-b takes the job over.
+    let b = store.claim_job("worker-b", now + 1, 3).await.unwrap().expect("the stalled job");
+    assert_eq!((b.id, b.attempts, b.progress), (id, 2, 0.0));
+    assert!(!store.heartbeat_job(id, "worker-a", 0.9, "").await.unwrap(), "worker-a lost it");
+    assert!(!store.finish_job(id, "worker-a", Ok((b"stale".to_vec(), "text/plain".into()))).await.unwrap());
+    assert!(store.finish_job(id, "worker-b", Ok((b"{\"ok\":1}".to_vec(), "application/json".into()))).await.unwrap());
+    let done = store.job(id).await.unwrap().unwrap();
+    assert_eq!((done.status, done.progress, done.result_type.as_deref()), (JobStatus::Done, 1.0, Some("application/json")));
+    assert_eq!(store.job_result(id).await.unwrap().unwrap().0, b"{\"ok\":1}");
+    assert!(store.claim_job("worker-c", now + 10, 3).await.unwrap().is_none(), "a finished job is not run again");
+
+    // A job whose workers keep dying fails after its last attempt instead of running for ever.
+    let doomed = store.enqueue_job("hotspots", t.id.0, "/api/v1/territories/Astana/hotspots", "analyst", &actor()).await.unwrap();
+    for attempt in 1..=3 {
+        assert_eq!(store.claim_job("w", now + 10, 3).await.unwrap().unwrap().attempts, attempt);
+    }
+    assert!(store.claim_job("w", now + 10, 3).await.unwrap().is_none());
+    let failed = store.job(doomed).await.unwrap().unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert!(failed.message.contains("interrupted"), "{}", failed.message);
+    assert_eq!(store.jobs_of("analyst", 10).await.unwrap().iter().map(|j| j.id).collect::<Vec<_>>(), vec![doomed, id]);
+}
+on_both!(jobs_are_claimed_once_reclaimed_from_stalled_workers_and_finished_by_their_owner);
