@@ -54,6 +54,12 @@ impl Weights {
         if points.iter().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
             return Err(AnalysisError::NotFinite { what: "point coordinates" });
         }
+        // Buckets are the coordinates in thresholds: a band vanishingly small against the
+        // coordinates (found by fuzzing the API: 2.7e-161 m) would overflow their indices.
+        let reach = points.iter().fold(0.0_f64, |m, &(x, y)| m.max(x.abs()).max(y.abs()));
+        if reach / threshold > 1e12 {
+            return Err(AnalysisError::InvalidThreshold { metres: threshold });
+        }
         let key = |x: f64, y: f64| ((x / threshold).floor() as i64, (y / threshold).floor() as i64);
         let mut buckets: std::collections::HashMap<(i64, i64), Vec<u32>> = std::collections::HashMap::new();
         for (i, &(x, y)) in points.iter().enumerate() {
@@ -113,6 +119,14 @@ impl Weights {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_band_vanishingly_small_against_the_coordinates_is_refused() {
+        // Found by schemathesis through the hotspot endpoint: it overflowed the bucket indices.
+        let points = [(500_000.0, 5_600_000.0), (500_250.0, 5_600_000.0)];
+        assert!(matches!(Weights::distance_band(&points, 2.7e-161), Err(AnalysisError::InvalidThreshold { .. })));
+        assert!(Weights::distance_band(&points, 1e-3).is_ok(), "a millimetre is still fine");
+    }
 
     #[test]
     fn distance_band_matches_brute_force() {

@@ -52,8 +52,9 @@ pub fn camera_plan(
     streets: Option<(&StreetGraph, &Utm)>,
     params: &CameraPlanParams,
 ) -> Result<Value, PlanningError> {
-    if !(params.range_m > 0.0 && params.range_m <= 1000.0) {
-        return Err(PlanningError::InvalidParameter { name: "range", reason: format!("{} m must be in (0, 1000]", params.range_m) });
+    // At least a metre: the coverage grid's cells are the range (found by fuzzing the API: 3e-86 m overflowed them).
+    if !(params.range_m >= 1.0 && params.range_m <= 1000.0) {
+        return Err(PlanningError::InvalidParameter { name: "range", reason: format!("{} m must be in [1, 1000]", params.range_m) });
     }
     let utm = match streets {
         Some((_, utm)) => *utm,
