@@ -526,9 +526,9 @@ impl Relay {
     }
 }
 
-/// PostgreSQL goes away under load: requests that need it are answered 503 within seconds (none
-/// hangs, none is a 500), the server recovers by itself once the database is back, and every
-/// write acknowledged before, during or after is there.
+/// PostgreSQL goes away under load (four clients writing and reading throughout): requests that
+/// need it are answered 503 within seconds (none hangs, none is a 500), the server recovers by
+/// itself once the database is back, and every write acknowledged before, during or after is there.
 #[test]
 fn a_database_outage_gives_quick_503s_and_the_server_recovers_by_itself() {
     let Some(env) = Env::new(Backend::Postgres) else { return };
@@ -569,6 +569,37 @@ fn a_database_outage_gives_quick_503s_and_the_server_recovers_by_itself() {
         assert_eq!(write(format!("Before {k}")), Some(201));
     }
 
+    // Load throughout: four clients writing and reading before, during and after the outage.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load: Vec<_> = (0..4)
+        .map(|t| {
+            let (addr, cookie, csrf, stop) = (addr.clone(), cookie.clone(), csrf.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let headers = [("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())];
+                let (mut acked, mut answers, mut slowest) = (Vec::new(), Vec::new(), std::time::Duration::ZERO);
+                let mut k = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let started = std::time::Instant::now();
+                    let name = format!("Load {t}-{k}");
+                    let answer = if k % 2 == 0 {
+                        let body = serde_json::json!({"name": name, "kind": "other"}).to_string();
+                        try_request(&addr, "POST", "/api/v1/bodies", &headers, body.as_bytes(), "application/json")
+                    } else {
+                        try_request(&addr, "GET", "/api/v1/territories", &headers, b"", "application/json")
+                    };
+                    slowest = slowest.max(started.elapsed());
+                    let status = answer.map(|(s, _)| s).unwrap_or(0);
+                    if status == 201 {
+                        acked.push(name);
+                    }
+                    answers.push(status);
+                    k += 1;
+                }
+                (acked, answers, slowest)
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
     relay.cut();
     let mut during = Vec::new();
     for k in 0..6 {
@@ -600,6 +631,30 @@ fn a_database_outage_gives_quick_503s_and_the_server_recovers_by_itself() {
     for k in 0..5 {
         assert_eq!(write(format!("After {k}")), Some(201), "writes work again");
     }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    let (mut answers, mut slowest) = (Vec::new(), std::time::Duration::ZERO);
+    for l in load {
+        let (acked, a, s) = l.join().unwrap();
+        acknowledged.extend(acked);
+        answers.extend(a);
+        slowest = slowest.max(s);
+    }
+    let count = |code: u16| answers.iter().filter(|&&a| a == code).count();
+    eprintln!(
+        "under load: {} answers: {} ok, {} created, {} unavailable; slowest {slowest:?}",
+        answers.len(),
+        count(200),
+        count(201),
+        count(503)
+    );
+    assert!(answers.iter().all(|a| [200, 201, 503].contains(a)), "only successes and 503s: {:?}", {
+        let mut odd: Vec<_> = answers.iter().filter(|a| ![200, 201, 503].contains(*a)).collect();
+        odd.dedup();
+        odd
+    });
+    assert!(count(503) > 0 && count(201) > 0, "the load met the outage and the database");
+    assert!(slowest < std::time::Duration::from_secs(6), "no request hung: {slowest:?}");
     eprintln!("503s took {during:?}; recovered {:?} after the database returned", back.elapsed());
     child.kill().unwrap();
     child.wait().unwrap();
