@@ -346,6 +346,15 @@ impl OsmExtract {
 /// header block first, a block that does not decode), or needs a feature this
 /// reader lacks (history files).
 pub fn read_osm_extract(path: &Path) -> Result<OsmExtract, IngestError> {
+    // The PBF decoder (osmpbf) panics on some corrupt blocks (an integer overflow in a dense
+    // block's coordinates, found by fuzzing): a corrupt upload is an error naming the file, never
+    // a crashed worker.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_osm_extract_unguarded(path))).unwrap_or_else(|_| {
+        Err(IngestError::Osm { path: path.to_path_buf(), reason: "a block does not decode: the extract is corrupt".into() })
+    })
+}
+
+fn read_osm_extract_unguarded(path: &Path) -> Result<OsmExtract, IngestError> {
     let err = |reason: String| IngestError::Osm { path: path.to_path_buf(), reason };
     let first = blobs(path)?;
     let pass1: Vec<BlockScan> =

@@ -99,3 +99,12 @@ fn truncated_file_is_refused_naming_the_file_and_block() {
     let err = read_osm_extract(&cut).unwrap_err();
     assert!(err.to_string().contains("cut.osm.pbf") && err.to_string().contains("block"), "{err}");
 }
+
+/// Found by fuzzing (fuzz/regressions/osm_pbf): a dense block whose coordinates overflow made the
+/// PBF decoder panic. It is an error naming the file.
+#[test]
+fn a_corrupt_dense_block_is_an_error_not_a_crash() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/osm_pbf/dense-coordinate-overflow.osm.pbf");
+    let err = read_osm_extract(&path).unwrap_err().to_string();
+    assert!(err.contains("dense-coordinate-overflow.osm.pbf"), "{err}");
+}
