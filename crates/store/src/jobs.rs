@@ -11,7 +11,7 @@ use chrono::Utc;
 use qalqan_domain::audit::{Actor, NewAuditEntry};
 use sqlx::Row;
 
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, numbered};
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,21 +120,6 @@ macro_rules! job_row {
 }
 job_row!(sqlx::sqlite::SqliteRow);
 job_row!(sqlx::postgres::PgRow);
-
-/// `?` placeholders numbered `$1, $2, …` for PostgreSQL.
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// Runs one statement on either backend with the same binds; yields rows affected.
 macro_rules! exec {
@@ -319,13 +304,5 @@ impl Store {
             Store::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(numbered(sql))).bind(id).fetch_optional(pool).await?,
         };
         Ok(row)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholders_are_numbered_for_postgres() {
-        assert_eq!(super::numbered("a = ? AND b = ?"), "a = $1 AND b = $2");
     }
 }

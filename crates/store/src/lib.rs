@@ -1977,6 +1977,11 @@ pub(crate) fn stats_from_rows(
 #[cfg(test)]
 mod tests {
     #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(super::numbered("a = ? AND b = ?"), "a = $1 AND b = $2");
+    }
+
+    #[test]
     fn redact_hides_passwords_only() {
         assert_eq!(super::redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
