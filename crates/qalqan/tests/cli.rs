@@ -63,17 +63,6 @@ fn toronto_file_imports_every_row_once_on_postgres() {
     toronto_file_imports_every_row_once(Backend::Postgres);
 }
 
-const MAPPING: &str = r#"
-[columns]
-category = "type"
-latitude = "lat"
-longitude = "lon"
-[time]
-column = "date"
-format = "%Y-%m-%d %H:%M"
-[categories]
-"Theft" = "theft"
-"#;
 const HEADER: &str = "type,date,lat,lon\n";
 
 fn malformed_files_are_rejected_and_change_nothing(backend: Backend) {

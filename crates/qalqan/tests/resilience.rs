@@ -26,10 +26,7 @@ fn header(path: &std::path::Path) -> serde_json::Value {
 fn populate(env: &Env) {
     env.ok(&["territory", "add", "Astana"]);
     add_yesil_and_saryarka(env);
-    let mapping = env.write(
-        "m.toml",
-        b"[columns]\ncategory = \"type\"\nlatitude = \"lat\"\nlongitude = \"lon\"\n[time]\ncolumn = \"date\"\nformat = \"%Y-%m-%d %H:%M\"\n[categories]\n\"Theft\" = \"theft\"\n",
-    );
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
     let mut rows = String::from("type,date,lat,lon\n");
     for k in 0..2000 {
         rows.push_str(&format!(
@@ -236,10 +233,7 @@ fn retention_rules_delete_what_is_past_them_and_nothing_else(backend: Backend) {
     let Some(env) = Env::new(backend) else { return };
     env.write("qalqan.toml", b"[retention]\nincidents_years = 5\nsessions_days = 30\nnotifications_days = 30\n");
     env.ok(&["territory", "add", "Astana"]);
-    let mapping = env.write(
-        "m.toml",
-        b"[columns]\ncategory = \"type\"\nlatitude = \"lat\"\nlongitude = \"lon\"\n[time]\ncolumn = \"date\"\nformat = \"%Y-%m-%d %H:%M\"\n[categories]\n\"Theft\" = \"theft\"\n",
-    );
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
     let rows = "type,date,lat,lon\nTheft,2010-03-01 10:00,51.13,71.43\nTheft,2015-06-01 11:00,51.14,71.44\nTheft,2024-01-07 12:00,51.12,71.42\nTheft,2025-11-07 12:00,51.12,71.42\n";
     let file = env.write("i.csv", rows.as_bytes());
     env.ok(&["import", "incidents", &file, "--territory", "Astana", "--mapping", &mapping]);
@@ -320,26 +314,8 @@ fn retention_rules_delete_what_is_past_them_and_nothing_else_on_postgres() {
 /// One request that may fail (the server may be killed under it): `None` when the connection
 /// breaks, else the status and body.
 fn try_request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8], ty: &str) -> Option<(u16, String)> {
-    use std::io::Write;
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).ok()?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\nContent-Type: {ty}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    let mut bytes = req.into_bytes();
-    bytes.extend_from_slice(body);
-    s.write_all(&bytes).ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_owned()))
+    try_http_bytes(addr, method, path, headers, body, Some(ty))
+        .map(|(status, _, body)| (status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// Rows of one import of the crash test: `n` incidents, distinct per `(round, k)`.
@@ -358,8 +334,6 @@ fn import_rows(round: usize, k: usize, n: usize) -> String {
     }
     rows
 }
-
-const CRASH_MAPPING: &str = "[columns]\ncategory = \"type\"\nlatitude = \"lat\"\nlongitude = \"lon\"\n[time]\ncolumn = \"date\"\nformat = \"%Y-%m-%d %H:%M\"\n[categories]\n\"Theft\" = \"theft\"\n";
 
 /// Rows per import in the crash test.
 const CRASH_ROWS: usize = 3000;
@@ -416,7 +390,7 @@ fn a_killed_server_loses_no_acknowledged_write(backend: Backend) {
                 let mut k = 0;
                 while !stop.load(Ordering::Relaxed) {
                     let rows = import_rows(round, k, CRASH_ROWS);
-                    let (body, ty) = multipart(&[("mapping", CRASH_MAPPING)], (&format!("r{round}-{k}.csv"), rows.as_bytes()));
+                    let (body, ty) = multipart(&[("mapping", MAPPING)], (&format!("r{round}-{k}.csv"), rows.as_bytes()));
                     match try_request(
                         &addr,
                         "POST",
@@ -537,21 +511,7 @@ fn a_database_outage_gives_quick_503s_and_the_server_recovers_by_itself() {
     let target = env.url.split('@').nth(1).unwrap().split('/').next().unwrap().to_owned();
     let relay = Relay::start(&target);
     let via_relay = env.url.replacen(&target, &relay.addr, 1);
-    let mut child = env
-        .cmd()
-        .env("QALQAN_DATABASE", &via_relay)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line.strip_prefix("Qalqan is serving on http://") {
-            break rest.trim_end_matches('/').to_owned();
-        }
-    };
+    let (mut child, addr) = serve_with(&env, &[("QALQAN_DATABASE", &via_relay)], std::process::Stdio::null());
     let cookie = login_cookie(&addr, "root", &password);
     let (_, _, me) = http(&addr, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
     let csrf = serde_json::from_str::<serde_json::Value>(&me).unwrap()["csrf_token"].as_str().unwrap().to_owned();
@@ -666,26 +626,6 @@ fn a_database_outage_gives_quick_503s_and_the_server_recovers_by_itself() {
     assert!(env.ok(&["audit", "verify"]).contains("intact"));
 }
 
-/// Starts `qalqan serve` on `url` (another instance over the same database).
-fn serve_on(env: &Env, url: &str) -> (std::process::Child, String) {
-    let mut child = env
-        .cmd()
-        .env("QALQAN_DATABASE", url)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line.strip_prefix("Qalqan is serving on http://") {
-            break rest.trim_end_matches('/').to_owned();
-        }
-    };
-    (child, addr)
-}
-
 /// Two instances on different ports over one PostgreSQL, as behind a load balancer: a session
 /// opened on one works on the other, what one writes the other reads at once (caches follow the
 /// data), and clients racing through both to move one assignment, each on the version it read,
@@ -714,8 +654,8 @@ fn two_instances_share_sessions_data_and_lose_no_update() {
         "2099-01-01",
     ]);
     let id = out.split_whitespace().nth(1).unwrap().to_owned();
-    let (mut a, addr_a) = serve_on(&env, &env.url);
-    let (mut b, addr_b) = serve_on(&env, &env.url);
+    let (mut a, addr_a) = serve_with(&env, &[], std::process::Stdio::null());
+    let (mut b, addr_b) = serve_with(&env, &[], std::process::Stdio::null());
     let cookie = login_cookie(&addr_a, "root", &password);
     let (status, _, me) = http(&addr_b, "GET", "/api/v1/auth/me", &[("Cookie", &cookie)], "");
     assert_eq!(status, 200, "the session opened on A works on B: {me}");
@@ -728,7 +668,7 @@ fn two_instances_share_sessions_data_and_lose_no_update() {
     };
     assert_eq!(stats(&addr_b), 0);
     let rows = import_rows(0, 0, 500);
-    let (body, ty) = multipart(&[("mapping", CRASH_MAPPING)], ("a.csv", rows.as_bytes()));
+    let (body, ty) = multipart(&[("mapping", MAPPING)], ("a.csv", rows.as_bytes()));
     let (status, _, text) = http_bytes(
         &addr_a,
         "POST",
@@ -824,25 +764,10 @@ fn two_instances_share_sessions_data_and_lose_no_update() {
     assert!(env.ok(&["audit", "verify"]).contains("intact"));
 }
 
-/// Starts `qalqan serve` with job settings; returns the child and its address.
+/// Starts `qalqan serve` with `workers` job workers, taking over silent workers' jobs after 2 s.
 fn serve_jobs(env: &Env, workers: usize) -> (std::process::Child, String) {
-    let mut child = env
-        .cmd()
-        .env("QALQAN_JOB_WORKERS", workers.to_string())
-        .env("QALQAN_JOB_STALE_SECONDS", "2")
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line.strip_prefix("Qalqan is serving on http://") {
-            break rest.trim_end_matches('/').to_owned();
-        }
-    };
-    (child, addr)
+    let workers = workers.to_string();
+    serve_with(env, &[("QALQAN_JOB_WORKERS", &workers), ("QALQAN_JOB_STALE_SECONDS", "2")], std::process::Stdio::null())
 }
 
 /// Waits for a job to finish, through `addr`; returns the last state and every progress seen.
@@ -870,7 +795,7 @@ fn wait_for_job(addr: &str, cookie: &str, id: i64, seconds: u64) -> (serde_json:
 fn long_analyses_run_as_jobs_any_instance_picks_up_and_restarts_survive() {
     let Some(env) = Env::new(Backend::Postgres) else { return };
     env.ok(&["territory", "add", "Astana"]);
-    let mapping = env.write("m.toml", CRASH_MAPPING.as_bytes());
+    let mapping = env.write("m.toml", MAPPING.as_bytes());
     let mut rows = String::from("type,date,lat,lon\n");
     for k in 0..4000 {
         let (d, h) = (k % 360, (k * 7) % 24);

@@ -11,7 +11,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -591,22 +590,8 @@ fn secrets_never_reach_the_log() {
     let url = env.url.replacen("postgres://postgres@", &format!("postgres://postgres:{db_password}@"), 1);
     let password = env.ok(&["user", "add", "analyst1", "--role", "analyst"]).lines().last().unwrap().to_owned();
     let log = env.path("server.log");
-    let mut child = env
-        .cmd()
-        .env("QALQAN_DATABASE", &url)
-        .env("QALQAN_LOG", "debug")
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(rest) = line.strip_prefix("Qalqan is serving on http://") {
-            break rest.trim_end_matches('/').to_owned();
-        }
-    };
+    let (child, addr) =
+        serve_with(&env, &[("QALQAN_DATABASE", &url), ("QALQAN_LOG", "debug")], Stdio::from(std::fs::File::create(&log).unwrap()));
     let wrong = "Wrong-Passw0rd-typed";
     http(&addr, "POST", "/api/v1/auth/login", &[], &format!(r#"{{"login":"analyst1","password":"{wrong}"}}"#));
     let cookie = login_cookie(&addr, "analyst1", &password);

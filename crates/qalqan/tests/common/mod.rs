@@ -12,6 +12,19 @@ use qalqan_store::{Store, TableCounts};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_qalqan");
 
+/// A mapping for the tests' small exports: `type,date,lat,lon` with minute times, thefts mapped.
+pub const MAPPING: &str = r#"
+[columns]
+category = "type"
+latitude = "lat"
+longitude = "lon"
+[time]
+column = "date"
+format = "%Y-%m-%d %H:%M"
+[categories]
+"Theft" = "theft"
+"#;
+
 pub const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 pub fn repo(path: &str) -> PathBuf {
@@ -208,8 +221,21 @@ pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
 
 /// One HTTP/1.1 request over a fresh connection; the response body as bytes.
 pub fn http_bytes(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8], ty: Option<&str>) -> (u16, String, Vec<u8>) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    try_http_bytes(addr, method, path, headers, body, ty).unwrap_or_else(|| panic!("{method} {path}: the connection to {addr} failed"))
+}
+
+/// [`http_bytes`] for a server that may go away under it (killed, restarting): `None` when the
+/// connection fails or breaks.
+pub fn try_http_bytes(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    ty: Option<&str>,
+) -> Option<(u16, String, Vec<u8>)> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     if let Some(ty) = ty {
         req.push_str(&format!("Content-Type: {ty}\r\n"));
@@ -220,13 +246,13 @@ pub fn http_bytes(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]
     req.push_str("\r\n");
     let mut bytes = req.into_bytes();
     bytes.extend_from_slice(body);
-    s.write_all(&bytes).unwrap();
+    s.write_all(&bytes).ok()?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
+    s.read_to_end(&mut raw).ok()?;
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, head, raw.get(split + 4..).unwrap_or_default().to_vec())
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, head, raw.get(split + 4..).unwrap_or_default().to_vec()))
 }
 
 /// A multipart/form-data body of text fields and one file.
@@ -247,7 +273,17 @@ pub fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (Vec<u8>, Stri
 
 /// Starts `qalqan serve` on a free port; returns the child and its address.
 pub fn serve(env: &Env) -> (std::process::Child, String) {
-    let mut child = env.cmd().args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    serve_with(env, &[], Stdio::null())
+}
+
+/// Starts `qalqan serve` on a free port with extra environment (another database URL, job
+/// settings, a log level) and its stderr where given; returns the child and its address.
+pub fn serve_with(env: &Env, vars: &[(&str, &str)], stderr: Stdio) -> (std::process::Child, String) {
+    let mut cmd = env.cmd();
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().expect("server exited").unwrap();
