@@ -568,11 +568,11 @@ pub async fn notify_every_hour(
     store: qalqan_store::Store,
     mailer: Option<std::sync::Arc<crate::email::Mailer>>,
     retention: qalqan_domain::retention::RetentionPolicy,
+    holder: String,
 ) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     // Several instances may serve one database: the one holding the lease runs the job (renewed
     // every hour; taken over by another instance once it lapses).
-    let holder = crate::auth::random_bytes::<8>().map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>()).unwrap_or_default();
     loop {
         tick.tick().await;
         match store.try_lease("hourly", &holder, chrono::Duration::minutes(65)).await {

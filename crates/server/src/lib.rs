@@ -305,11 +305,14 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Reminders and escalations: written (and e-mailed) at start and every hour after (the job is idempotent).
-    // Retention rules are applied by the same hourly job.
-    let notifier = tokio::spawn(assignments::notify_every_hour(state.store.clone(), state.mailer.clone(), state.retention));
-    // Job workers: each claims queued jobs (any instance's) and runs them.
+    // This instance's name among those sharing the database: the hourly job's lease holder, and
+    // the prefix of its job workers' names.
     let instance = auth::random_bytes::<6>().map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>()).unwrap_or_default();
+    // Reminders and escalations: written (and e-mailed) at start and every hour after (the job is
+    // idempotent); retention rules are applied by the same job.
+    let notifier =
+        tokio::spawn(assignments::notify_every_hour(state.store.clone(), state.mailer.clone(), state.retention, instance.clone()));
+    // Job workers: each claims queued jobs (any instance's) and runs them.
     let workers: Vec<_> =
         (0..state.jobs.workers).map(|k| tokio::spawn(jobs::work(state.clone(), format!("{instance}-{k}"), state.jobs))).collect();
     let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
