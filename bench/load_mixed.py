@@ -37,6 +37,8 @@ import tempfile
 import threading
 import time
 
+from load import ensure_wrk, parse_ms  # bench/load.py, beside this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 BIN = os.path.join(TARGET, "release", "qalqan")
@@ -88,15 +90,6 @@ function request()
   return wrk.format("GET", r.path, headers)
 end
 """
-
-
-def ensure_wrk():
-    if shutil.which("wrk"):
-        return
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
-    if not shutil.which("wrk"):
-        sys.exit("wrk is not installed (apt-get install wrk)")
 
 
 def start_demo(data_dir, database):
@@ -170,14 +163,6 @@ def rss_mib(pid):
     except OSError:
         return None
     return None
-
-
-def parse_ms(v):
-    v = v.strip()
-    for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-        if v.endswith(unit):
-            return float(v[: -len(unit)]) * f
-    return float(v)
 
 
 def main():
